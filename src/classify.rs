@@ -1,0 +1,337 @@
+//! Classification: *what is this error?*
+//!
+//! A classifier looks at one error and returns a [`Verdict`]. It does no I/O and keeps no state.
+//! The tower layer and the SDK interceptor both call [`Classifier::classify`], so an error is
+//! judged the same way on both paths.
+
+use std::any::Any;
+use std::borrow::Cow;
+use std::sync::Arc;
+
+use aws_sdk_autoscaling::operation::{
+    attach_load_balancer_target_groups::AttachLoadBalancerTargetGroupsError,
+    attach_load_balancers::AttachLoadBalancersError,
+    attach_traffic_sources::AttachTrafficSourcesError, put_warm_pool::PutWarmPoolError,
+    start_instance_refresh::StartInstanceRefreshError,
+};
+use aws_smithy_runtime_api::client::result::SdkError;
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+
+/// The error code Auto Scaling returns when a group already has an active instance refresh.
+pub const INSTANCE_REFRESH_IN_PROGRESS: &str = "InstanceRefreshInProgress";
+
+/// The classifier's answer for one error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Verdict {
+    /// The operation is blocked by something that ends on its own (an active instance refresh):
+    /// wait according to the [`RetryPolicy`](crate::RetryPolicy), then try again.
+    RetryAfterWait,
+    /// Not ours to handle: the error goes back to the caller (or to the SDK's own retry)
+    /// untouched.
+    PassThrough,
+}
+
+/// Decides which errors mean "retry after a wait".
+///
+/// [`Classifier::default()`] recognises only `InstanceRefreshInProgress`. Add codes of your own
+/// with [`with_code`](Classifier::with_code), much like aws-sdk-go-v2's
+/// `retry.AddWithErrorCodes`. Errors are recognised by their
+/// [`ProvideErrorMetadata::code`] and, because errors built in tests (for example with
+/// aws-smithy-mocks) carry no code, by their typed variant.
+///
+/// ```
+/// use aws_sdk_autoscaling::operation::start_instance_refresh::StartInstanceRefreshError;
+/// use aws_sdk_autoscaling::types::error::ResourceContentionFault;
+/// use instance_refresh_retry::{Classifier, Verdict};
+///
+/// let err = StartInstanceRefreshError::ResourceContentionFault(
+///     ResourceContentionFault::builder().build(),
+/// );
+/// assert_eq!(Classifier::default().classify_error(&err), Verdict::PassThrough);
+///
+/// let classifier = Classifier::default().with_code("ResourceContention");
+/// assert_eq!(classifier.classify_error(&err), Verdict::RetryAfterWait);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Classifier {
+    codes: Arc<[Cow<'static, str>]>,
+}
+
+impl Default for Classifier {
+    fn default() -> Self {
+        Classifier {
+            codes: Arc::new([Cow::Borrowed(INSTANCE_REFRESH_IN_PROGRESS)]),
+        }
+    }
+}
+
+impl Classifier {
+    /// Also treats errors with this code as retry-after-wait.
+    #[must_use]
+    pub fn with_code(self, code: impl Into<Cow<'static, str>>) -> Self {
+        self.with_codes([code])
+    }
+
+    /// Also treats errors with any of these codes as retry-after-wait.
+    ///
+    /// ```
+    /// use instance_refresh_retry::Classifier;
+    ///
+    /// let c = Classifier::default().with_codes(["ResourceContention", "ScalingActivityInProgress"]);
+    /// assert_eq!(c.codes().count(), 3);
+    /// ```
+    #[must_use]
+    pub fn with_codes<I, C>(self, codes: I) -> Self
+    where
+        I: IntoIterator<Item = C>,
+        C: Into<Cow<'static, str>>,
+    {
+        let mut all = self.codes.to_vec();
+        for code in codes {
+            let code = code.into();
+            if !all.contains(&code) {
+                all.push(code);
+            }
+        }
+        Classifier { codes: all.into() }
+    }
+
+    /// The codes treated as retry-after-wait.
+    pub fn codes(&self) -> impl Iterator<Item = &str> {
+        self.codes.iter().map(|c| c.as_ref())
+    }
+
+    /// Classifies an SDK error. Only service errors can be retry-after-wait; timeouts, dispatch
+    /// failures and unparseable responses always pass through (the SDK's own retry deals with
+    /// those).
+    ///
+    /// ```
+    /// use aws_sdk_autoscaling::operation::start_instance_refresh::StartInstanceRefreshError;
+    /// use aws_sdk_autoscaling::types::error::InstanceRefreshInProgressFault;
+    /// use aws_smithy_runtime_api::client::result::SdkError;
+    /// use aws_smithy_runtime_api::http::{Response, StatusCode};
+    /// use aws_smithy_types::body::SdkBody;
+    /// use instance_refresh_retry::{Classifier, Verdict};
+    ///
+    /// let fault = InstanceRefreshInProgressFault::builder().build();
+    /// let err: SdkError<_, Response> = SdkError::service_error(
+    ///     StartInstanceRefreshError::InstanceRefreshInProgressFault(fault),
+    ///     Response::new(StatusCode::try_from(400).unwrap(), SdkBody::empty()),
+    /// );
+    /// assert_eq!(Classifier::default().classify(&err), Verdict::RetryAfterWait);
+    /// ```
+    pub fn classify<E, R>(&self, err: &SdkError<E, R>) -> Verdict
+    where
+        E: ProvideErrorMetadata + 'static,
+    {
+        match err.as_service_error() {
+            Some(service_error) => self.classify_error(service_error),
+            None => Verdict::PassThrough,
+        }
+    }
+
+    /// Classifies an operation error (the `E` of `SdkError<E, R>`).
+    pub fn classify_error<E>(&self, err: &E) -> Verdict
+    where
+        E: ProvideErrorMetadata + 'static,
+    {
+        match error_code(err) {
+            Some(code) if self.codes.iter().any(|c| c == code) => Verdict::RetryAfterWait,
+            _ => Verdict::PassThrough,
+        }
+    }
+}
+
+/// The default classification: `InstanceRefreshInProgress` is retry-after-wait, everything else
+/// passes through.
+///
+/// Handle the cases you care about and hand the rest to this function:
+///
+/// ```
+/// use aws_sdk_autoscaling::operation::start_instance_refresh::StartInstanceRefreshError;
+/// use aws_smithy_runtime_api::client::result::SdkError;
+/// use aws_smithy_runtime_api::http::Response;
+/// use instance_refresh_retry::{default_classifier, Verdict};
+///
+/// fn my_classifier(err: &SdkError<StartInstanceRefreshError, Response>) -> Verdict {
+///     match err.as_service_error() {
+///         Some(e) if e.is_limit_exceeded_fault() => Verdict::PassThrough,
+///         _ => default_classifier(err),
+///     }
+/// }
+/// ```
+pub fn default_classifier<E, R>(err: &SdkError<E, R>) -> Verdict
+where
+    E: ProvideErrorMetadata + 'static,
+{
+    Classifier::default().classify(err)
+}
+
+/// The error code: from the error metadata if present, otherwise from the typed variant of the
+/// operation errors that can be `InstanceRefreshInProgress`.
+pub(crate) fn error_code<E>(err: &E) -> Option<&str>
+where
+    E: ProvideErrorMetadata + 'static,
+{
+    err.code().or_else(|| typed_code(err))
+}
+
+/// Maps the modelled variants of the affected operations' errors to their wire codes.
+fn typed_code(err: &dyn Any) -> Option<&'static str> {
+    if let Some(e) = err.downcast_ref::<StartInstanceRefreshError>() {
+        return match e {
+            StartInstanceRefreshError::InstanceRefreshInProgressFault(_) => {
+                Some(INSTANCE_REFRESH_IN_PROGRESS)
+            }
+            StartInstanceRefreshError::ResourceContentionFault(_) => Some("ResourceContention"),
+            StartInstanceRefreshError::LimitExceededFault(_) => Some("LimitExceeded"),
+            _ => None,
+        };
+    }
+    macro_rules! typed {
+        ($($ty:ty),+ $(,)?) => {$(
+            if let Some(e) = err.downcast_ref::<$ty>() {
+                return if e.is_instance_refresh_in_progress_fault() {
+                    Some(INSTANCE_REFRESH_IN_PROGRESS)
+                } else if e.is_resource_contention_fault() {
+                    Some("ResourceContention")
+                } else {
+                    None
+                };
+            }
+        )+};
+    }
+    typed!(
+        AttachLoadBalancersError,
+        AttachLoadBalancerTargetGroupsError,
+        AttachTrafficSourcesError,
+        PutWarmPoolError,
+    );
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_sdk_autoscaling::types::error::{
+        InstanceRefreshInProgressFault, LimitExceededFault, ResourceContentionFault,
+    };
+    use aws_smithy_runtime_api::client::result::SdkError;
+    use aws_smithy_runtime_api::http::{Response, StatusCode};
+    use aws_smithy_types::body::SdkBody;
+    use aws_smithy_types::error::ErrorMetadata;
+
+    fn raw() -> Response {
+        Response::new(StatusCode::try_from(400).unwrap(), SdkBody::empty())
+    }
+
+    fn in_progress() -> StartInstanceRefreshError {
+        StartInstanceRefreshError::InstanceRefreshInProgressFault(
+            InstanceRefreshInProgressFault::builder().build(),
+        )
+    }
+
+    #[test]
+    fn typed_variant_without_code_is_recognised() {
+        let e = in_progress();
+        assert_eq!(e.code(), None, "mock-built errors carry no code");
+        assert_eq!(
+            Classifier::default().classify_error(&e),
+            Verdict::RetryAfterWait
+        );
+        let sdk: SdkError<_, Response> = SdkError::service_error(e, raw());
+        assert_eq!(default_classifier(&sdk), Verdict::RetryAfterWait);
+    }
+
+    #[test]
+    fn code_alone_is_recognised() {
+        let meta = ErrorMetadata::builder()
+            .code(INSTANCE_REFRESH_IN_PROGRESS)
+            .message("An Instance Refresh is already in progress")
+            .build();
+        let e = StartInstanceRefreshError::generic(meta);
+        assert_eq!(
+            Classifier::default().classify_error(&e),
+            Verdict::RetryAfterWait
+        );
+        // Any operation error type with the code, even an unknown one, works.
+        let other = aws_sdk_autoscaling::operation::describe_instance_refreshes::DescribeInstanceRefreshesError::generic(
+            ErrorMetadata::builder().code(INSTANCE_REFRESH_IN_PROGRESS).build(),
+        );
+        assert_eq!(
+            Classifier::default().classify_error(&other),
+            Verdict::RetryAfterWait
+        );
+    }
+
+    #[test]
+    fn other_operations_typed_variants() {
+        let f = || InstanceRefreshInProgressFault::builder().build();
+        let c = Classifier::default();
+        assert_eq!(
+            c.classify_error(&AttachLoadBalancersError::InstanceRefreshInProgressFault(
+                f()
+            )),
+            Verdict::RetryAfterWait
+        );
+        assert_eq!(
+            c.classify_error(
+                &AttachLoadBalancerTargetGroupsError::InstanceRefreshInProgressFault(f())
+            ),
+            Verdict::RetryAfterWait
+        );
+        assert_eq!(
+            c.classify_error(&AttachTrafficSourcesError::InstanceRefreshInProgressFault(
+                f()
+            )),
+            Verdict::RetryAfterWait
+        );
+        assert_eq!(
+            c.classify_error(&PutWarmPoolError::InstanceRefreshInProgressFault(f())),
+            Verdict::RetryAfterWait
+        );
+    }
+
+    #[test]
+    fn everything_else_passes_through() {
+        let c = Classifier::default();
+        let limit =
+            StartInstanceRefreshError::LimitExceededFault(LimitExceededFault::builder().build());
+        assert_eq!(c.classify_error(&limit), Verdict::PassThrough);
+        let contention = StartInstanceRefreshError::ResourceContentionFault(
+            ResourceContentionFault::builder().build(),
+        );
+        assert_eq!(c.classify_error(&contention), Verdict::PassThrough);
+        let throttle =
+            StartInstanceRefreshError::generic(ErrorMetadata::builder().code("Throttling").build());
+        assert_eq!(c.classify_error(&throttle), Verdict::PassThrough);
+        let no_code = StartInstanceRefreshError::unhandled("boom");
+        assert_eq!(c.classify_error(&no_code), Verdict::PassThrough);
+        let timeout: SdkError<StartInstanceRefreshError, Response> =
+            SdkError::timeout_error("slow");
+        assert_eq!(c.classify(&timeout), Verdict::PassThrough);
+    }
+
+    #[test]
+    fn extra_codes() {
+        let c = Classifier::default()
+            .with_code("ResourceContention")
+            .with_code("ResourceContention");
+        assert_eq!(
+            c.codes().collect::<Vec<_>>(),
+            [INSTANCE_REFRESH_IN_PROGRESS, "ResourceContention"]
+        );
+        let contention = StartInstanceRefreshError::ResourceContentionFault(
+            ResourceContentionFault::builder().build(),
+        );
+        assert_eq!(c.classify_error(&contention), Verdict::RetryAfterWait);
+        let limit =
+            StartInstanceRefreshError::LimitExceededFault(LimitExceededFault::builder().build());
+        assert_eq!(c.classify_error(&limit), Verdict::PassThrough);
+        let c = c.with_code(String::from("LimitExceeded"));
+        assert_eq!(c.classify_error(&limit), Verdict::RetryAfterWait);
+        // Still recognises the original.
+        assert_eq!(c.classify_error(&in_progress()), Verdict::RetryAfterWait);
+    }
+}

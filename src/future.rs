@@ -1,0 +1,173 @@
+//! The response future of [`InstanceRefreshRetry`](crate::InstanceRefreshRetry).
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll, ready};
+use std::time::Duration;
+
+use aws_smithy_runtime_api::client::result::SdkError;
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+use pin_project_lite::pin_project;
+use tokio::time::{Instant, Sleep};
+use tower::Service;
+use tracing::Span;
+
+use crate::classify::Verdict;
+use crate::layer::Config;
+use crate::policy::{Decision, Schedule};
+use crate::stats::{RetryOutcome, RetryStats};
+use crate::trace;
+
+pin_project! {
+    #[project = StateProj]
+    enum State<F> {
+        // Waiting for the service clone to be ready for the next attempt.
+        Ready,
+        // An attempt is in flight.
+        Calling { #[pin] future: F },
+        // Waiting out the policy's delay.
+        Sleeping { #[pin] sleep: Sleep },
+    }
+}
+
+pin_project! {
+    /// The future returned by [`InstanceRefreshRetry`](crate::InstanceRefreshRetry): resolves to
+    /// the inner service's result, unchanged.
+    pub struct ResponseFuture<S, Req, F> {
+        #[pin]
+        state: State<F>,
+        service: S,
+        request: Req,
+        config: Arc<Config>,
+        schedule: Schedule,
+        start: Instant,
+        waited: Duration,
+        span: Span,
+    }
+}
+
+impl<S, Req, F> std::fmt::Debug for ResponseFuture<S, Req, F> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ResponseFuture")
+            .field("schedule", &self.schedule)
+            .field("waited", &self.waited)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<S, Req, F> ResponseFuture<S, Req, F> {
+    pub(crate) fn new(service: S, request: Req, first: F, config: Arc<Config>) -> Self {
+        ResponseFuture {
+            state: State::Calling { future: first },
+            service,
+            request,
+            schedule: config.policy.schedule(),
+            config,
+            start: Instant::now(),
+            waited: Duration::ZERO,
+            span: trace::call_span(),
+        }
+    }
+}
+
+impl<S, Req, F, T, E, R> Future for ResponseFuture<S, Req, F>
+where
+    S: Service<Req, Response = T, Error = SdkError<E, R>, Future = F>,
+    F: Future<Output = Result<T, SdkError<E, R>>>,
+    Req: Clone,
+    E: ProvideErrorMetadata + 'static,
+{
+    type Output = Result<T, SdkError<E, R>>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let mut this = self.project();
+        let _entered = this.span.enter();
+        loop {
+            match this.state.as_mut().project() {
+                StateProj::Ready => {
+                    if let Err(err) = ready!(this.service.poll_ready(cx)) {
+                        // Readiness failures are not classified: they did not come from AWS.
+                        return Poll::Ready(Err(err));
+                    }
+                    let future = this.service.call(this.request.clone());
+                    this.state.set(State::Calling { future });
+                }
+                StateProj::Calling { future } => {
+                    let result = ready!(future.poll(cx));
+                    let err = match result {
+                        Ok(response) => {
+                            finish(
+                                this.config,
+                                this.schedule,
+                                *this.start,
+                                *this.waited,
+                                RetryOutcome::Succeeded,
+                            );
+                            return Poll::Ready(Ok(response));
+                        }
+                        Err(err) => err,
+                    };
+                    if this.config.classifier.classify(&err) != Verdict::RetryAfterWait {
+                        finish(
+                            this.config,
+                            this.schedule,
+                            *this.start,
+                            *this.waited,
+                            RetryOutcome::NotRetryable,
+                        );
+                        return Poll::Ready(Err(err));
+                    }
+                    let elapsed = this.start.elapsed();
+                    match this.schedule.on_failure(elapsed) {
+                        Decision::RetryAfter(delay) => {
+                            trace::retrying(
+                                this.schedule.attempts(),
+                                delay,
+                                err.as_service_error(),
+                            );
+                            *this.waited += delay;
+                            let sleep = tokio::time::sleep(delay);
+                            this.state.set(State::Sleeping { sleep });
+                        }
+                        Decision::Stop(reason) => {
+                            // on_failure already counted this attempt.
+                            let stats = RetryStats::new(
+                                this.schedule.attempts(),
+                                *this.waited,
+                                elapsed,
+                                RetryOutcome::GaveUp(reason),
+                            );
+                            trace::gave_up(&stats, err.as_service_error());
+                            report(this.config, &stats);
+                            return Poll::Ready(Err(err));
+                        }
+                    }
+                }
+                StateProj::Sleeping { sleep } => {
+                    ready!(sleep.poll(cx));
+                    this.state.set(State::Ready);
+                }
+            }
+        }
+    }
+}
+
+/// Records the end of a call whose last attempt was not counted by the schedule.
+fn finish(
+    config: &Config,
+    schedule: &Schedule,
+    start: Instant,
+    waited: Duration,
+    outcome: RetryOutcome,
+) {
+    let stats = RetryStats::new(schedule.attempts() + 1, waited, start.elapsed(), outcome);
+    trace::finished(&stats);
+    report(config, &stats);
+}
+
+fn report(config: &Config, stats: &RetryStats) {
+    if let Some(on_finish) = &config.on_finish {
+        (on_finish.0)(stats);
+    }
+}

@@ -1,0 +1,81 @@
+//! What a wrapped call did: attempts, time waited, and how it ended.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::policy::StopReason;
+
+/// How a wrapped call ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum RetryOutcome {
+    /// The last attempt succeeded.
+    Succeeded,
+    /// The last attempt failed with an error the classifier passed through.
+    NotRetryable,
+    /// Every attempt was blocked and the policy stopped; the caller gets the last error.
+    GaveUp(StopReason),
+}
+
+/// What one wrapped call did. SDK errors pass through unchanged; this travels beside them.
+///
+/// In the tower path, read it with [`InstanceRefreshRetryLayer::on_finish`](crate::InstanceRefreshRetryLayer::on_finish).
+///
+/// ```
+/// use instance_refresh_retry::{RetryOutcome, RetryStats};
+/// use std::time::Duration;
+///
+/// let stats = RetryStats::new(3, Duration::from_secs(15), Duration::from_secs(16), RetryOutcome::Succeeded);
+/// assert_eq!(stats.retries(), 2);
+/// assert_eq!(stats.to_string(), "3 attempts, waited 15s over 16s: Succeeded");
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub struct RetryStats {
+    /// Calls made, including the first.
+    pub attempts: u32,
+    /// Total time spent sleeping between attempts.
+    pub waited: Duration,
+    /// Time from the start of the first attempt to the end of the last one.
+    pub elapsed: Duration,
+    /// How the call ended.
+    pub outcome: RetryOutcome,
+}
+
+impl RetryStats {
+    /// Builds stats (for tests and custom integrations).
+    pub fn new(attempts: u32, waited: Duration, elapsed: Duration, outcome: RetryOutcome) -> Self {
+        RetryStats {
+            attempts,
+            waited,
+            elapsed,
+            outcome,
+        }
+    }
+
+    /// Retries made: `attempts - 1`.
+    pub fn retries(&self) -> u32 {
+        self.attempts.saturating_sub(1)
+    }
+}
+
+impl fmt::Display for RetryStats {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} attempts, waited {:?} over {:?}: {:?}",
+            self.attempts, self.waited, self.elapsed, self.outcome
+        )
+    }
+}
+
+/// A callback that receives the [`RetryStats`] of every wrapped call.
+#[derive(Clone)]
+pub(crate) struct OnFinish(pub(crate) Arc<dyn Fn(&RetryStats) + Send + Sync>);
+
+impl fmt::Debug for OnFinish {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("OnFinish(..)")
+    }
+}
