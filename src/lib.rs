@@ -5,6 +5,7 @@
 
 mod classify;
 mod future;
+mod interceptor;
 mod layer;
 mod policy;
 mod sdk_service;
@@ -28,3 +29,6 @@ pub use policy::{
 pub use sdk_service::{StartInstanceRefreshFuture, StartInstanceRefreshSdkError, StartInstanceRefreshService};
 pub use service::InstanceRefreshRetry;
 pub use stats::{RetryOutcome, RetryStats};
+
+// SDK interceptor re-exports (owned by the interceptor work):
+// pub use interceptor::{...};

@@ -1,0 +1,1 @@
+//! SDK integration: interceptor and classifier (work in progress).
