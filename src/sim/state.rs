@@ -1,0 +1,102 @@
+//! The shared, lock-protected state of one simulator instance.
+
+use std::collections::BTreeMap;
+
+use tokio::time::Instant;
+
+use super::SimError;
+use super::clock::Clock;
+use super::fault::FaultPlan;
+use super::log::CallRecord;
+use super::model::{Group, GroupConfig, Refresh};
+use super::xml::Node;
+
+/// Everything behind the simulator's mutex. The mutex is never held across an `.await`.
+#[derive(Debug)]
+pub(crate) struct State {
+    pub(crate) clock: Clock,
+    pub(crate) groups: BTreeMap<String, Group>,
+    /// Refresh ids only, so they depend on the seed and the number of refreshes alone.
+    pub(crate) rng: fastrand::Rng,
+    /// Request ids.
+    pub(crate) request_rng: fastrand::Rng,
+    pub(crate) faults: FaultPlan,
+    pub(crate) calls: Vec<CallRecord>,
+}
+
+impl State {
+    pub(crate) fn new(clock: Clock, seed: u64) -> Self {
+        State {
+            clock,
+            groups: BTreeMap::new(),
+            rng: fastrand::Rng::with_seed(seed),
+            request_rng: fastrand::Rng::with_seed(seed ^ 0x5EED_0F_2E0E57),
+            faults: FaultPlan::default(),
+            calls: Vec::new(),
+        }
+    }
+
+    /// A fresh request id (UUID-shaped, like AWS's).
+    pub(crate) fn request_id(&mut self) -> String {
+        uuid_from(self.request_rng.u128(..))
+    }
+
+    /// Start a refresh on `group` with `config`, unless one is active.
+    pub(crate) fn start_refresh(
+        &mut self,
+        group: &str,
+        config: GroupConfig,
+        strategy: String,
+        preferences: Node,
+        now: Instant,
+    ) -> Result<String, SimError> {
+        let g = self
+            .groups
+            .get_mut(group)
+            .ok_or_else(|| SimError::UnknownGroup(group.to_owned()))?;
+        if let Some(active) = g.active_mut(now) {
+            return Err(SimError::RefreshInProgress {
+                group: group.to_owned(),
+                id: active.id.clone(),
+            });
+        }
+        let id = uuid_from(self.rng.u128(..));
+        g.refreshes.push(Refresh::new(
+            id.clone(),
+            group.to_owned(),
+            now,
+            config,
+            strategy,
+            preferences,
+        ));
+        Ok(id)
+    }
+}
+
+/// Format 128 random bits as a version-4, RFC 4122 variant UUID.
+pub(crate) fn uuid_from(bits: u128) -> String {
+    let bits = (bits & !(0xF_u128 << 76)) | (0x4_u128 << 76);
+    let bits = (bits & !(0x3_u128 << 62)) | (0x2_u128 << 62);
+    let hex = format!("{bits:032x}");
+    format!(
+        "{}-{}-{}-{}-{}",
+        &hex[0..8],
+        &hex[8..12],
+        &hex[12..16],
+        &hex[16..20],
+        &hex[20..32]
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::uuid_from;
+
+    #[test]
+    fn uuid_shape() {
+        let id = uuid_from(u128::MAX);
+        assert_eq!(id, "ffffffff-ffff-4fff-bfff-ffffffffffff");
+        let id = uuid_from(0);
+        assert_eq!(id, "00000000-0000-4000-8000-000000000000");
+    }
+}

@@ -1,0 +1,1 @@
+//! End-to-end tests of the embedded Auto Scaling simulator, through the real SDK client.
