@@ -42,6 +42,7 @@
 //!
 //! ```
 //! use std::time::Duration;
+//! use aws_sdk_autoscaling::error::ProvideErrorMetadata;
 //! use instance_refresh_retry::sim::{AutoScalingSim, Fault, FaultRule, GroupConfig};
 //!
 //! # #[tokio::main(flavor = "current_thread")]
@@ -367,9 +368,16 @@ impl AutoScalingSim {
             .stalled_stream_protection(StalledStreamProtectionConfig::disabled())
     }
 
-    /// A client built from [`sdk_config_builder`](Self::sdk_config_builder).
+    /// A client built from [`sdk_config_builder`](Self::sdk_config_builder) with the SDK's
+    /// own retries **disabled**, so that one SDK call is one HTTP request and the call log
+    /// shows exactly what the code under test did.
     pub fn client(&self) -> aws_sdk_autoscaling::Client {
-        aws_sdk_autoscaling::Client::from_conf(self.sdk_config_builder().build())
+        use aws_sdk_autoscaling::config::retry::RetryConfig;
+        aws_sdk_autoscaling::Client::from_conf(
+            self.sdk_config_builder()
+                .retry_config(RetryConfig::disabled())
+                .build(),
+        )
     }
 
     /// Stop accepting, close all connections and wait for the server tasks to finish.
