@@ -14,8 +14,10 @@ use aws_sdk_autoscaling::operation::{
     attach_traffic_sources::AttachTrafficSourcesError, put_warm_pool::PutWarmPoolError,
     start_instance_refresh::StartInstanceRefreshError,
 };
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+use tower::BoxError;
 
 /// The error code Auto Scaling returns when a group already has an active instance refresh.
 pub const INSTANCE_REFRESH_IN_PROGRESS: &str = "InstanceRefreshInProgress";
@@ -102,9 +104,12 @@ impl Classifier {
         self.codes.iter().map(|c| c.as_ref())
     }
 
-    /// Classifies an SDK error. Only service errors can be retry-after-wait; timeouts, dispatch
+    /// Classifies an error. Only AWS service errors can be retry-after-wait; timeouts, dispatch
     /// failures and unparseable responses always pass through (the SDK's own retry deals with
     /// those).
+    ///
+    /// `err` is usually an [`SdkError`], but any [`ProvideErrorCode`] works, including the boxed
+    /// errors of tower middleware such as `Timeout`.
     ///
     /// ```
     /// use aws_sdk_autoscaling::operation::start_instance_refresh::StartInstanceRefreshError;
@@ -120,14 +125,22 @@ impl Classifier {
     ///     Response::new(StatusCode::try_from(400).unwrap(), SdkBody::empty()),
     /// );
     /// assert_eq!(Classifier::default().classify(&err), Verdict::RetryAfterWait);
+    ///
+    /// // The same error after tower's `Timeout` boxed it:
+    /// let boxed: tower::BoxError = Box::new(err);
+    /// assert_eq!(Classifier::default().classify(&boxed), Verdict::RetryAfterWait);
     /// ```
-    pub fn classify<E, R>(&self, err: &SdkError<E, R>) -> Verdict
+    pub fn classify<T>(&self, err: &T) -> Verdict
     where
-        E: ProvideErrorMetadata + 'static,
+        T: ProvideErrorCode + ?Sized,
     {
-        match err.as_service_error() {
-            Some(service_error) => self.classify_error(service_error),
-            None => Verdict::PassThrough,
+        self.verdict(err.error_code())
+    }
+
+    fn verdict(&self, code: Option<&str>) -> Verdict {
+        match code {
+            Some(code) if self.codes.iter().any(|c| c == code) => Verdict::RetryAfterWait,
+            _ => Verdict::PassThrough,
         }
     }
 
@@ -136,11 +149,86 @@ impl Classifier {
     where
         E: ProvideErrorMetadata + 'static,
     {
-        match error_code(err) {
-            Some(code) if self.codes.iter().any(|c| c == code) => Verdict::RetryAfterWait,
-            _ => Verdict::PassThrough,
-        }
+        self.verdict(error_code(err))
     }
+}
+
+/// Errors that may carry an AWS error code: what the tower layer needs to classify an error.
+///
+/// Implemented for [`SdkError`] (the code of its service error, if any) and for
+/// [`tower::BoxError`], which is what tower middleware such as `Timeout` turns errors into: a
+/// boxed `SdkError` of StartInstanceRefresh, AttachLoadBalancers, AttachLoadBalancerTargetGroups,
+/// AttachTrafficSources or PutWarmPool is recognised by downcasting. Implement it for your own
+/// error type to use the layer with other services.
+///
+/// ```
+/// use instance_refresh_retry::ProvideErrorCode;
+///
+/// #[derive(Debug)]
+/// struct MyError(&'static str);
+///
+/// impl ProvideErrorCode for MyError {
+///     fn error_code(&self) -> Option<&str> {
+///         Some(self.0)
+///     }
+/// }
+/// assert_eq!(MyError("InstanceRefreshInProgress").error_code(), Some("InstanceRefreshInProgress"));
+/// assert_eq!(MyError("x").request_id(), None);
+/// ```
+pub trait ProvideErrorCode {
+    /// The AWS error code (`InstanceRefreshInProgress`, `Throttling`, ...), or `None` when the
+    /// error is not an AWS service error.
+    fn error_code(&self) -> Option<&str>;
+
+    /// The AWS request id, for logs.
+    fn request_id(&self) -> Option<&str> {
+        None
+    }
+}
+
+impl<E, R> ProvideErrorCode for SdkError<E, R>
+where
+    E: ProvideErrorMetadata + 'static,
+{
+    fn error_code(&self) -> Option<&str> {
+        self.as_service_error().and_then(error_code)
+    }
+
+    fn request_id(&self) -> Option<&str> {
+        self.as_service_error()
+            .and_then(|e| aws_sdk_autoscaling::operation::RequestId::request_id(e.meta()))
+    }
+}
+
+impl ProvideErrorCode for BoxError {
+    fn error_code(&self) -> Option<&str> {
+        boxed_sdk_error(self.as_ref()).and_then(|e| e.error_code())
+    }
+
+    fn request_id(&self) -> Option<&str> {
+        boxed_sdk_error(self.as_ref()).and_then(|e| e.request_id())
+    }
+}
+
+/// Finds the SDK error of an affected operation inside a boxed error.
+fn boxed_sdk_error<'a>(
+    err: &'a (dyn std::error::Error + Send + Sync + 'static),
+) -> Option<&'a dyn ProvideErrorCode> {
+    macro_rules! find {
+        ($($ty:ty),+ $(,)?) => {$(
+            if let Some(e) = err.downcast_ref::<SdkError<$ty, HttpResponse>>() {
+                return Some(e);
+            }
+        )+};
+    }
+    find!(
+        StartInstanceRefreshError,
+        AttachLoadBalancersError,
+        AttachLoadBalancerTargetGroupsError,
+        AttachTrafficSourcesError,
+        PutWarmPoolError,
+    );
+    None
 }
 
 /// The default classification: `InstanceRefreshInProgress` is retry-after-wait, everything else
@@ -161,9 +249,9 @@ impl Classifier {
 ///     }
 /// }
 /// ```
-pub fn default_classifier<E, R>(err: &SdkError<E, R>) -> Verdict
+pub fn default_classifier<T>(err: &T) -> Verdict
 where
-    E: ProvideErrorMetadata + 'static,
+    T: ProvideErrorCode + ?Sized,
 {
     Classifier::default().classify(err)
 }

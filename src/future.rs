@@ -6,14 +6,12 @@ use std::sync::Arc;
 use std::task::{Context, Poll, ready};
 use std::time::Duration;
 
-use aws_smithy_runtime_api::client::result::SdkError;
-use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use pin_project_lite::pin_project;
 use tokio::time::{Instant, Sleep};
 use tower::Service;
 use tracing::Span;
 
-use crate::classify::Verdict;
+use crate::classify::{ProvideErrorCode, Verdict};
 use crate::layer::Config;
 use crate::policy::{Decision, Schedule};
 use crate::stats::{RetryOutcome, RetryStats};
@@ -71,14 +69,14 @@ impl<S, Req, F> ResponseFuture<S, Req, F> {
     }
 }
 
-impl<S, Req, F, T, E, R> Future for ResponseFuture<S, Req, F>
+impl<S, Req, F, T, Err> Future for ResponseFuture<S, Req, F>
 where
-    S: Service<Req, Response = T, Error = SdkError<E, R>, Future = F>,
-    F: Future<Output = Result<T, SdkError<E, R>>>,
+    S: Service<Req, Response = T, Error = Err, Future = F>,
+    F: Future<Output = Result<T, Err>>,
     Req: Clone,
-    E: ProvideErrorMetadata + 'static,
+    Err: ProvideErrorCode,
 {
-    type Output = Result<T, SdkError<E, R>>;
+    type Output = Result<T, Err>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let mut this = self.project();
@@ -121,11 +119,7 @@ where
                     let elapsed = this.start.elapsed();
                     match this.schedule.on_failure(elapsed) {
                         Decision::RetryAfter(delay) => {
-                            trace::retrying(
-                                this.schedule.attempts(),
-                                delay,
-                                err.as_service_error(),
-                            );
+                            trace::retrying(this.schedule.attempts(), delay, &err);
                             *this.waited += delay;
                             let sleep = tokio::time::sleep(delay);
                             this.state.set(State::Sleeping { sleep });
@@ -138,7 +132,7 @@ where
                                 elapsed,
                                 RetryOutcome::GaveUp(reason),
                             );
-                            trace::gave_up(&stats, err.as_service_error());
+                            trace::gave_up(&stats, &err);
                             report(this.config, &stats);
                             return Poll::Ready(Err(err));
                         }

@@ -1,5 +1,10 @@
 #![forbid(unsafe_code)]
-#![warn(missing_docs, missing_debug_implementations, unreachable_pub, rust_2018_idioms)]
+#![warn(
+    missing_docs,
+    missing_debug_implementations,
+    unreachable_pub,
+    rust_2018_idioms
+)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 //! placeholder
 
@@ -20,13 +25,17 @@ mod backoff_compat;
 #[cfg_attr(docsrs, doc(cfg(feature = "sim")))]
 pub mod sim;
 
-pub use classify::{Classifier, INSTANCE_REFRESH_IN_PROGRESS, Verdict, default_classifier};
+pub use classify::{
+    Classifier, INSTANCE_REFRESH_IN_PROGRESS, ProvideErrorCode, Verdict, default_classifier,
+};
 pub use future::ResponseFuture;
 pub use layer::InstanceRefreshRetryLayer;
 pub use policy::{
     Decision, Delays, Jitter, PolicyError, RetryPolicy, RetryPolicyBuilder, Schedule, StopReason,
 };
-pub use sdk_service::{StartInstanceRefreshFuture, StartInstanceRefreshSdkError, StartInstanceRefreshService};
+pub use sdk_service::{
+    StartInstanceRefreshFuture, StartInstanceRefreshSdkError, StartInstanceRefreshService,
+};
 pub use service::InstanceRefreshRetry;
 pub use stats::{RetryOutcome, RetryStats};
 

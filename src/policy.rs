@@ -11,7 +11,8 @@ use std::time::Duration;
 
 /// How randomness is applied to each delay.
 ///
-/// The definitions follow the AWS Architecture Blog post
+/// Delays have millisecond resolution, like the timers that sleep them. The definitions follow
+/// the AWS Architecture Blog post
 /// ["Exponential Backoff And Jitter"](https://aws.amazon.com/blogs/architecture/exponential-backoff-and-jitter/),
 /// with `b` the initial delay, `m` the multiplier, `n` the retry number (starting at 0) and `cap`
 /// the maximum delay:
@@ -293,13 +294,17 @@ impl RetryPolicy {
         let cap = self.max_delay.as_secs_f64();
         let exp = i32::try_from(retry).unwrap_or(i32::MAX);
         let secs = (self.initial_delay.as_secs_f64() * self.multiplier.powi(exp)).min(cap);
-        secs_to_duration(secs, self.max_delay)
+        truncate_to_millis(secs_to_duration(secs, self.max_delay))
     }
 }
 
 /// Converts seconds to a `Duration`, falling back to `cap` for values a `Duration` cannot hold.
 fn secs_to_duration(secs: f64, cap: Duration) -> Duration {
     Duration::try_from_secs_f64(secs).map_or(cap, |d| d.min(cap))
+}
+
+fn truncate_to_millis(d: Duration) -> Duration {
+    Duration::new(d.as_secs(), d.subsec_millis() * 1_000_000)
 }
 
 /// Builds a [`RetryPolicy`]. See the [defaults](RetryPolicy#defaults).
@@ -568,7 +573,9 @@ impl Schedule {
     fn next_raw_delay(&mut self) -> Option<Duration> {
         #[cfg(feature = "backoff")]
         if let Some(b) = self.backoff.as_mut() {
-            return b.next_backoff().map(|d| d.min(self.policy.max_delay));
+            return b
+                .next_backoff()
+                .map(|d| truncate_to_millis(d.min(self.policy.max_delay)));
         }
         let p = &self.policy;
         let retry = self.attempts - 1;
@@ -586,6 +593,9 @@ impl Schedule {
                 secs_to_duration(secs, p.max_delay)
             }
         };
+        // Timers (tokio's and the SDK's) have millisecond resolution; so does the schedule, which
+        // keeps the delays that are slept exactly equal to the delays that are computed.
+        let delay = truncate_to_millis(delay);
         self.previous = delay;
         Some(delay)
     }
@@ -717,7 +727,8 @@ mod tests {
         let expected: Vec<Duration> = (0..7)
             .map(|n| {
                 let exp = secs(5 * 2u64.pow(n)).min(secs(120));
-                exp.mul_f64(rng.f64())
+                let d = exp.mul_f64(rng.f64());
+                Duration::from_millis(d.as_millis() as u64)
             })
             .collect();
         assert_eq!(p.delays().collect::<Vec<_>>(), expected);
@@ -737,6 +748,7 @@ mod tests {
             .map(|_| {
                 let s = 5.0 + (prev * 3.0 - 5.0) * rng.f64();
                 let d = Duration::from_secs_f64(s).min(secs(120));
+                let d = Duration::from_millis(d.as_millis() as u64);
                 prev = d.as_secs_f64();
                 d
             })
@@ -884,7 +896,6 @@ mod tests {
                         Jitter::Full => prop_assert!(*d <= exp),
                         Jitter::Equal => prop_assert!(*d >= exp / 2 && *d <= exp),
                         Jitter::Decorrelated => prop_assert!(*d >= p.initial_delay()),
-                        _ => unreachable!(),
                     }
                 }
                 total += *d;

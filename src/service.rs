@@ -3,10 +3,9 @@
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use aws_smithy_runtime_api::client::result::SdkError;
-use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use tower::Service;
 
+use crate::classify::ProvideErrorCode;
 use crate::future::ResponseFuture;
 use crate::layer::{Config, InstanceRefreshRetryLayer};
 use crate::policy::RetryPolicy;
@@ -58,14 +57,14 @@ impl<S> InstanceRefreshRetry<S> {
     }
 }
 
-impl<S, Req, E, R> Service<Req> for InstanceRefreshRetry<S>
+impl<S, Req> Service<Req> for InstanceRefreshRetry<S>
 where
-    S: Service<Req, Error = SdkError<E, R>> + Clone,
+    S: Service<Req> + Clone,
+    S::Error: ProvideErrorCode,
     Req: Clone,
-    E: ProvideErrorMetadata + 'static,
 {
     type Response = S::Response;
-    type Error = SdkError<E, R>;
+    type Error = S::Error;
     type Future = ResponseFuture<S, Req, S::Future>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {

@@ -3,11 +3,9 @@
 
 use std::time::Duration;
 
-use aws_sdk_autoscaling::operation::RequestId;
-use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use tracing::Span;
 
-use crate::classify::error_code;
+use crate::classify::ProvideErrorCode;
 use crate::stats::RetryStats;
 
 pub(crate) fn call_span() -> Span {
@@ -18,17 +16,14 @@ pub(crate) fn call_span() -> Span {
     )
 }
 
-fn code_and_id<E: ProvideErrorMetadata + 'static>(err: Option<&E>) -> (&str, &str) {
-    let code = err.and_then(error_code).unwrap_or("<none>");
-    let id = err.and_then(|e| e.meta().request_id()).unwrap_or("<none>");
-    (code, id)
+fn code_and_id<T: ProvideErrorCode + ?Sized>(err: &T) -> (&str, &str) {
+    (
+        err.error_code().unwrap_or("<none>"),
+        err.request_id().unwrap_or("<none>"),
+    )
 }
 
-pub(crate) fn retrying<E: ProvideErrorMetadata + 'static>(
-    attempt: u32,
-    delay: Duration,
-    err: Option<&E>,
-) {
+pub(crate) fn retrying<T: ProvideErrorCode + ?Sized>(attempt: u32, delay: Duration, err: &T) {
     let (error_code, request_id) = code_and_id(err);
     tracing::info!(
         attempt,
@@ -39,7 +34,7 @@ pub(crate) fn retrying<E: ProvideErrorMetadata + 'static>(
     );
 }
 
-pub(crate) fn gave_up<E: ProvideErrorMetadata + 'static>(stats: &RetryStats, err: Option<&E>) {
+pub(crate) fn gave_up<T: ProvideErrorCode + ?Sized>(stats: &RetryStats, err: &T) {
     let (error_code, request_id) = code_and_id(err);
     record(stats);
     tracing::warn!(

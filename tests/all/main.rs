@@ -1,6 +1,9 @@
 //! Integration tests: one binary so the SDK is linked once.
 
 mod interceptor;
+mod support;
+mod tower;
+mod tower_sdk;
 
 #[cfg(feature = "sim")]
 mod sim;

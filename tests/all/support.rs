@@ -1,0 +1,167 @@
+//! Shared helpers for the integration tests.
+
+use std::sync::{Arc, Mutex};
+
+use aws_sdk_autoscaling::operation::start_instance_refresh::StartInstanceRefreshError;
+use aws_sdk_autoscaling::types::error::InstanceRefreshInProgressFault;
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
+use aws_smithy_runtime_api::client::result::SdkError;
+use aws_smithy_runtime_api::http::StatusCode;
+use aws_smithy_types::body::SdkBody;
+use aws_smithy_types::error::ErrorMetadata;
+use tracing::field::{Field, Visit};
+use tracing_subscriber::layer::{Context, SubscriberExt};
+
+pub type StartError = SdkError<StartInstanceRefreshError, HttpResponse>;
+
+fn raw(status: u16) -> HttpResponse {
+    HttpResponse::new(StatusCode::try_from(status).unwrap(), SdkBody::empty())
+}
+
+/// An InstanceRefreshInProgress error as the SDK would return it, with code and request id.
+pub fn in_progress(request_id: &str) -> StartError {
+    let meta = ErrorMetadata::builder()
+        .code("InstanceRefreshInProgress")
+        .message("An Instance Refresh is already in progress and blocks the execution of this Instance Refresh.")
+        .custom("aws_request_id", request_id)
+        .build();
+    let fault = InstanceRefreshInProgressFault::builder()
+        .message("An Instance Refresh is already in progress")
+        .meta(meta)
+        .build();
+    SdkError::service_error(
+        StartInstanceRefreshError::InstanceRefreshInProgressFault(fault),
+        raw(400),
+    )
+}
+
+/// A non-retryable validation error.
+pub fn validation_error() -> StartError {
+    let meta = ErrorMetadata::builder()
+        .code("ValidationError")
+        .message("AutoScalingGroup name not found - AutoScalingGroup 'nope' not found")
+        .build();
+    SdkError::service_error(StartInstanceRefreshError::generic(meta), raw(400))
+}
+
+/// One captured tracing event or span: its name/message and its fields as strings.
+#[derive(Debug, Clone, Default)]
+pub struct Captured {
+    pub kind: &'static str,
+    pub name: String,
+    pub fields: Vec<(String, String)>,
+}
+
+impl Captured {
+    pub fn field(&self, name: &str) -> Option<&str> {
+        self.fields
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+struct Visitor<'a>(&'a mut Vec<(String, String)>);
+
+impl Visit for Visitor<'_> {
+    fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
+        self.0
+            .push((field.name().to_string(), format!("{value:?}")));
+    }
+    fn record_str(&mut self, field: &Field, value: &str) {
+        self.0.push((field.name().to_string(), value.to_string()));
+    }
+}
+
+/// Captures this crate's spans and events on the current thread while installed.
+///
+/// The subscriber is global (installed once), so tracing's per-callsite interest cache always
+/// sees it; each test then captures only what its own thread emits.
+#[derive(Clone, Default)]
+pub struct Capture(pub Arc<Mutex<Vec<Captured>>>);
+
+thread_local! {
+    static ACTIVE: std::cell::RefCell<Option<Capture>> = const { std::cell::RefCell::new(None) };
+}
+
+struct Forward;
+
+impl Forward {
+    fn push(c: Captured) {
+        ACTIVE.with(|a| {
+            if let Some(capture) = a.borrow().as_ref() {
+                capture.0.lock().unwrap().push(c);
+            }
+        });
+    }
+}
+
+impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for Forward {
+    fn on_new_span(
+        &self,
+        attrs: &tracing::span::Attributes<'_>,
+        _: &tracing::span::Id,
+        _: Context<'_, S>,
+    ) {
+        if !attrs
+            .metadata()
+            .target()
+            .starts_with("instance_refresh_retry")
+        {
+            return;
+        }
+        let mut c = Captured {
+            kind: "span",
+            name: attrs.metadata().name().to_string(),
+            ..Default::default()
+        };
+        attrs.record(&mut Visitor(&mut c.fields));
+        Forward::push(c);
+    }
+
+    fn on_event(&self, event: &tracing::Event<'_>, _: Context<'_, S>) {
+        if !event
+            .metadata()
+            .target()
+            .starts_with("instance_refresh_retry")
+        {
+            return;
+        }
+        let mut c = Captured {
+            kind: "event",
+            ..Default::default()
+        };
+        event.record(&mut Visitor(&mut c.fields));
+        c.name = c.field("message").unwrap_or_default().to_string();
+        Forward::push(c);
+    }
+}
+
+/// Uninstalls the capture when dropped.
+pub struct CaptureGuard;
+
+impl Drop for CaptureGuard {
+    fn drop(&mut self) {
+        ACTIVE.with(|a| *a.borrow_mut() = None);
+    }
+}
+
+impl Capture {
+    /// Captures on the current thread until the guard drops.
+    pub fn install(&self) -> CaptureGuard {
+        static GLOBAL: std::sync::Once = std::sync::Once::new();
+        GLOBAL.call_once(|| {
+            let subscriber = tracing_subscriber::registry()
+                .with(tracing_subscriber::filter::LevelFilter::TRACE)
+                .with(Forward);
+            tracing::subscriber::set_global_default(subscriber)
+                .expect("no other global subscriber");
+        });
+        ACTIVE.with(|a| *a.borrow_mut() = Some(self.clone()));
+        CaptureGuard
+    }
+
+    pub fn all(&self) -> Vec<Captured> {
+        self.0.lock().unwrap().clone()
+    }
+}
