@@ -51,7 +51,12 @@ pub enum Fault {
     ResponseLost,
     /// The request is handled normally, but the response is sent only after this much tokio time.
     Slow(Duration),
-    /// HTTP 200 whose body is truncated XML. The request is not applied.
+    /// HTTP 200 whose body is XML truncated inside the root start tag. The request is not
+    /// applied. The SDK reports it as `SdkError::ServiceError` with the operation error's
+    /// `Unhandled` variant and no error code.
+    ///
+    /// (The SDK's XML reader accepts a body cut anywhere *after* the root start tag as a
+    /// success with missing fields; use [`Fault::Raw`] to serve such a body.)
     MalformedBody,
     /// A canned response: HTTP `status` with exactly this `body` (served as `text/xml`).
     ///

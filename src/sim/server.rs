@@ -21,7 +21,7 @@ use super::fault::Fault;
 use super::log::{CallOutcome, CallRecord};
 use super::ops::{self, ApiError, Params};
 use super::state::State;
-use super::xml::{self, NAMESPACE};
+use super::xml;
 
 /// Largest request body accepted (real awsQuery requests are a few hundred bytes).
 const MAX_BODY: usize = 1 << 20;
@@ -298,8 +298,9 @@ fn decide(state: &mut State, decoded: Decoded) -> (Reply, Option<Duration>) {
             let action = operation.as_deref().unwrap_or("Unknown");
             let action: String = action.chars().filter(char::is_ascii_alphanumeric).collect();
             let request_id = state.request_id();
-            let body =
-                format!("<{action}Response xmlns=\"{NAMESPACE}\"><{action}Result><InstanceRefres");
+            // Cut inside the root start tag: the SDK's XML reader accepts a document cut
+            // anywhere after the root start tag as a (partial) success.
+            let body = format!("<{action}Response xmlns=\"http://autoscaling.amazon");
             (
                 Reply::Respond {
                     status: 200,
