@@ -30,7 +30,7 @@ impl State {
             clock,
             groups: BTreeMap::new(),
             rng: fastrand::Rng::with_seed(seed),
-            request_rng: fastrand::Rng::with_seed(seed ^ 0x5EED_0F_2E0E57),
+            request_rng: fastrand::Rng::with_seed(seed ^ 0x5EED_5EED_5EED_5EED),
             faults: FaultPlan::default(),
             calls: Vec::new(),
         }

@@ -1,1 +1,0 @@
-//! SDK integration: interceptor and classifier (work in progress).
