@@ -1,5 +1,10 @@
 #![forbid(unsafe_code)]
-#![warn(missing_docs, missing_debug_implementations, unreachable_pub, rust_2018_idioms)]
+#![warn(
+    missing_docs,
+    missing_debug_implementations,
+    unreachable_pub,
+    rust_2018_idioms
+)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 //! Wait out `InstanceRefreshInProgress` instead of failing a deployment.
 //!
