@@ -330,3 +330,71 @@ async fn describe_parameter_validation() {
             .is_invalid_next_token()
     );
 }
+
+#[tokio::test(start_paused = true)]
+async fn strategy_and_preferences_are_echoed_by_describe() {
+    use aws_sdk_autoscaling::types::{RefreshPreferences, RefreshStrategy};
+    let sim = sim_with_web(GroupConfig::default()).await;
+    let c = client(&sim);
+    let prefs = RefreshPreferences::builder()
+        .min_healthy_percentage(80)
+        .max_healthy_percentage(120)
+        .checkpoint_percentages(50)
+        .checkpoint_percentages(100)
+        .instance_warmup(30)
+        .skip_matching(true)
+        .build();
+    c.start_instance_refresh()
+        .auto_scaling_group_name("web")
+        .strategy(RefreshStrategy::Rolling)
+        .preferences(prefs.clone())
+        .send()
+        .await
+        .expect("start");
+    let out = c
+        .describe_instance_refreshes()
+        .auto_scaling_group_name("web")
+        .send()
+        .await
+        .expect("describe");
+    let r = &out.instance_refreshes()[0];
+    assert_eq!(r.strategy(), Some(&RefreshStrategy::Rolling));
+    assert_eq!(r.preferences(), Some(&prefs));
+
+    let e = c
+        .start_instance_refresh()
+        .auto_scaling_group_name("web")
+        .strategy(RefreshStrategy::from("Sideways"))
+        .send()
+        .await
+        .expect_err("bad strategy");
+    assert_eq!(e.code(), Some("ValidationError"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn works_on_a_multi_thread_runtime_with_concurrent_clients() {
+    let sim = sim_with_web(GroupConfig::default()).await;
+    let c = client(&sim);
+    let tasks: Vec<_> = (0..16)
+        .map(|_| {
+            let c = c.clone();
+            tokio::spawn(async move {
+                c.start_instance_refresh()
+                    .auto_scaling_group_name("web")
+                    .send()
+                    .await
+            })
+        })
+        .collect();
+    let mut ok = 0;
+    for t in tasks {
+        match t.await.expect("join") {
+            Ok(_) => ok += 1,
+            Err(e) => assert_eq!(e.code(), Some("InstanceRefreshInProgress")),
+        }
+    }
+    // Exactly one concurrent start wins.
+    assert_eq!(ok, 1);
+    assert_eq!(sim.calls().len(), 16);
+    assert_eq!(sim.refreshes("web").expect("web").len(), 1);
+}
