@@ -6,4 +6,6 @@ mod tower;
 mod tower_sdk;
 
 #[cfg(feature = "sim")]
+mod e2e;
+#[cfg(feature = "sim")]
 mod sim;

@@ -1,0 +1,210 @@
+//! End to end over HTTP: the real SDK client against the embedded simulator, on paused tokio
+//! time, through the tower path. (The SDK interceptor path has its own module.)
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use aws_sdk_autoscaling::operation::start_instance_refresh::StartInstanceRefreshInput;
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+use instance_refresh_retry::sim::{AutoScalingSim, Fault, FaultRule, GroupConfig, RefreshStatus};
+use instance_refresh_retry::{
+    InstanceRefreshRetryLayer, Jitter, RetryOutcome, RetryPolicy, RetryStats,
+    StartInstanceRefreshService, StopReason,
+};
+use tower::{ServiceBuilder, ServiceExt};
+
+fn secs(s: u64) -> Duration {
+    Duration::from_secs(s)
+}
+
+async fn sim_with_running_refresh(remaining: Duration) -> (AutoScalingSim, String) {
+    let sim = AutoScalingSim::builder().seed(11).start().await.unwrap();
+    sim.create_group("web", GroupConfig::default().refresh_duration(secs(600)));
+    let running = sim.seed_running_refresh("web", remaining).unwrap();
+    (sim, running)
+}
+
+fn input(group: &str) -> StartInstanceRefreshInput {
+    StartInstanceRefreshInput::builder()
+        .auto_scaling_group_name(group)
+        .build()
+        .unwrap()
+}
+
+fn policy() -> RetryPolicy {
+    RetryPolicy::builder()
+        .initial_delay(secs(10))
+        .max_delay(secs(60))
+        .jitter(Jitter::None)
+        .max_elapsed(secs(3600))
+        .build()
+        .unwrap()
+}
+
+type Stats = Arc<Mutex<Vec<RetryStats>>>;
+
+fn layer(policy: RetryPolicy) -> (InstanceRefreshRetryLayer, Stats) {
+    let stats: Stats = Arc::default();
+    let sink = stats.clone();
+    let layer =
+        InstanceRefreshRetryLayer::new(policy).on_finish(move |s| sink.lock().unwrap().push(*s));
+    (layer, stats)
+}
+
+fn starts(sim: &AutoScalingSim) -> Vec<(u64, Option<String>)> {
+    sim.calls()
+        .iter()
+        .filter(|c| c.is("StartInstanceRefresh"))
+        .map(|c| (c.at.as_secs(), c.error_code().map(str::to_owned)))
+        .collect()
+}
+
+#[tokio::test(start_paused = true)]
+async fn tower_blocked_then_succeeds() {
+    let (sim, running) = sim_with_running_refresh(secs(100)).await;
+    let (layer, stats) = layer(policy());
+    let svc = ServiceBuilder::new()
+        .layer(layer)
+        .timeout(secs(30))
+        .service(StartInstanceRefreshService::new(sim.client()));
+
+    let out = svc.oneshot(input("web")).await.unwrap();
+
+    // Calls at 0, 10, 30, 70 s are blocked; the one at 130 s (after 60 s, the cap) succeeds.
+    let ipr = Some("InstanceRefreshInProgress".to_owned());
+    assert_eq!(
+        starts(&sim),
+        [
+            (0, ipr.clone()),
+            (10, ipr.clone()),
+            (30, ipr.clone()),
+            (70, ipr),
+            (130, None)
+        ]
+    );
+    let refreshes = sim.refreshes("web").unwrap();
+    assert_eq!(refreshes.len(), 2);
+    assert_eq!(Some(refreshes[0].id.as_str()), out.instance_refresh_id());
+    assert_eq!(refreshes[1].id, running);
+    assert_eq!(refreshes[1].status, RefreshStatus::Successful);
+    assert_eq!(
+        *stats.lock().unwrap(),
+        [RetryStats::new(
+            5,
+            secs(130),
+            secs(130),
+            RetryOutcome::Succeeded
+        )]
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn tower_gives_up_at_max_elapsed() {
+    let (sim, _) = sim_with_running_refresh(secs(5 * 3600)).await;
+    let (layer, stats) = layer(policy());
+    let svc = layer_service(layer, &sim);
+
+    let err = svc.oneshot(input("web")).await.unwrap_err();
+
+    assert!(
+        err.as_service_error()
+            .unwrap()
+            .is_instance_refresh_in_progress_fault()
+    );
+    assert_eq!(err.code(), Some("InstanceRefreshInProgress"));
+    let starts = starts(&sim);
+    // 10+20+40 = 70 s, then 58 waits of 60 s reach 3550 s, and the last wait is cut to 50 s so
+    // the final call is at exactly 1 h.
+    assert_eq!(starts.first().unwrap().0, 0);
+    assert_eq!(starts.last().unwrap().0, 3600);
+    assert_eq!(starts.len(), 1 + 3 + 58 + 1);
+    assert_eq!(
+        *stats.lock().unwrap(),
+        [RetryStats::new(
+            63,
+            secs(3600),
+            secs(3600),
+            RetryOutcome::GaveUp(StopReason::MaxElapsed)
+        )]
+    );
+    assert_eq!(
+        sim.refreshes("web").unwrap().len(),
+        1,
+        "nothing new was started"
+    );
+}
+
+fn layer_service(
+    layer: InstanceRefreshRetryLayer,
+    sim: &AutoScalingSim,
+) -> instance_refresh_retry::InstanceRefreshRetry<StartInstanceRefreshService> {
+    ServiceBuilder::new()
+        .layer(layer)
+        .service(StartInstanceRefreshService::new(sim.client()))
+}
+
+#[tokio::test(start_paused = true)]
+async fn tower_validation_error_passes_through_after_one_call() {
+    let (sim, _) = sim_with_running_refresh(secs(100)).await;
+    let (layer, stats) = layer(policy());
+    let svc = layer_service(layer, &sim);
+
+    let err = svc.oneshot(input("nope")).await.unwrap_err();
+
+    assert_eq!(err.code(), Some("ValidationError"));
+    assert_eq!(
+        err.message(),
+        Some("AutoScalingGroup name not found - AutoScalingGroup 'nope' not found")
+    );
+    assert_eq!(starts(&sim), [(0, Some("ValidationError".to_owned()))]);
+    assert_eq!(
+        *stats.lock().unwrap(),
+        [RetryStats::new(
+            1,
+            Duration::ZERO,
+            Duration::ZERO,
+            RetryOutcome::NotRetryable
+        )]
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn tower_throttling_on_a_blocked_start_ends_in_one_refresh() {
+    let (sim, running) = sim_with_running_refresh(secs(100)).await;
+    // Throttle two calls while blocked and two more once the group is free. With the SDK's own
+    // retry on (3 attempts), each throttled call is retried by the SDK; our layer only waits
+    // out InstanceRefreshInProgress.
+    sim.inject(
+        FaultRule::new(Fault::Throttling)
+            .on("StartInstanceRefresh")
+            .times(2),
+    );
+    let client = aws_sdk_autoscaling::Client::from_conf(sim.sdk_config_builder().build());
+    let (layer, _stats) = layer(policy());
+    let svc = ServiceBuilder::new()
+        .layer(layer)
+        .service(StartInstanceRefreshService::new(client));
+
+    let out = svc.oneshot(input("web")).await.unwrap();
+
+    let refreshes = sim.refreshes("web").unwrap();
+    assert_eq!(
+        refreshes.len(),
+        2,
+        "exactly one refresh was started: {refreshes:#?}"
+    );
+    assert_eq!(refreshes[1].id, running);
+    assert_eq!(Some(refreshes[0].id.as_str()), out.instance_refresh_id());
+    let codes: Vec<Option<String>> = starts(&sim).into_iter().map(|(_, c)| c).collect();
+    let throttled = codes
+        .iter()
+        .filter(|c| c.as_deref() == Some("Throttling"))
+        .count();
+    let blocked = codes
+        .iter()
+        .filter(|c| c.as_deref() == Some("InstanceRefreshInProgress"))
+        .count();
+    let ok = codes.iter().filter(|c| c.is_none()).count();
+    assert_eq!((throttled, ok), (2, 1), "{codes:?}");
+    assert!(blocked >= 1, "{codes:?}");
+}
