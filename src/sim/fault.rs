@@ -49,7 +49,8 @@ pub enum Fault {
     /// This is the case a retrying client must be careful about: a retried
     /// `StartInstanceRefresh` then meets the refresh its own first attempt started.
     ResponseLost,
-    /// The request is handled normally, but the response is sent only after this much tokio time.
+    /// The request is handled (and applied) on arrival, but the response is sent only after
+    /// this much tokio time.
     Slow(Duration),
     /// HTTP 200 whose body is XML truncated inside the root start tag. The request is not
     /// applied. The SDK reports it as `SdkError::ServiceError` with the operation error's

@@ -32,6 +32,18 @@
 //! neither the accept loop nor the connection tasks depend on real time. Wall-clock timestamps
 //! (`StartTime`, `EndTime`) are `SystemTime` at start + tokio time elapsed since start.
 //!
+//! # Wire format
+//!
+//! Requests are `POST /` with a form-encoded body (`Action=...&Version=2011-01-01&...`).
+//! Responses are `text/xml` in the `http://autoscaling.amazonaws.com/doc/2011-01-01/`
+//! namespace, shaped like real Auto Scaling responses (`<{Action}Response>` with a
+//! `<{Action}Result>` and `<ResponseMetadata>`, or `<ErrorResponse>` with `Type`, `Code`,
+//! `Message` and `RequestId`). The request id is also sent in the `x-amzn-RequestId` header:
+//! the SDK reads request ids only from that header, never from the body. Bad requests get
+//! what AWS gives: `ValidationError` for unknown groups and missing or invalid parameters,
+//! `InvalidAction` for unknown actions or versions, `MissingAction`, and `InvalidHttpRequest`
+//! for non-POST or non-form requests.
+//!
 //! # Faults
 //!
 //! Each call can be hit by a [`Fault`]: scripted with [`AutoScalingSim::inject`] and a

@@ -425,3 +425,36 @@ async fn shutdown_and_drop_stop_the_server() {
     assert!(e.as_service_error().is_none(), "{e:?}");
     assert!(tokio::net::TcpStream::connect(addr).await.is_err());
 }
+
+#[tokio::test(start_paused = true)]
+async fn refresh_ids_are_uuid_shaped_and_seeded() {
+    async fn first_ids(seed: u64) -> Vec<String> {
+        let sim = AutoScalingSim::builder()
+            .seed(seed)
+            .start()
+            .await
+            .expect("sim");
+        sim.create_group(
+            "web",
+            GroupConfig::default()
+                .pending_duration(secs(0))
+                .refresh_duration(secs(1)),
+        );
+        let c = client(&sim);
+        let mut ids = Vec::new();
+        for _ in 0..3 {
+            ids.push(start(&c).await);
+            sleep(secs(2)).await;
+        }
+        ids
+    }
+    let a = first_ids(1).await;
+    assert_eq!(a, first_ids(1).await);
+    assert_ne!(a, first_ids(2).await);
+    for id in &a {
+        let groups: Vec<usize> = id.split('-').map(str::len).collect();
+        assert_eq!(groups, [8, 4, 4, 4, 12], "{id}");
+        assert_eq!(id.as_bytes()[14], b'4', "{id}");
+        assert!(id.chars().all(|c| c == '-' || c.is_ascii_hexdigit()));
+    }
+}
