@@ -9,7 +9,12 @@ use tower::{Layer, Service, ServiceExt, service_fn};
 
 fn schedule(c: &mut Criterion) {
     let mut group = c.benchmark_group("schedule/on_failure x100");
-    for jitter in [Jitter::None, Jitter::Full, Jitter::Equal, Jitter::Decorrelated] {
+    for jitter in [
+        Jitter::None,
+        Jitter::Full,
+        Jitter::Equal,
+        Jitter::Decorrelated,
+    ] {
         let policy = RetryPolicy::builder()
             .jitter(jitter)
             .seed(1)

@@ -20,9 +20,24 @@ use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use tower::BoxError;
 
 /// The error code Auto Scaling returns when a group already has an active instance refresh.
+///
+/// ```
+/// use instance_refresh_retry::{Classifier, INSTANCE_REFRESH_IN_PROGRESS};
+///
+/// assert_eq!(Classifier::default().codes().collect::<Vec<_>>(), [INSTANCE_REFRESH_IN_PROGRESS]);
+/// ```
 pub const INSTANCE_REFRESH_IN_PROGRESS: &str = "InstanceRefreshInProgress";
 
 /// The classifier's answer for one error.
+///
+/// ```
+/// use aws_sdk_autoscaling::operation::start_instance_refresh::StartInstanceRefreshError;
+/// use aws_sdk_autoscaling::types::error::LimitExceededFault;
+/// use instance_refresh_retry::{Classifier, Verdict};
+///
+/// let err = StartInstanceRefreshError::LimitExceededFault(LimitExceededFault::builder().build());
+/// assert_eq!(Classifier::default().classify_error(&err), Verdict::PassThrough);
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum Verdict {

@@ -32,6 +32,22 @@ pin_project! {
 pin_project! {
     /// The future returned by [`InstanceRefreshRetry`](crate::InstanceRefreshRetry): resolves to
     /// the inner service's result, unchanged.
+    ///
+    /// ```
+    /// use instance_refresh_retry::{InstanceRefreshRetryLayer, RetryPolicy, ResponseFuture};
+    /// use tower::{Layer, Service, service_fn};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// type Error = aws_smithy_runtime_api::client::result::SdkError<
+    ///     aws_sdk_autoscaling::operation::start_instance_refresh::StartInstanceRefreshError,
+    ///     aws_smithy_runtime_api::client::orchestrator::HttpResponse,
+    /// >;
+    /// let inner = service_fn(|n: u32| async move { Ok::<_, Error>(n * 2) });
+    /// let mut svc = InstanceRefreshRetryLayer::new(RetryPolicy::default()).layer(inner);
+    /// let future: ResponseFuture<_, u32, _> = svc.call(21);
+    /// assert_eq!(future.await.unwrap(), 42);
+    /// # }
+    /// ```
     pub struct ResponseFuture<S, Req, F> {
         #[pin]
         state: State<F>,

@@ -51,6 +51,20 @@ pub enum Jitter {
 }
 
 /// Why a [`RetryPolicy`] stopped retrying.
+///
+/// ```
+/// use instance_refresh_retry::{Decision, RetryPolicy, StopReason};
+/// use std::time::Duration;
+///
+/// let policy = RetryPolicy::builder().max_elapsed(Duration::from_secs(60)).build()?;
+/// let mut schedule = policy.schedule();
+/// assert_eq!(
+///     schedule.on_failure(Duration::from_secs(61)),
+///     Decision::Stop(StopReason::MaxElapsed)
+/// );
+/// assert_eq!(StopReason::MaxElapsed.to_string(), "max_elapsed reached");
+/// # Ok::<(), instance_refresh_retry::PolicyError>(())
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum StopReason {
@@ -73,6 +87,19 @@ impl fmt::Display for StopReason {
 }
 
 /// What the policy says after a failed attempt.
+///
+/// ```
+/// use instance_refresh_retry::{Decision, Jitter, RetryPolicy};
+/// use std::time::Duration;
+///
+/// let policy = RetryPolicy::builder().jitter(Jitter::None).build()?;
+/// match policy.schedule().on_failure(Duration::ZERO) {
+///     Decision::RetryAfter(delay) => assert_eq!(delay, Duration::from_secs(5)),
+///     Decision::Stop(reason) => panic!("stopped: {reason}"),
+///     _ => unreachable!(),
+/// }
+/// # Ok::<(), instance_refresh_retry::PolicyError>(())
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum Decision {
@@ -202,6 +229,14 @@ impl Default for RetryPolicy {
 
 impl RetryPolicy {
     /// Starts a builder with the [defaults](RetryPolicy#defaults).
+    ///
+    /// ```
+    /// use instance_refresh_retry::RetryPolicy;
+    ///
+    /// let policy = RetryPolicy::builder().max_attempts(10).build()?;
+    /// assert_eq!(policy.max_attempts(), Some(10));
+    /// # Ok::<(), instance_refresh_retry::PolicyError>(())
+    /// ```
     pub fn builder() -> RetryPolicyBuilder {
         RetryPolicyBuilder::default()
     }
@@ -602,6 +637,16 @@ impl Schedule {
 }
 
 /// The delay sequence of a policy whose calls all fail instantly. See [`RetryPolicy::delays`].
+///
+/// ```
+/// use instance_refresh_retry::{Jitter, RetryPolicy};
+/// use std::time::Duration;
+///
+/// let policy = RetryPolicy::builder().jitter(Jitter::Equal).seed(1).max_attempts(5).build()?;
+/// let total: Duration = policy.delays().sum();
+/// assert!(total <= Duration::from_secs(5 + 10 + 20 + 40));
+/// # Ok::<(), instance_refresh_retry::PolicyError>(())
+/// ```
 #[derive(Debug)]
 pub struct Delays {
     schedule: Schedule,

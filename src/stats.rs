@@ -7,6 +7,19 @@ use std::time::Duration;
 use crate::policy::StopReason;
 
 /// How a wrapped call ended.
+///
+/// ```
+/// use instance_refresh_retry::{RetryOutcome, RetryStats, StopReason};
+/// use std::time::Duration;
+///
+/// let stats = RetryStats::new(
+///     12,
+///     Duration::from_secs(3600),
+///     Duration::from_secs(3601),
+///     RetryOutcome::GaveUp(StopReason::MaxElapsed),
+/// );
+/// assert!(matches!(stats.outcome, RetryOutcome::GaveUp(_)));
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum RetryOutcome {
