@@ -102,8 +102,10 @@ struct CallState {
     start: SystemTime,
     /// Attempts made so far, of any outcome.
     attempts: u32,
-    /// Total of the waits this crate scheduled.
+    /// Total of the waits this crate scheduled that have ended.
     waited: Duration,
+    /// The wait in progress: its length and when it was decided.
+    pending: Option<(Duration, SystemTime)>,
     /// Attempts that failed with an error the classifier passed through (throttling, 5xx,
     /// timeouts, ...): the user's own `max_attempts` budget applies to these.
     other_failures: u32,
@@ -204,6 +206,7 @@ impl Intercept for Interceptor {
             start: now(rc),
             attempts: 0,
             waited: Duration::ZERO,
+            pending: None,
             other_failures: 0,
             stopped: None,
             saved: None,
@@ -218,9 +221,15 @@ impl Intercept for Interceptor {
         _rc: &RuntimeComponents,
         cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
+        let Some(state) = self.state(cfg) else {
+            return Ok(());
+        };
+        if let Some((delay, _)) = state.pending.take() {
+            state.waited += delay;
+        }
         // Undo the previous decision's override: the attempt itself, and any SDK decision about
         // it that is not ours, see the user's configuration.
-        if let Some(saved) = self.state(cfg).and_then(|s| s.saved.take()) {
+        if let Some(saved) = state.saved.take() {
             restore(cfg, saved);
         }
         Ok(())
@@ -265,7 +274,7 @@ impl Intercept for Interceptor {
                 err,
                 attempt,
             } => {
-                state.waited += delay;
+                state.pending = Some((delay, now(rc)));
                 state
                     .span
                     .in_scope(|| trace::retrying(attempt, delay, &err));
@@ -325,6 +334,10 @@ impl Intercept for Interceptor {
         };
         let saved = state.saved.take();
         let elapsed = elapsed(rc, state.start);
+        if let Some((delay, decided)) = state.pending.take() {
+            // The operation timeout cut this wait short.
+            state.waited += delay.min(now(rc).duration_since(decided).unwrap_or_default());
+        }
         let last_error = match context.inner().output_or_error() {
             None | Some(Ok(_)) => None,
             Some(Err(err)) => Some(AttemptError::of(err).unwrap_or_default()),
