@@ -17,7 +17,7 @@
 //! };
 //! use aws_sdk_autoscaling::types::error::InstanceRefreshInProgressFault;
 //! use aws_smithy_async::test_util::instant_time_and_sleep;
-//! use aws_smithy_mocks::{mock, mock_client};
+//! use aws_smithy_mocks::{mock, mock_client, RuleMode};
 //! use instance_refresh_retry::{AutoScalingConfigExt, Jitter, RetryPolicy};
 //! use std::time::{Duration, UNIX_EPOCH};
 //!
@@ -38,7 +38,9 @@
 //! let (time, sleep) = instant_time_and_sleep(UNIX_EPOCH);
 //!
 //! let policy = RetryPolicy::builder().jitter(Jitter::None).build()?;
-//! let client = mock_client!(aws_sdk_autoscaling, [&rule], |config| config
+//! let client = mock_client!(aws_sdk_autoscaling, RuleMode::Sequential, [&rule], |config| config
+//! #   // (its body-throughput checks would log sleeps of their own)
+//! #   .stalled_stream_protection(aws_sdk_autoscaling::config::StalledStreamProtectionConfig::disabled())
 //!     .sleep_impl(sleep.clone())
 //!     .time_source(time.clone())
 //!     .instance_refresh_retry(policy.clone()));
@@ -75,7 +77,7 @@
 //! # use aws_sdk_autoscaling::operation::start_instance_refresh::{StartInstanceRefreshError, StartInstanceRefreshOutput};
 //! # use aws_sdk_autoscaling::types::error::InstanceRefreshInProgressFault;
 //! # use aws_smithy_async::test_util::instant_time_and_sleep;
-//! # use aws_smithy_mocks::{mock, mock_client};
+//! # use aws_smithy_mocks::{mock, mock_client, RuleMode};
 //! # use std::time::{Duration, UNIX_EPOCH};
 //! use instance_refresh_retry::{with_instance_refresh_retry, Jitter, RetryPolicy};
 //!
@@ -89,7 +91,8 @@
 //! #     .output(|| StartInstanceRefreshOutput::builder().build())
 //! #     .build();
 //! # let (time, sleep) = instant_time_and_sleep(UNIX_EPOCH);
-//! # let client = mock_client!(aws_sdk_autoscaling, [&rule], |c| c
+//! # let client = mock_client!(aws_sdk_autoscaling, RuleMode::Sequential, [&rule], |c| c
+//! #     .stalled_stream_protection(aws_sdk_autoscaling::config::StalledStreamProtectionConfig::disabled())
 //! #     .sleep_impl(sleep.clone()).time_source(time.clone()));
 //! let policy = RetryPolicy::builder().jitter(Jitter::None).build()?;
 //! let client = with_instance_refresh_retry(&client, policy);
@@ -105,7 +108,7 @@
 //! # use aws_sdk_autoscaling::operation::start_instance_refresh::{StartInstanceRefreshError, StartInstanceRefreshOutput};
 //! # use aws_sdk_autoscaling::types::error::InstanceRefreshInProgressFault;
 //! # use aws_smithy_async::test_util::instant_time_and_sleep;
-//! # use aws_smithy_mocks::{mock, mock_client};
+//! # use aws_smithy_mocks::{mock, mock_client, RuleMode};
 //! # use std::time::{Duration, UNIX_EPOCH};
 //! use instance_refresh_retry::{retry_stats, Jitter, RetryOutcome, RetryPolicy, StartInstanceRefreshExt, StopReason};
 //!
@@ -118,7 +121,8 @@
 //! #     .times(4)
 //! #     .build();
 //! # let (time, sleep) = instant_time_and_sleep(UNIX_EPOCH);
-//! # let client = mock_client!(aws_sdk_autoscaling, [&rule], |c| c
+//! # let client = mock_client!(aws_sdk_autoscaling, RuleMode::Sequential, [&rule], |c| c
+//! #     .stalled_stream_protection(aws_sdk_autoscaling::config::StalledStreamProtectionConfig::disabled())
 //! #     .sleep_impl(sleep.clone()).time_source(time.clone()));
 //! let policy = RetryPolicy::builder().jitter(Jitter::None).max_attempts(4).build()?;
 //! let err = client
