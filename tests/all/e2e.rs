@@ -208,3 +208,172 @@ async fn tower_throttling_on_a_blocked_start_ends_in_one_refresh() {
     assert_eq!((throttled, ok), (2, 1), "{codes:?}");
     assert!(blocked >= 1, "{codes:?}");
 }
+
+// ---- The SDK interceptor path ----
+
+use instance_refresh_retry::{AutoScalingConfigExt, InstanceRefreshRetryConfig, retry_stats};
+
+/// The SDK's time source on tokio time, so that paused-time tests measure `max_elapsed` on the
+/// same clock the SDK's (tokio) sleep advances.
+#[derive(Debug)]
+struct TokioTime {
+    base: std::time::SystemTime,
+    start: tokio::time::Instant,
+}
+
+impl TokioTime {
+    fn new() -> Self {
+        TokioTime {
+            base: std::time::SystemTime::now(),
+            start: tokio::time::Instant::now(),
+        }
+    }
+}
+
+impl aws_smithy_async::time::TimeSource for TokioTime {
+    fn now(&self) -> std::time::SystemTime {
+        self.base + self.start.elapsed()
+    }
+}
+
+/// A client with the interceptor installed; the SDK's own retry left at its defaults.
+fn sdk_client(
+    sim: &AutoScalingSim,
+    retry: &InstanceRefreshRetryConfig,
+) -> aws_sdk_autoscaling::Client {
+    aws_sdk_autoscaling::Client::from_conf(
+        sim.sdk_config_builder()
+            .time_source(TokioTime::new())
+            .instance_refresh_retry_config(retry)
+            .build(),
+    )
+}
+
+fn sdk_retry(policy: RetryPolicy) -> (InstanceRefreshRetryConfig, Stats) {
+    let stats: Stats = Arc::default();
+    let sink = stats.clone();
+    let retry =
+        InstanceRefreshRetryConfig::new(policy).on_finish(move |s| sink.lock().unwrap().push(*s));
+    (retry, stats)
+}
+
+#[tokio::test(start_paused = true)]
+async fn sdk_blocked_then_succeeds() {
+    let (sim, running) = sim_with_running_refresh(secs(100)).await;
+    let (retry, stats) = sdk_retry(policy());
+    let client = sdk_client(&sim, &retry);
+
+    let out = client
+        .start_instance_refresh()
+        .auto_scaling_group_name("web")
+        .send()
+        .await
+        .unwrap();
+
+    let ipr = Some("InstanceRefreshInProgress".to_owned());
+    assert_eq!(
+        starts(&sim),
+        [
+            (0, ipr.clone()),
+            (10, ipr.clone()),
+            (30, ipr.clone()),
+            (70, ipr),
+            (130, None)
+        ]
+    );
+    let refreshes = sim.refreshes("web").unwrap();
+    assert_eq!(refreshes.len(), 2);
+    assert_eq!(Some(refreshes[0].id.as_str()), out.instance_refresh_id());
+    assert_eq!(refreshes[1].id, running);
+    let stats = stats.lock().unwrap();
+    assert_eq!(stats.len(), 1);
+    assert_eq!((stats[0].attempts, stats[0].waited), (5, secs(130)));
+    assert_eq!(stats[0].outcome, RetryOutcome::Succeeded);
+}
+
+#[tokio::test(start_paused = true)]
+async fn sdk_gives_up_at_max_elapsed() {
+    let (sim, _) = sim_with_running_refresh(secs(5 * 3600)).await;
+    let (retry, stats) = sdk_retry(policy());
+    let client = sdk_client(&sim, &retry);
+
+    let err = client
+        .start_instance_refresh()
+        .auto_scaling_group_name("web")
+        .send()
+        .await
+        .unwrap_err();
+
+    assert!(
+        err.as_service_error()
+            .unwrap()
+            .is_instance_refresh_in_progress_fault()
+    );
+    let starts = starts(&sim);
+    assert_eq!(starts.len(), 1 + 3 + 58 + 1);
+    assert_eq!(starts.last().unwrap().0, 3600);
+    let expected = RetryOutcome::GaveUp(StopReason::MaxElapsed);
+    let attached = retry_stats(&err).expect("stats travel beside the error");
+    assert_eq!(
+        (attached.attempts, attached.waited, attached.outcome),
+        (63, secs(3600), expected)
+    );
+    assert_eq!(stats.lock().unwrap().len(), 1);
+    assert_eq!(
+        sim.refreshes("web").unwrap().len(),
+        1,
+        "nothing new was started"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn sdk_validation_error_passes_through_after_one_call() {
+    let (sim, _) = sim_with_running_refresh(secs(100)).await;
+    let (retry, _) = sdk_retry(policy());
+    let client = sdk_client(&sim, &retry);
+
+    let err = client
+        .start_instance_refresh()
+        .auto_scaling_group_name("nope")
+        .send()
+        .await
+        .unwrap_err();
+
+    assert_eq!(err.code(), Some("ValidationError"));
+    assert_eq!(starts(&sim), [(0, Some("ValidationError".to_owned()))]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn sdk_throttling_on_a_blocked_start_ends_in_one_refresh() {
+    let (sim, running) = sim_with_running_refresh(secs(100)).await;
+    sim.inject(
+        FaultRule::new(Fault::Throttling)
+            .on("StartInstanceRefresh")
+            .times(2),
+    );
+    let (retry, _) = sdk_retry(policy());
+    let client = sdk_client(&sim, &retry);
+
+    let out = client
+        .start_instance_refresh()
+        .auto_scaling_group_name("web")
+        .send()
+        .await
+        .unwrap();
+
+    let refreshes = sim.refreshes("web").unwrap();
+    assert_eq!(
+        refreshes.len(),
+        2,
+        "exactly one refresh was started: {refreshes:#?}"
+    );
+    assert_eq!(refreshes[1].id, running);
+    assert_eq!(Some(refreshes[0].id.as_str()), out.instance_refresh_id());
+    let codes: Vec<Option<String>> = starts(&sim).into_iter().map(|(_, c)| c).collect();
+    let throttled = codes
+        .iter()
+        .filter(|c| c.as_deref() == Some("Throttling"))
+        .count();
+    let ok = codes.iter().filter(|c| c.is_none()).count();
+    assert_eq!((throttled, ok), (2, 1), "{codes:?}");
+}
