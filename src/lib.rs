@@ -25,6 +25,214 @@
 //! 3. *Doing it.* Only the two integrations sleep, each with its own injectable clock, and both
 //!    run the same policy code.
 //!
+//! # The SDK interceptor
+//!
+//! An interceptor and a retry classifier work as a pair inside the SDK's own retry loop. For the
+//! target operation the interceptor runs the [`RetryPolicy`] and hands each delay to the SDK
+//! (through the classifier, as an explicit retry delay); the SDK does the sleeping, with the sleep
+//! implementation and time source of the client. Every other operation, and every other error,
+//! is left to the SDK's retry exactly as configured.
+//!
+//! ## Installing it
+//!
+//! On a config builder, with [`AutoScalingConfigExt`]:
+//!
+//! ```
+//! use aws_sdk_autoscaling::operation::start_instance_refresh::{
+//!     StartInstanceRefreshError, StartInstanceRefreshOutput,
+//! };
+//! use aws_sdk_autoscaling::types::error::InstanceRefreshInProgressFault;
+//! use aws_smithy_async::test_util::instant_time_and_sleep;
+//! use aws_smithy_mocks::{mock, mock_client, RuleMode};
+//! use instance_refresh_retry::{AutoScalingConfigExt, Jitter, RetryPolicy};
+//! use std::time::{Duration, UNIX_EPOCH};
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! // Three InstanceRefreshInProgress errors, then success.
+//! let rule = mock!(aws_sdk_autoscaling::Client::start_instance_refresh)
+//!     .sequence()
+//!     .error(|| {
+//!         StartInstanceRefreshError::InstanceRefreshInProgressFault(
+//!             InstanceRefreshInProgressFault::builder().build(),
+//!         )
+//!     })
+//!     .times(3)
+//!     .output(|| StartInstanceRefreshOutput::builder().instance_refresh_id("r-1").build())
+//!     .build();
+//! // Virtual time: hours of waiting take no time at all.
+//! let (time, sleep) = instant_time_and_sleep(UNIX_EPOCH);
+//!
+//! let policy = RetryPolicy::builder().jitter(Jitter::None).build()?;
+//! let client = mock_client!(aws_sdk_autoscaling, RuleMode::Sequential, [&rule], |config| config
+//! #   // (its body-throughput checks would log sleeps of their own)
+//! #   .stalled_stream_protection(aws_sdk_autoscaling::config::StalledStreamProtectionConfig::disabled())
+//!     .sleep_impl(sleep.clone())
+//!     .time_source(time.clone())
+//!     .instance_refresh_retry(policy.clone()));
+//!
+//! let out = client.start_instance_refresh().auto_scaling_group_name("web").send().await?;
+//! assert_eq!(out.instance_refresh_id(), Some("r-1"));
+//! let secs = Duration::from_secs;
+//! assert_eq!(sleep.logs(), [secs(5), secs(10), secs(20)]);
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! With a real client the same line goes into the builder (here one made from `aws-config`'s
+//! `SdkConfig`):
+//!
+//! ```no_run
+//! use instance_refresh_retry::{AutoScalingConfigExt, RetryPolicy};
+//!
+//! # async fn doc(builder: aws_sdk_autoscaling::config::Builder) -> Result<(), Box<dyn std::error::Error>> {
+//! // let builder = aws_sdk_autoscaling::config::Builder::from(&aws_config::load_from_env().await);
+//! let config = builder
+//!     .instance_refresh_retry(RetryPolicy::default())
+//!     .build();
+//! let client = aws_sdk_autoscaling::Client::from_conf(config);
+//! client.start_instance_refresh().auto_scaling_group_name("web").send().await?;
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! On an existing client, with [`with_instance_refresh_retry`] (the new client shares the old
+//! one's HTTP client, credentials and retry partition):
+//!
+//! ```
+//! # use aws_sdk_autoscaling::operation::start_instance_refresh::{StartInstanceRefreshError, StartInstanceRefreshOutput};
+//! # use aws_sdk_autoscaling::types::error::InstanceRefreshInProgressFault;
+//! # use aws_smithy_async::test_util::instant_time_and_sleep;
+//! # use aws_smithy_mocks::{mock, mock_client, RuleMode};
+//! # use std::time::{Duration, UNIX_EPOCH};
+//! use instance_refresh_retry::{with_instance_refresh_retry, Jitter, RetryPolicy};
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! # let rule = mock!(aws_sdk_autoscaling::Client::start_instance_refresh)
+//! #     .sequence()
+//! #     .error(|| StartInstanceRefreshError::InstanceRefreshInProgressFault(
+//! #         InstanceRefreshInProgressFault::builder().build()))
+//! #     .times(2)
+//! #     .output(|| StartInstanceRefreshOutput::builder().build())
+//! #     .build();
+//! # let (time, sleep) = instant_time_and_sleep(UNIX_EPOCH);
+//! # let client = mock_client!(aws_sdk_autoscaling, RuleMode::Sequential, [&rule], |c| c
+//! #     .stalled_stream_protection(aws_sdk_autoscaling::config::StalledStreamProtectionConfig::disabled())
+//! #     .sleep_impl(sleep.clone()).time_source(time.clone()));
+//! let policy = RetryPolicy::builder().jitter(Jitter::None).build()?;
+//! let client = with_instance_refresh_retry(&client, policy);
+//! client.start_instance_refresh().auto_scaling_group_name("web").send().await?;
+//! assert_eq!(sleep.total_duration(), Duration::from_secs(15));
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! For one call, with [`StartInstanceRefreshExt`] (nothing else on the client changes):
+//!
+//! ```
+//! # use aws_sdk_autoscaling::operation::start_instance_refresh::{StartInstanceRefreshError, StartInstanceRefreshOutput};
+//! # use aws_sdk_autoscaling::types::error::InstanceRefreshInProgressFault;
+//! # use aws_smithy_async::test_util::instant_time_and_sleep;
+//! # use aws_smithy_mocks::{mock, mock_client, RuleMode};
+//! # use std::time::{Duration, UNIX_EPOCH};
+//! use instance_refresh_retry::{retry_stats, Jitter, RetryOutcome, RetryPolicy, StartInstanceRefreshExt, StopReason};
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! # let rule = mock!(aws_sdk_autoscaling::Client::start_instance_refresh)
+//! #     .sequence()
+//! #     .error(|| StartInstanceRefreshError::InstanceRefreshInProgressFault(
+//! #         InstanceRefreshInProgressFault::builder().build()))
+//! #     .times(4)
+//! #     .build();
+//! # let (time, sleep) = instant_time_and_sleep(UNIX_EPOCH);
+//! # let client = mock_client!(aws_sdk_autoscaling, RuleMode::Sequential, [&rule], |c| c
+//! #     .stalled_stream_protection(aws_sdk_autoscaling::config::StalledStreamProtectionConfig::disabled())
+//! #     .sleep_impl(sleep.clone()).time_source(time.clone()));
+//! let policy = RetryPolicy::builder().jitter(Jitter::None).max_attempts(4).build()?;
+//! let err = client
+//!     .start_instance_refresh()
+//!     .auto_scaling_group_name("web")
+//!     .send_with_retry(&policy)
+//!     .await
+//!     .unwrap_err();
+//! // The SDK's own error, unchanged...
+//! assert!(err.as_service_error().unwrap().is_instance_refresh_in_progress_fault());
+//! // ...with what the wait did beside it.
+//! let stats = retry_stats(&err).unwrap();
+//! assert_eq!(stats.attempts, 4);
+//! assert_eq!(stats.waited, Duration::from_secs(5 + 10 + 20));
+//! assert_eq!(stats.outcome, RetryOutcome::GaveUp(StopReason::MaxAttempts));
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! [`InstanceRefreshRetryConfig`] holds everything the shorthands above fix: a custom
+//! [`Classifier`], the [related operations](InstanceRefreshRetryConfig::related_operations), and
+//! an [`on_finish`](InstanceRefreshRetryConfig::on_finish) callback, which also sees successful
+//! calls (a successful output has no room for [`RetryStats`]).
+//!
+//! ## What changes, and what does not
+//!
+//! - The target operation retries `InstanceRefreshInProgress` (and any other code of the
+//!   [`Classifier`]) on the policy's schedule, until `max_attempts` or `max_elapsed`; elapsed time
+//!   is read from the client's time source, from the start of the SDK's retry loop. When the
+//!   policy stops, the caller gets the SDK's error unchanged, with [`RetryStats`] on its raw
+//!   response ([`retry_stats`]).
+//! - Waits are free: they take no tokens from the client's retry partition, so after any number
+//!   of waits every other operation still has its full retry quota.
+//! - Every other error of the target operation (throttling, 5xx, timeouts, ...) is retried by the
+//!   SDK as if the waits had not happened: the user's `max_attempts` counts those errors alone,
+//!   their backoff is computed from their own count, and each of those retries takes tokens from
+//!   the client's retry quota as usual. Three attempts stay three attempts, however long the
+//!   refresh wait.
+//! - Every other operation of the client is untouched: the interceptor does nothing for it.
+//!
+//! ## The operation timeout
+//!
+//! The SDK's `operation_timeout` ([`TimeoutConfig`]) bounds the whole call, waits included: the
+//! waits happen inside the SDK's retry loop. A call that is still waiting when it expires fails
+//! with the SDK's timeout error ([`SdkError::TimeoutError`](aws_smithy_runtime_api::client::result::SdkError::TimeoutError)), which has no raw response; its
+//! [`RetryStats`] (outcome [`RetryOutcome::NotRetryable`]) reach `on_finish` only. Set it above
+//! the policy's `max_elapsed`, or leave it unset, unless you want it to be the limit. The
+//! `operation_attempt_timeout` applies to each attempt and never to a wait.
+//!
+//! [`TimeoutConfig`]: aws_smithy_types::timeout::TimeoutConfig
+//!
+//! ## Differences from the SDK's retry
+//!
+//! - **Delays.** A classifier can already ask the SDK for an explicit delay, but the standard
+//!   strategy caps it at `max_backoff` (20 s by default) and, under retry spec 2.1, clamps it to
+//!   within 5 s of the SDK's own backoff. Here each delay is exactly the policy's: minutes, not
+//!   seconds.
+//! - **Attempts.** The SDK stops at `max_attempts` (3 by default); here waits stop at the
+//!   policy's `max_attempts` and `max_elapsed` (one hour by default).
+//! - **Quota.** Every SDK retry takes 5 to 14 tokens from a bucket of 500 shared by the whole
+//!   retry partition, so 100 waits would starve the client. Waits here cost nothing.
+//! - **Retry spec 2.0 and 2.1 behave the same.** For the one retry decision after a wait, the
+//!   interceptor swaps in a copy of the user's `RetryConfig` with spec 2.0, standard mode, a
+//!   `max_backoff` of at least the delay and room for one more attempt, plus an unlimited token
+//!   bucket; the user's values come back before the next attempt. (The `AWS_NEW_RETRIES_2026`
+//!   variable is read by `aws-config`, which turns it into that spec on the `RetryConfig`; this
+//!   crate sees only the result.)
+//! - **Adaptive mode.** The client-side rate limiter is neither consulted nor updated for waits.
+//! - **Per call.** The schedule, the start time and the counters of a call live in that call's
+//!   `ConfigBag`; concurrent calls on one client are independent.
+//!
+//! ## Limits
+//!
+//! - Install the interceptor after any interceptor that rewrites an attempt's outcome (such as
+//!   aws-smithy-mocks' `MockResponseInterceptor`): it reads the outcome in
+//!   `modify_before_attempt_completion`. The extension traits append it, so installing it last
+//!   is the natural order.
+//! - When it is installed more than once (client-wide and per call), the last one installed acts
+//!   alone; per-call settings win over client-wide ones.
+//! - Its retry classifier runs after the SDK's classifiers. A classifier of your own with a
+//!   higher priority that returns `RetryForbidden` stops the waiting.
+//! - Retries need a sleep implementation on the client (every client built with
+//!   `aws-config` or `BehaviorVersion` defaults has one).
+//!
 //! # The tower layer
 //!
 //! [`InstanceRefreshRetryLayer`] wraps any `Clone` service whose error carries an AWS error code
