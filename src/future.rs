@@ -58,6 +58,29 @@ pin_project! {
         start: Instant,
         waited: Duration,
         span: Span,
+        // Set once the result is returned; a future dropped before that reports `Cancelled`.
+        done: bool,
+    }
+
+    impl<S, Req, F> PinnedDrop for ResponseFuture<S, Req, F> {
+        fn drop(this: Pin<&mut Self>) {
+            let this = this.project();
+            if *this.done {
+                return;
+            }
+            // Dropped mid-call, for example by a timeout above this layer.
+            let (attempts, waited) = match this.state.project() {
+                StateProj::Calling { .. } => (this.schedule.attempts() + 1, *this.waited),
+                StateProj::Sleeping { sleep } => {
+                    let unslept = sleep.deadline().saturating_duration_since(Instant::now());
+                    (this.schedule.attempts(), this.waited.saturating_sub(unslept))
+                }
+                StateProj::Ready => (this.schedule.attempts(), *this.waited),
+            };
+            let stats = RetryStats::new(attempts, waited, this.start.elapsed(), RetryOutcome::Cancelled);
+            this.span.in_scope(|| trace::finished(&stats));
+            report(this.config, &stats);
+        }
     }
 }
 
@@ -81,6 +104,7 @@ impl<S, Req, F> ResponseFuture<S, Req, F> {
             start: Instant::now(),
             waited: Duration::ZERO,
             span: trace::call_span(),
+            done: false,
         }
     }
 }
@@ -102,6 +126,15 @@ where
                 StateProj::Ready => {
                     if let Err(err) = ready!(this.service.poll_ready(cx)) {
                         // Readiness failures are not classified: they did not come from AWS.
+                        *this.done = true;
+                        let stats = RetryStats::new(
+                            this.schedule.attempts(),
+                            *this.waited,
+                            this.start.elapsed(),
+                            RetryOutcome::NotRetryable,
+                        );
+                        trace::finished(&stats);
+                        report(this.config, &stats);
                         return Poll::Ready(Err(err));
                     }
                     let future = this.service.call(this.request.clone());
@@ -109,6 +142,8 @@ where
                 }
                 StateProj::Calling { future } => {
                     let result = ready!(future.poll(cx));
+                    // Every branch below but a retry returns the result.
+                    *this.done = true;
                     let err = match result {
                         Ok(response) => {
                             finish(
@@ -135,6 +170,7 @@ where
                     let elapsed = this.start.elapsed();
                     match this.schedule.on_failure(elapsed) {
                         Decision::RetryAfter(delay) => {
+                            *this.done = false;
                             trace::retrying(this.schedule.attempts(), delay, &err);
                             *this.waited += delay;
                             let sleep = tokio::time::sleep(delay);

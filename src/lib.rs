@@ -194,7 +194,7 @@
 //! The SDK's `operation_timeout` ([`TimeoutConfig`]) bounds the whole call, waits included: the
 //! waits happen inside the SDK's retry loop. A call that is still waiting when it expires fails
 //! with the SDK's timeout error ([`SdkError::TimeoutError`](aws_smithy_runtime_api::client::result::SdkError::TimeoutError)), which has no raw response; its
-//! [`RetryStats`] (outcome [`RetryOutcome::NotRetryable`]) reach `on_finish` only. Set it above
+//! [`RetryStats`] (outcome [`RetryOutcome::TimedOut`]) reach `on_finish` only. Set it above
 //! the policy's `max_elapsed`, or leave it unset, unless you want it to be the limit. The
 //! `operation_attempt_timeout` applies to each attempt and never to a wait.
 //!

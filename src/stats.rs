@@ -29,6 +29,13 @@ pub enum RetryOutcome {
     NotRetryable,
     /// Every attempt was blocked and the policy stopped; the caller gets the last error.
     GaveUp(StopReason),
+    /// The SDK's `operation_timeout` ended the call while it was attempting or waiting (SDK
+    /// interceptor path); the caller gets the SDK's timeout error.
+    TimedOut,
+    /// The call's future was dropped before it finished, for example by a timeout above the
+    /// tower layer (tower path). `attempts` counts an attempt that was in flight; `waited` counts
+    /// only the part of a wait that had passed.
+    Cancelled,
 }
 
 /// What one wrapped call did. SDK errors pass through unchanged; this travels beside them.

@@ -338,13 +338,18 @@ impl Intercept for Interceptor {
             // The operation timeout cut this wait short.
             state.waited += delay.min(now(rc).duration_since(decided).unwrap_or_default());
         }
+        let mut timed_out = false;
         let last_error = match context.inner().output_or_error() {
             None | Some(Ok(_)) => None,
-            Some(Err(err)) => Some(AttemptError::of(err).unwrap_or_default()),
+            Some(Err(err)) => {
+                timed_out = err.is_timeout_error();
+                Some(AttemptError::of(err).unwrap_or_default())
+            }
         };
         let outcome = match (&last_error, state.stopped) {
             (None, _) => RetryOutcome::Succeeded,
             (Some(_), Some(reason)) => RetryOutcome::GaveUp(reason),
+            (Some(_), None) if timed_out => RetryOutcome::TimedOut,
             (Some(_), None) => RetryOutcome::NotRetryable,
         };
         let stats = RetryStats::new(state.attempts, state.waited, elapsed, outcome);
@@ -368,7 +373,8 @@ impl Intercept for Interceptor {
 fn restore(cfg: &mut ConfigBag, saved: Saved) {
     let layer = cfg.interceptor_state();
     layer.store_put(saved.retry_config);
-    if let Some(bucket) = saved.token_bucket {
-        layer.store_put(bucket);
-    }
+    match saved.token_bucket {
+        Some(bucket) => layer.store_put(bucket),
+        None => layer.unset::<TokenBucket>(),
+    };
 }

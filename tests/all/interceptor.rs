@@ -707,7 +707,7 @@ async fn operation_timeout_bounds_the_whole_wait() {
                 4,
                 secs(60),
                 secs(60),
-                RetryOutcome::NotRetryable
+                RetryOutcome::TimedOut
             )],
             "{spec}"
         );

@@ -327,3 +327,30 @@ async fn one_span_per_call_and_one_event_per_retry() {
     assert_eq!(gave_up[0].field("attempts"), Some("3"));
     assert_eq!(gave_up[0].field("waited_ms"), Some("15000"));
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_timeout_above_the_layer_reports_cancelled_with_the_time_actually_waited() {
+    let start = Instant::now();
+    let log = Arc::default();
+    let (stats, on_finish) = stats_sink();
+    let svc = tower::ServiceBuilder::new()
+        .timeout(secs(100))
+        .layer(InstanceRefreshRetryLayer::new(no_jitter().build().unwrap()).on_finish(on_finish))
+        .service(fake(Arc::clone(&log), start));
+
+    let err = svc.oneshot((1, u32::MAX)).await.unwrap_err();
+
+    assert!(err.is::<tower::timeout::error::Elapsed>(), "{err}");
+    assert_eq!(start.elapsed(), secs(100));
+    // Calls at 0, 5, 15, 35 and 75 s; the 80 s wait that followed was cut after 25 s.
+    assert_eq!(log.lock().unwrap().len(), 5);
+    assert_eq!(
+        *stats.lock().unwrap(),
+        [RetryStats::new(
+            5,
+            secs(100),
+            secs(100),
+            RetryOutcome::Cancelled
+        )]
+    );
+}
