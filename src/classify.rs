@@ -8,16 +8,27 @@ use std::any::Any;
 use std::borrow::Cow;
 use std::sync::Arc;
 
-use aws_sdk_autoscaling::operation::{
-    attach_load_balancer_target_groups::AttachLoadBalancerTargetGroupsError,
-    attach_load_balancers::AttachLoadBalancersError,
-    attach_traffic_sources::AttachTrafficSourcesError, put_warm_pool::PutWarmPoolError,
-    start_instance_refresh::StartInstanceRefreshError,
-};
+use aws_sdk_autoscaling::operation::start_instance_refresh::StartInstanceRefreshError;
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use tower::BoxError;
+
+/// Calls `$m!` with the error types of every operation that Auto Scaling refuses with
+/// `InstanceRefreshInProgress`: the one list the classifier, the boxed-error lookup and the SDK
+/// interceptor share.
+macro_rules! for_blocked_operation_errors {
+    ($m:ident) => {
+        $m!(
+            aws_sdk_autoscaling::operation::start_instance_refresh::StartInstanceRefreshError,
+            aws_sdk_autoscaling::operation::attach_load_balancers::AttachLoadBalancersError,
+            aws_sdk_autoscaling::operation::attach_load_balancer_target_groups::AttachLoadBalancerTargetGroupsError,
+            aws_sdk_autoscaling::operation::attach_traffic_sources::AttachTrafficSourcesError,
+            aws_sdk_autoscaling::operation::put_warm_pool::PutWarmPoolError,
+        )
+    };
+}
+pub(crate) use for_blocked_operation_errors;
 
 /// The error code Auto Scaling returns when a group already has an active instance refresh.
 ///
@@ -236,13 +247,7 @@ fn boxed_sdk_error<'a>(
             }
         )+};
     }
-    find!(
-        StartInstanceRefreshError,
-        AttachLoadBalancersError,
-        AttachLoadBalancerTargetGroupsError,
-        AttachTrafficSourcesError,
-        PutWarmPoolError,
-    );
+    for_blocked_operation_errors!(find);
     None
 }
 
@@ -305,18 +310,19 @@ fn typed_code(err: &dyn Any) -> Option<&'static str> {
             }
         )+};
     }
-    typed!(
-        AttachLoadBalancersError,
-        AttachLoadBalancerTargetGroupsError,
-        AttachTrafficSourcesError,
-        PutWarmPoolError,
-    );
+    // StartInstanceRefreshError was handled above (it also has LimitExceeded).
+    for_blocked_operation_errors!(typed);
     None
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use aws_sdk_autoscaling::operation::{
+        attach_load_balancer_target_groups::AttachLoadBalancerTargetGroupsError,
+        attach_load_balancers::AttachLoadBalancersError,
+        attach_traffic_sources::AttachTrafficSourcesError, put_warm_pool::PutWarmPoolError,
+    };
     use aws_sdk_autoscaling::types::error::{
         InstanceRefreshInProgressFault, LimitExceededFault, ResourceContentionFault,
     };

@@ -10,12 +10,6 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime};
 
 use aws_sdk_autoscaling::operation::RequestId;
-use aws_sdk_autoscaling::operation::{
-    attach_load_balancer_target_groups::AttachLoadBalancerTargetGroupsError,
-    attach_load_balancers::AttachLoadBalancersError,
-    attach_traffic_sources::AttachTrafficSourcesError, put_warm_pool::PutWarmPoolError,
-    start_instance_refresh::StartInstanceRefreshError,
-};
 use aws_smithy_runtime::client::retries::TokenBucket;
 use aws_smithy_runtime_api::box_error::BoxError;
 use aws_smithy_runtime_api::client::interceptors::Intercept;
@@ -32,7 +26,7 @@ use tracing::Span;
 
 use super::Settings;
 use super::classifier::Directive;
-use crate::classify::{ProvideErrorCode, Verdict, error_code};
+use crate::classify::{ProvideErrorCode, Verdict, error_code, for_blocked_operation_errors};
 use crate::policy::{Decision, Schedule, StopReason};
 use crate::stats::{RetryOutcome, RetryStats};
 use crate::trace;
@@ -151,13 +145,7 @@ impl AttemptError {
                 }
             )+};
         }
-        find!(
-            StartInstanceRefreshError,
-            AttachLoadBalancersError,
-            AttachLoadBalancerTargetGroupsError,
-            AttachTrafficSourcesError,
-            PutWarmPoolError,
-        );
+        for_blocked_operation_errors!(find);
         None
     }
 }

@@ -7,15 +7,14 @@ use std::sync::Arc;
 
 use aws_sdk_autoscaling::Client;
 use aws_sdk_autoscaling::config::Builder;
+use aws_sdk_autoscaling::operation::start_instance_refresh::StartInstanceRefreshOutput;
 use aws_sdk_autoscaling::operation::start_instance_refresh::builders::StartInstanceRefreshFluentBuilder;
-use aws_sdk_autoscaling::operation::start_instance_refresh::{
-    StartInstanceRefreshError, StartInstanceRefreshOutput,
-};
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_runtime_api::client::result::SdkError;
 
 use crate::classify::Classifier;
 use crate::policy::RetryPolicy;
+use crate::sdk_service::StartInstanceRefreshSdkError;
 use crate::stats::{OnFinish, RetryStats};
 
 #[cfg(doc)]
@@ -231,24 +230,16 @@ pub trait StartInstanceRefreshExt: sealed::Sealed {
     fn send_with_retry(
         self,
         policy: &RetryPolicy,
-    ) -> impl Future<
-        Output = Result<
-            StartInstanceRefreshOutput,
-            SdkError<StartInstanceRefreshError, HttpResponse>,
-        >,
-    > + Send
+    ) -> impl Future<Output = Result<StartInstanceRefreshOutput, StartInstanceRefreshSdkError>>
+    + Send
     + use<Self>;
 
     /// Like [`send_with_retry`](Self::send_with_retry), with every setting.
     fn send_with_retry_config(
         self,
         config: &InstanceRefreshRetryConfig,
-    ) -> impl Future<
-        Output = Result<
-            StartInstanceRefreshOutput,
-            SdkError<StartInstanceRefreshError, HttpResponse>,
-        >,
-    > + Send
+    ) -> impl Future<Output = Result<StartInstanceRefreshOutput, StartInstanceRefreshSdkError>>
+    + Send
     + use<Self>;
 }
 
@@ -256,12 +247,8 @@ impl StartInstanceRefreshExt for StartInstanceRefreshFluentBuilder {
     fn send_with_retry(
         self,
         policy: &RetryPolicy,
-    ) -> impl Future<
-        Output = Result<
-            StartInstanceRefreshOutput,
-            SdkError<StartInstanceRefreshError, HttpResponse>,
-        >,
-    > + Send
+    ) -> impl Future<Output = Result<StartInstanceRefreshOutput, StartInstanceRefreshSdkError>>
+    + Send
     + use<> {
         self.send_with_retry_config(&InstanceRefreshRetryConfig::new(policy.clone()))
     }
@@ -269,12 +256,8 @@ impl StartInstanceRefreshExt for StartInstanceRefreshFluentBuilder {
     fn send_with_retry_config(
         self,
         config: &InstanceRefreshRetryConfig,
-    ) -> impl Future<
-        Output = Result<
-            StartInstanceRefreshOutput,
-            SdkError<StartInstanceRefreshError, HttpResponse>,
-        >,
-    > + Send
+    ) -> impl Future<Output = Result<StartInstanceRefreshOutput, StartInstanceRefreshSdkError>>
+    + Send
     + use<> {
         self.customize()
             .config_override(config.config_override())
