@@ -210,11 +210,22 @@ pub trait ProvideErrorCode {
     fn request_id(&self) -> Option<&str> {
         None
     }
+
+    /// True when this `InstanceRefreshInProgress` may be about the caller's own refresh: within
+    /// the same SDK call, an earlier attempt whose outcome is unknown (lost response, timeout,
+    /// broken connection, 5xx) was retried by the SDK. The tower layer then stops instead of
+    /// waiting, because waiting would start a second refresh. Set by
+    /// [`StartInstanceRefreshService`](crate::StartInstanceRefreshService) and the SDK
+    /// interceptor; `false` by default.
+    fn possibly_own_refresh(&self) -> bool {
+        false
+    }
 }
 
 impl<E, R> ProvideErrorCode for SdkError<E, R>
 where
     E: ProvideErrorMetadata + 'static,
+    R: 'static,
 {
     fn error_code(&self) -> Option<&str> {
         self.as_service_error().and_then(error_code)
@@ -223,6 +234,15 @@ where
     fn request_id(&self) -> Option<&str> {
         self.as_service_error()
             .and_then(|e| aws_sdk_autoscaling::operation::RequestId::request_id(e.meta()))
+    }
+
+    fn possibly_own_refresh(&self) -> bool {
+        self.raw_response()
+            .and_then(|raw| (raw as &dyn Any).downcast_ref::<HttpResponse>())
+            .is_some_and(|raw| {
+                raw.extension::<crate::interceptor::guard::PossiblyOwnRefresh>()
+                    .is_some()
+            })
     }
 }
 
@@ -233,6 +253,10 @@ impl ProvideErrorCode for BoxError {
 
     fn request_id(&self) -> Option<&str> {
         boxed_sdk_error(self.as_ref()).and_then(|e| e.request_id())
+    }
+
+    fn possibly_own_refresh(&self) -> bool {
+        boxed_sdk_error(self.as_ref()).is_some_and(|e| e.possibly_own_refresh())
     }
 }
 

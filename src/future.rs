@@ -13,7 +13,7 @@ use tracing::Span;
 
 use crate::classify::{ProvideErrorCode, Verdict};
 use crate::layer::Config;
-use crate::policy::{Decision, Schedule};
+use crate::policy::{Decision, Schedule, StopReason};
 use crate::stats::{RetryOutcome, RetryStats};
 use crate::trace;
 
@@ -168,7 +168,14 @@ where
                         return Poll::Ready(Err(err));
                     }
                     let elapsed = this.start.elapsed();
-                    match this.schedule.on_failure(elapsed) {
+                    let decision = if err.possibly_own_refresh() {
+                        // Count the attempt, but never wait out what may be our own refresh.
+                        let _ = this.schedule.on_failure(elapsed);
+                        Decision::Stop(StopReason::PossiblyOwnRefresh)
+                    } else {
+                        this.schedule.on_failure(elapsed)
+                    };
+                    match decision {
                         Decision::RetryAfter(delay) => {
                             *this.done = false;
                             trace::retrying(this.schedule.attempts(), delay, &err);

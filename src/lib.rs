@@ -189,6 +189,19 @@
 //!   refresh wait.
 //! - Every other operation of the client is untouched: the interceptor does nothing for it.
 //!
+//! ## No second refresh after an unknown outcome
+//!
+//! `StartInstanceRefresh` has no idempotency token. If an attempt's outcome is unknown (its
+//! response was lost, it timed out, the connection broke, or Auto Scaling answered 5xx), the
+//! SDK retries it; if that attempt did start a refresh, the retry meets it as
+//! `InstanceRefreshInProgress`. Waiting that out would start a *second* refresh of the whole
+//! group. So after such an attempt, `InstanceRefreshInProgress` is not waited out: the call
+//! stops with [`StopReason::PossiblyOwnRefresh`] and the SDK's error, and the caller should look
+//! at `DescribeInstanceRefreshes` (the refresh in progress may well be theirs). Throttling and
+//! other 4xx errors are not ambiguous: the request was not applied. The tower path does the
+//! same through [`StartInstanceRefreshService`], which marks such errors
+//! ([`ProvideErrorCode::possibly_own_refresh`]).
+//!
 //! ## The operation timeout
 //!
 //! The SDK's `operation_timeout` ([`TimeoutConfig`]) bounds the whole call, waits included: the

@@ -74,6 +74,11 @@ pub enum StopReason {
     MaxElapsed,
     /// A delay source supplied through the `backoff` feature returned `None`.
     BackoffExhausted,
+    /// `InstanceRefreshInProgress` came after an earlier attempt of the same call whose outcome
+    /// is unknown (lost response, timeout, broken connection, 5xx): the refresh in progress may be
+    /// the one that attempt started, and waiting it out would start a second refresh. Check
+    /// `DescribeInstanceRefreshes` before starting again.
+    PossiblyOwnRefresh,
 }
 
 impl fmt::Display for StopReason {
@@ -82,6 +87,9 @@ impl fmt::Display for StopReason {
             StopReason::MaxAttempts => "max_attempts reached",
             StopReason::MaxElapsed => "max_elapsed reached",
             StopReason::BackoffExhausted => "backoff source exhausted",
+            StopReason::PossiblyOwnRefresh => {
+                "the refresh in progress may be this call's own (an earlier attempt's outcome is unknown)"
+            }
         })
     }
 }

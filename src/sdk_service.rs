@@ -13,6 +13,8 @@ use aws_smithy_runtime_api::client::result::SdkError;
 use tower::Service;
 use tracing::Instrument;
 
+use crate::interceptor::guard::Guard;
+
 /// The error of [`StartInstanceRefreshService`]: the SDK's own error type, unchanged.
 pub type StartInstanceRefreshSdkError = SdkError<StartInstanceRefreshError, HttpResponse>;
 
@@ -79,13 +81,20 @@ impl Service<StartInstanceRefreshInput> for StartInstanceRefreshService {
             "start_instance_refresh",
             group = input.auto_scaling_group_name.as_deref().unwrap_or("<none>")
         );
+        // The guard marks an InstanceRefreshInProgress that may be this call's own refresh
+        // (the SDK retried after an attempt with an unknown outcome), so the layer does not wait
+        // it out and start a second refresh.
+        let mut guard = aws_sdk_autoscaling::config::Builder::default();
+        guard.push_interceptor(aws_sdk_autoscaling::config::SharedInterceptor::new(Guard));
         let call = self
             .client
             .start_instance_refresh()
             .set_auto_scaling_group_name(input.auto_scaling_group_name)
             .set_strategy(input.strategy)
             .set_desired_configuration(input.desired_configuration)
-            .set_preferences(input.preferences);
+            .set_preferences(input.preferences)
+            .customize()
+            .config_override(guard);
         Box::pin(call.send().instrument(span))
     }
 }

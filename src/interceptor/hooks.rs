@@ -26,13 +26,14 @@ use tracing::Span;
 
 use super::Settings;
 use super::classifier::Directive;
+use super::guard::PossiblyOwnRefresh;
 use crate::classify::{ProvideErrorCode, Verdict, error_code, for_blocked_operation_errors};
 use crate::policy::{Decision, Schedule, StopReason};
 use crate::stats::{RetryOutcome, RetryStats};
 use crate::trace;
 
 /// The service name the SDK stores in [`Metadata`].
-const SERVICE: &str = "Auto Scaling";
+pub(super) const SERVICE: &str = "Auto Scaling";
 /// The operation the interceptor always handles.
 pub(super) const START_INSTANCE_REFRESH: &str = "StartInstanceRefresh";
 /// The operations handled when [`InstanceRefreshRetryConfig::related_operations`] is on.
@@ -230,6 +231,11 @@ impl Intercept for Interceptor {
         cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
         let request_attempt = cfg.load::<RequestAttempts>().map_or(1, |a| a.attempts());
+        // Set by the guard, which runs first: this InstanceRefreshInProgress may be the refresh
+        // an earlier attempt of this very call started.
+        let possibly_own_refresh = context
+            .response()
+            .is_some_and(|r| r.extension::<PossiblyOwnRefresh>().is_some());
         let classifier = &self.settings.classifier;
         if let Some(saved) = self.state(cfg).and_then(|s| s.saved.take()) {
             // Only reachable if `read_before_attempt` did not run; never stack overrides.
@@ -242,6 +248,9 @@ impl Intercept for Interceptor {
         let step = match context.inner().output_or_error() {
             None | Some(Ok(_)) => Step::Succeeded,
             Some(Err(err)) => match AttemptError::of(err) {
+                Some(_) if possibly_own_refresh => Step::GiveUp {
+                    reason: StopReason::PossiblyOwnRefresh,
+                },
                 Some(e) if classifier.classify(&e) == Verdict::RetryAfterWait => {
                     match state.schedule.on_failure(elapsed(rc, state.start)) {
                         Decision::RetryAfter(delay) => Step::Wait {

@@ -21,6 +21,7 @@ use crate::stats::{OnFinish, RetryStats};
 use crate::stats::RetryOutcome;
 
 mod classifier;
+pub(crate) mod guard;
 mod hooks;
 
 /// What the interceptor of one installation needs.
@@ -143,6 +144,10 @@ impl InstanceRefreshRetryConfig {
 
     fn push_to(&self, builder: &mut Builder) {
         let settings = Arc::new(self.settings.clone());
+        // The guard first: the interceptor reads what it marks on the same attempt.
+        builder.push_interceptor(aws_sdk_autoscaling::config::SharedInterceptor::new(
+            guard::Guard,
+        ));
         builder.push_interceptor(aws_sdk_autoscaling::config::SharedInterceptor::new(
             hooks::Interceptor::new(settings),
         ));

@@ -377,3 +377,118 @@ async fn sdk_throttling_on_a_blocked_start_ends_in_one_refresh() {
     let ok = codes.iter().filter(|c| c.is_none()).count();
     assert_eq!((throttled, ok), (2, 1), "{codes:?}");
 }
+
+// ---- No duplicate refresh after an attempt with an unknown outcome ----
+
+/// The first StartInstanceRefresh is applied but its response is lost; the SDK's own retry then
+/// meets the refresh that attempt started.
+async fn sim_losing_the_first_response() -> AutoScalingSim {
+    let sim = AutoScalingSim::builder().seed(5).start().await.unwrap();
+    sim.create_group("web", GroupConfig::default().refresh_duration(secs(600)));
+    sim.inject(
+        FaultRule::new(Fault::ResponseLost)
+            .on("StartInstanceRefresh")
+            .times(1),
+    );
+    sim
+}
+
+fn assert_one_refresh_and_two_starts(sim: &AutoScalingSim) {
+    let refreshes = sim.refreshes("web").unwrap();
+    assert_eq!(
+        refreshes.len(),
+        1,
+        "a second refresh was started: {refreshes:#?}"
+    );
+    let ipr = Some("InstanceRefreshInProgress".to_owned());
+    let calls = sim.calls();
+    let applied: Vec<bool> = calls.iter().map(|c| c.applied).collect();
+    assert_eq!(applied, [true, false], "{calls:#?}");
+    let codes: Vec<_> = starts(sim).into_iter().map(|(_, c)| c).collect();
+    assert_eq!(codes, [None, ipr]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn sdk_does_not_wait_out_its_own_refresh_after_a_lost_response() {
+    let sim = sim_losing_the_first_response().await;
+    let (retry, seen) = sdk_retry(policy());
+    let client = sdk_client(&sim, &retry);
+
+    let err = client
+        .start_instance_refresh()
+        .auto_scaling_group_name("web")
+        .send()
+        .await
+        .unwrap_err();
+
+    assert!(
+        err.as_service_error()
+            .unwrap()
+            .is_instance_refresh_in_progress_fault()
+    );
+    assert_eq!(seen.lock().unwrap().len(), 1);
+    assert_one_refresh_and_two_starts(&sim);
+    let stats = retry_stats(&err).unwrap();
+    assert_eq!(
+        stats.outcome,
+        RetryOutcome::GaveUp(StopReason::PossiblyOwnRefresh)
+    );
+    assert_eq!((stats.attempts, stats.waited), (2, Duration::ZERO));
+}
+
+#[tokio::test(start_paused = true)]
+async fn tower_does_not_wait_out_its_own_refresh_after_a_lost_response() {
+    let sim = sim_losing_the_first_response().await;
+    // The SDK's own retry is on: it retries the lost response inside one inner call.
+    let client = aws_sdk_autoscaling::Client::from_conf(sim.sdk_config_builder().build());
+    let (layer, stats) = layer(policy());
+    let svc = ServiceBuilder::new()
+        .layer(layer)
+        .timeout(secs(30))
+        .service(StartInstanceRefreshService::new(client));
+
+    let err = svc.oneshot(input("web")).await.unwrap_err();
+
+    let sdk_err = err
+        .downcast_ref::<instance_refresh_retry::StartInstanceRefreshSdkError>()
+        .expect("the SDK error, unchanged inside tower's BoxError");
+    assert!(
+        sdk_err
+            .as_service_error()
+            .unwrap()
+            .is_instance_refresh_in_progress_fault()
+    );
+    assert_one_refresh_and_two_starts(&sim);
+    let stats = stats.lock().unwrap();
+    assert_eq!(stats.len(), 1);
+    // One inner call (the SDK retried inside it, after its own jittered backoff), no wait.
+    assert_eq!((stats[0].attempts, stats[0].waited), (1, Duration::ZERO));
+    assert_eq!(
+        stats[0].outcome,
+        RetryOutcome::GaveUp(StopReason::PossiblyOwnRefresh)
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_throttled_first_attempt_is_not_ambiguous() {
+    // Throttling means the request was not applied: the refresh in progress is someone else's and
+    // is waited out as usual.
+    let (sim, _) = sim_with_running_refresh(secs(15)).await;
+    sim.inject(
+        FaultRule::new(Fault::Throttling)
+            .on("StartInstanceRefresh")
+            .times(1),
+    );
+    let (retry, stats) = sdk_retry(policy());
+    let client = sdk_client(&sim, &retry);
+
+    client
+        .start_instance_refresh()
+        .auto_scaling_group_name("web")
+        .send()
+        .await
+        .unwrap();
+
+    assert_eq!(sim.refreshes("web").unwrap().len(), 2);
+    assert_eq!(stats.lock().unwrap()[0].outcome, RetryOutcome::Succeeded);
+}
