@@ -90,14 +90,12 @@ impl Intercept for Guard {
         let Some(Err(err)) = context.inner().output_or_error() else {
             return Ok(());
         };
-        if is_in_progress(err) {
-            if state.ambiguous {
-                if let Some(response) = context.response_mut() {
-                    response.add_extension(PossiblyOwnRefresh);
-                }
+        if !is_in_progress(err) {
+            if outcome_unknown(err, context.inner().response()) {
+                state.ambiguous = true;
             }
-        } else if outcome_unknown(err, context.inner().response()) {
-            state.ambiguous = true;
+        } else if let Some(response) = context.response_mut().filter(|_| state.ambiguous) {
+            response.add_extension(PossiblyOwnRefresh);
         }
         Ok(())
     }
