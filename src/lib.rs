@@ -222,7 +222,12 @@
 //! - **Attempts.** The SDK stops at `max_attempts` (3 by default); here waits stop at the
 //!   policy's `max_attempts` and `max_elapsed` (one hour by default).
 //! - **Quota.** Every SDK retry takes 5 to 14 tokens from a bucket of 500 shared by the whole
-//!   retry partition, so 100 waits would starve the client. Waits here cost nothing.
+//!   retry partition, so 100 waits would starve the client. Waits here take nothing. One effect
+//!   remains, because the SDK's strategy holds a single retry permit per client and every retry
+//!   it grants replaces the one it held: a wait that comes right after a throttling, 5xx or
+//!   timeout retry (with no success in between) forfeits that retry's tokens instead of letting
+//!   a later success refund them, exactly as a second SDK retry would. That is at most one
+//!   retry's cost per such retry, never more than those retries already took.
 //! - **Retry spec 2.0 and 2.1 behave the same.** For the one retry decision after a wait, the
 //!   interceptor swaps in a copy of the user's `RetryConfig` with spec 2.0, standard mode, a
 //!   `max_backoff` of at least the delay and room for one more attempt, plus an unlimited token

@@ -132,9 +132,9 @@ pub enum PolicyError {
     /// `multiplier` was NaN, infinite or below 1.
     #[error("multiplier must be a finite number >= 1, got {0}")]
     InvalidMultiplier(f64),
-    /// `initial_delay` was zero.
-    #[error("initial_delay must be greater than zero, got {0:?}")]
-    ZeroInitialDelay(Duration),
+    /// `initial_delay` was under one millisecond, the schedule's resolution (so zero too).
+    #[error("initial_delay must be at least 1ms, got {0:?}")]
+    InitialDelayTooShort(Duration),
     /// `max_delay` was shorter than `initial_delay`.
     #[error("max_delay ({max_delay:?}) must be at least initial_delay ({initial_delay:?})")]
     MaxDelayBelowInitial {
@@ -173,7 +173,7 @@ pub(crate) enum DelaySource {
 /// |---|---|---|
 /// | `initial_delay` | 5 s | a refresh never ends within milliseconds; the first re-check need not be instant |
 /// | `multiplier` | 2 | the usual doubling |
-/// | `max_delay` | 2 min | a refresh that ends is noticed within about two minutes, and at most ~30 calls per hour are made |
+/// | `max_delay` | 2 min | a refresh that ends is noticed within two minutes; with full jitter the mean wait at the cap is one minute, so about 60 calls per hour (30 without jitter) |
 /// | `jitter` | [`Jitter::Full`] | AWS's recommendation; spreads pipelines that were blocked by the same refresh |
 /// | `max_attempts` | unlimited | the time budget is the meaningful limit |
 /// | `max_elapsed` | 1 h | long enough for a typical rolling refresh, short enough to fail a stuck pipeline |
@@ -397,7 +397,8 @@ impl Default for RetryPolicyBuilder {
 }
 
 impl RetryPolicyBuilder {
-    /// The delay before the first retry (`b`). Default 5 s. Must be greater than zero.
+    /// The delay before the first retry (`b`). Default 5 s. Must be at least 1 ms, the
+    /// schedule's resolution.
     pub fn initial_delay(mut self, delay: Duration) -> Self {
         self.policy.initial_delay = delay;
         self
@@ -450,6 +451,11 @@ impl RetryPolicyBuilder {
     }
 
     /// Seeds the jitter RNG, so every call gets the same delay sequence. Default: unseeded.
+    ///
+    /// For tests and reproducible comparisons only. In production leave it unset: with a seed,
+    /// every call made with this policy, in every process, waits the same jittered delays, so
+    /// pipelines blocked by the same refresh retry in lockstep, which is what jitter exists to
+    /// prevent.
     pub fn seed(mut self, seed: u64) -> Self {
         self.policy.seed = Some(seed);
         self
@@ -523,8 +529,8 @@ impl RetryPolicyBuilder {
         if !p.multiplier.is_finite() || p.multiplier < 1.0 {
             return Err(PolicyError::InvalidMultiplier(p.multiplier));
         }
-        if p.initial_delay.is_zero() {
-            return Err(PolicyError::ZeroInitialDelay(p.initial_delay));
+        if p.initial_delay < Duration::from_millis(1) {
+            return Err(PolicyError::InitialDelayTooShort(p.initial_delay));
         }
         if p.max_delay < p.initial_delay {
             return Err(PolicyError::MaxDelayBelowInitial {
@@ -853,11 +859,21 @@ mod tests {
             "multiplier must be a finite number >= 1, got NaN"
         );
         let err = b().initial_delay(Duration::ZERO).build().unwrap_err();
-        assert_eq!(err, PolicyError::ZeroInitialDelay(Duration::ZERO));
+        assert_eq!(err, PolicyError::InitialDelayTooShort(Duration::ZERO));
         assert_eq!(
             err.to_string(),
-            "initial_delay must be greater than zero, got 0ns"
+            "initial_delay must be at least 1ms, got 0ns"
         );
+        // Below the schedule's millisecond resolution every delay would be zero: a hot loop.
+        let err = b()
+            .initial_delay(Duration::from_micros(999))
+            .build()
+            .unwrap_err();
+        assert_eq!(
+            err,
+            PolicyError::InitialDelayTooShort(Duration::from_micros(999))
+        );
+        assert!(b().initial_delay(Duration::from_millis(1)).build().is_ok());
         let err = b()
             .initial_delay(secs(10))
             .max_delay(secs(9))

@@ -30,11 +30,14 @@ pub enum RetryOutcome {
     /// Every attempt was blocked and the policy stopped; the caller gets the last error.
     GaveUp(StopReason),
     /// The SDK's `operation_timeout` ended the call while it was attempting or waiting (SDK
-    /// interceptor path); the caller gets the SDK's timeout error.
+    /// interceptor path); the caller gets the SDK's timeout error. A per-attempt timeout
+    /// (`operation_attempt_timeout`) on the last attempt is an error the SDK's own retry handles,
+    /// so it ends as [`NotRetryable`](Self::NotRetryable).
     TimedOut,
     /// The call's future was dropped before it finished, for example by a timeout above the
-    /// tower layer (tower path). `attempts` counts an attempt that was in flight; `waited` counts
-    /// only the part of a wait that had passed.
+    /// tower layer (tower path). `attempts` counts an attempt that was in flight (the inner
+    /// service had been called, even if its future was never polled); `waited` counts only the
+    /// part of a wait that had passed.
     Cancelled,
 }
 

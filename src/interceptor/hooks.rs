@@ -22,6 +22,7 @@ use aws_smithy_runtime_api::client::retries::RequestAttempts;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::config_bag::{ConfigBag, Storable, StoreReplace};
 use aws_smithy_types::retry::{RetryConfig, RetryMode, RetrySpec};
+use aws_smithy_types::timeout::TimeoutConfig;
 use tracing::Span;
 
 use super::Settings;
@@ -326,6 +327,11 @@ impl Intercept for Interceptor {
         rc: &RuntimeComponents,
         cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
+        // The operation timeout, not an attempt timeout on the last attempt: the call's whole
+        // budget is spent.
+        let operation_timeout = cfg
+            .load::<TimeoutConfig>()
+            .and_then(|t| t.operation_timeout());
         let Some(state) = self.state(cfg) else {
             return Ok(());
         };
@@ -339,7 +345,8 @@ impl Intercept for Interceptor {
         let last_error = match context.inner().output_or_error() {
             None | Some(Ok(_)) => None,
             Some(Err(err)) => {
-                timed_out = err.is_timeout_error();
+                timed_out = err.is_timeout_error()
+                    && operation_timeout.is_some_and(|limit| elapsed >= limit);
                 Some(AttemptError::of(err).unwrap_or_default())
             }
         };

@@ -492,3 +492,48 @@ async fn a_throttled_first_attempt_is_not_ambiguous() {
     assert_eq!(sim.refreshes("web").unwrap().len(), 2);
     assert_eq!(stats.lock().unwrap()[0].outcome, RetryOutcome::Succeeded);
 }
+
+#[tokio::test(start_paused = true)]
+async fn sdk_attempt_timeout_is_not_reported_as_the_operation_timeout() {
+    let sim = AutoScalingSim::builder().seed(1).start().await.unwrap();
+    sim.create_group("web", GroupConfig::default());
+    sim.inject(
+        FaultRule::new(Fault::Slow(secs(30)))
+            .on("StartInstanceRefresh")
+            .always(),
+    );
+    let (retry, seen) = sdk_retry(policy());
+    let client = aws_sdk_autoscaling::Client::from_conf(
+        sim.sdk_config_builder()
+            .time_source(TokioTime::new())
+            .retry_config(aws_sdk_autoscaling::config::retry::RetryConfig::disabled())
+            .timeout_config(
+                aws_smithy_types::timeout::TimeoutConfig::builder()
+                    .operation_attempt_timeout(secs(2))
+                    .build(),
+            )
+            .instance_refresh_retry_config(&retry)
+            .build(),
+    );
+
+    let err = client
+        .start_instance_refresh()
+        .auto_scaling_group_name("web")
+        .send()
+        .await
+        .unwrap_err();
+
+    assert!(
+        matches!(
+            err,
+            aws_smithy_runtime_api::client::result::SdkError::TimeoutError(_)
+        ),
+        "{err:?}"
+    );
+    let seen = seen.lock().unwrap();
+    assert_eq!(seen.len(), 1);
+    assert_eq!(
+        (seen[0].attempts, seen[0].outcome),
+        (1, RetryOutcome::NotRetryable)
+    );
+}

@@ -791,3 +791,68 @@ async fn sdk_path_and_tower_path_wait_the_same_delays() {
     );
     assert_eq!(sdk.waited, expected.iter().sum::<Duration>());
 }
+
+/// Pins the one quota effect a wait has, as documented under "Differences from the SDK's retry":
+/// the SDK's strategy holds a single retry permit per client, and every retry it grants, a wait
+/// included, replaces (forfeits) the permit it held. A throttling retry followed directly by a
+/// wait therefore loses the refund that a later success would have given it. The wait itself
+/// takes nothing.
+#[tokio::test]
+async fn a_wait_right_after_a_throttling_retry_forfeits_that_retrys_refund() {
+    for (spec, retry) in specs() {
+        let policy = RetryPolicy::builder().jitter(Jitter::None).build().unwrap();
+        let config = InstanceRefreshRetryConfig::new(policy);
+
+        // Plain SDK: throttled, retried (5 tokens held), success refunds them.
+        let rule = mock!(Client::start_instance_refresh)
+            .sequence()
+            .error(throttling)
+            .output(started)
+            .build();
+        let tb = bucket(spec, 5);
+        let h = Harness::new(&[&rule], retry.clone(), &tb);
+        let client = h.plain();
+        client.start_instance_refresh().send().await.unwrap();
+        assert!(
+            tb.is_full(),
+            "{spec}: the success refunds the throttling retry"
+        );
+        drop(client);
+
+        // Throttled, then blocked and waited out, then success: the wait's permit replaced the
+        // throttling retry's, so the 5 tokens are not refunded.
+        let rule = mock!(Client::start_instance_refresh)
+            .sequence()
+            .error(throttling)
+            .error(in_progress)
+            .output(started)
+            .build();
+        let tb = bucket(spec, 5);
+        let h = Harness::new(&[&rule], retry.clone(), &tb);
+        let client = h.installed(&config);
+        client.start_instance_refresh().send().await.unwrap();
+        assert_eq!(rule.num_calls(), 3, "{spec}");
+        assert!(
+            tb.is_empty(),
+            "{spec}: the throttling retry's tokens were forfeited"
+        );
+        drop(client);
+
+        // Blocked first, then throttled, then success: nothing is lost.
+        let rule = mock!(Client::start_instance_refresh)
+            .sequence()
+            .error(in_progress)
+            .error(throttling)
+            .output(started)
+            .build();
+        let tb = bucket(spec, 5);
+        let h = Harness::new(&[&rule], retry.clone(), &tb);
+        let client = h.installed(&config);
+        client.start_instance_refresh().send().await.unwrap();
+        assert_eq!(rule.num_calls(), 3, "{spec}");
+        assert!(
+            tb.is_full(),
+            "{spec}: the wait took nothing and the refund arrived"
+        );
+    }
+}

@@ -354,3 +354,61 @@ async fn a_timeout_above_the_layer_reports_cancelled_with_the_time_actually_wait
         )]
     );
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_timeout_during_an_attempt_reports_that_attempt() {
+    let (stats, on_finish) = stats_sink();
+    let calls = Arc::new(AtomicU32::new(0));
+    let c = calls.clone();
+    // Blocked once, then the second attempt hangs for 50 s.
+    let inner = service_fn(move |_: ()| {
+        let n = c.fetch_add(1, Ordering::SeqCst);
+        async move {
+            if n == 0 {
+                return Err(in_progress("req-1"));
+            }
+            tokio::time::sleep(secs(50)).await;
+            Ok(())
+        }
+    });
+    let start = Instant::now();
+    let svc = tower::ServiceBuilder::new()
+        .timeout(secs(30))
+        .layer(InstanceRefreshRetryLayer::new(no_jitter().build().unwrap()).on_finish(on_finish))
+        .service(inner);
+
+    let err = svc.oneshot(()).await.unwrap_err();
+
+    assert!(err.is::<tower::timeout::error::Elapsed>(), "{err}");
+    assert_eq!(calls.load(Ordering::SeqCst), 2);
+    assert_eq!(start.elapsed(), secs(30));
+    // The 5 s wait, then the second attempt was in flight for 25 s.
+    assert_eq!(
+        *stats.lock().unwrap(),
+        [RetryStats::new(
+            2,
+            secs(5),
+            secs(30),
+            RetryOutcome::Cancelled
+        )]
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_future_dropped_unpolled_reports_the_call_it_made() {
+    let (stats, on_finish) = stats_sink();
+    let mut svc = InstanceRefreshRetryLayer::new(RetryPolicy::default())
+        .on_finish(on_finish)
+        .layer(service_fn(|_: ()| async { Ok::<_, StartError>(()) }));
+    let future = tower::Service::call(&mut svc, ());
+    drop(future);
+    assert_eq!(
+        *stats.lock().unwrap(),
+        [RetryStats::new(
+            1,
+            Duration::ZERO,
+            Duration::ZERO,
+            RetryOutcome::Cancelled
+        )]
+    );
+}
