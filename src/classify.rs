@@ -6,6 +6,7 @@
 
 use std::any::Any;
 use std::borrow::Cow;
+use std::fmt;
 use std::sync::Arc;
 
 use aws_sdk_autoscaling::operation::start_instance_refresh::StartInstanceRefreshError;
@@ -81,20 +82,66 @@ pub enum Verdict {
 /// let classifier = Classifier::default().with_code("ResourceContention");
 /// assert_eq!(classifier.classify_error(&err), Verdict::RetryAfterWait);
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq)]
+///
+/// For anything a code list cannot say, [`Classifier::from_fn`] takes a function.
+#[derive(Clone)]
 pub struct Classifier {
     codes: Arc<[Cow<'static, str>]>,
+    custom: Option<Arc<ClassifyFn>>,
+}
+
+/// A user-supplied classification function.
+type ClassifyFn = dyn Fn(&dyn ProvideErrorCode) -> Verdict + Send + Sync;
+
+impl fmt::Debug for Classifier {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut s = f.debug_struct("Classifier");
+        s.field("codes", &self.codes);
+        if self.custom.is_some() {
+            s.field("custom", &"Fn(..)");
+        }
+        s.finish()
+    }
 }
 
 impl Default for Classifier {
     fn default() -> Self {
         Classifier {
             codes: Arc::new([Cow::Borrowed(INSTANCE_REFRESH_IN_PROGRESS)]),
+            custom: None,
         }
     }
 }
 
 impl Classifier {
+    /// A classifier that asks `f`. Handle the cases you care about and hand the rest to
+    /// [`default_classifier`]. Codes added with [`with_code`](Self::with_code) are
+    /// retry-after-wait before `f` is asked.
+    ///
+    /// ```
+    /// use instance_refresh_retry::{Classifier, ProvideErrorCode, Verdict, default_classifier};
+    ///
+    /// let classifier = Classifier::from_fn(|err: &dyn ProvideErrorCode| match err.error_code() {
+    ///     // Someone else's scaling activity: wait for it too.
+    ///     Some("ScalingActivityInProgress") => Verdict::RetryAfterWait,
+    ///     _ => default_classifier(err),
+    /// });
+    /// # #[derive(Debug)] struct E(&'static str);
+    /// # impl ProvideErrorCode for E { fn error_code(&self) -> Option<&str> { Some(self.0) } }
+    /// assert_eq!(classifier.classify(&E("ScalingActivityInProgress")), Verdict::RetryAfterWait);
+    /// assert_eq!(classifier.classify(&E("InstanceRefreshInProgress")), Verdict::RetryAfterWait);
+    /// assert_eq!(classifier.classify(&E("Throttling")), Verdict::PassThrough);
+    /// ```
+    pub fn from_fn<F>(f: F) -> Self
+    where
+        F: Fn(&dyn ProvideErrorCode) -> Verdict + Send + Sync + 'static,
+    {
+        Classifier {
+            codes: Arc::new([]),
+            custom: Some(Arc::new(f)),
+        }
+    }
+
     /// Also treats errors with this code as retry-after-wait.
     #[must_use]
     pub fn with_code(self, code: impl Into<Cow<'static, str>>) -> Self {
@@ -122,10 +169,14 @@ impl Classifier {
                 all.push(code);
             }
         }
-        Classifier { codes: all.into() }
+        Classifier {
+            codes: all.into(),
+            custom: self.custom,
+        }
     }
 
-    /// The codes treated as retry-after-wait.
+    /// The codes treated as retry-after-wait (without asking a [`from_fn`](Self::from_fn)
+    /// function).
     pub fn codes(&self) -> impl Iterator<Item = &str> {
         self.codes.iter().map(|c| c.as_ref())
     }
@@ -160,13 +211,12 @@ impl Classifier {
     where
         T: ProvideErrorCode + ?Sized,
     {
-        self.verdict(err.error_code())
-    }
-
-    fn verdict(&self, code: Option<&str>) -> Verdict {
-        match code {
+        match err.error_code() {
             Some(code) if self.codes.iter().any(|c| c == code) => Verdict::RetryAfterWait,
-            _ => Verdict::PassThrough,
+            _ => match &self.custom {
+                Some(f) => f(&err),
+                None => Verdict::PassThrough,
+            },
         }
     }
 
@@ -175,7 +225,20 @@ impl Classifier {
     where
         E: ProvideErrorMetadata + 'static,
     {
-        self.verdict(error_code(err))
+        self.classify(&OperationError(err))
+    }
+}
+
+/// An operation error seen through [`ProvideErrorCode`].
+struct OperationError<'a, E>(&'a E);
+
+impl<E: ProvideErrorMetadata + 'static> ProvideErrorCode for OperationError<'_, E> {
+    fn error_code(&self) -> Option<&str> {
+        error_code(self.0)
+    }
+
+    fn request_id(&self) -> Option<&str> {
+        aws_sdk_autoscaling::operation::RequestId::request_id(self.0.meta())
     }
 }
 
@@ -219,6 +282,20 @@ pub trait ProvideErrorCode {
     /// interceptor; `false` by default.
     fn possibly_own_refresh(&self) -> bool {
         false
+    }
+}
+
+impl<T: ProvideErrorCode + ?Sized> ProvideErrorCode for &T {
+    fn error_code(&self) -> Option<&str> {
+        (**self).error_code()
+    }
+
+    fn request_id(&self) -> Option<&str> {
+        (**self).request_id()
+    }
+
+    fn possibly_own_refresh(&self) -> bool {
+        (**self).possibly_own_refresh()
     }
 }
 
@@ -278,20 +355,22 @@ fn boxed_sdk_error<'a>(
 /// The default classification: `InstanceRefreshInProgress` is retry-after-wait, everything else
 /// passes through.
 ///
-/// Handle the cases you care about and hand the rest to this function:
+/// Handle the cases you care about in a [`Classifier::from_fn`] and hand the rest to this
+/// function; the result plugs into both the tower layer and the SDK interceptor:
 ///
 /// ```
-/// use aws_sdk_autoscaling::operation::start_instance_refresh::StartInstanceRefreshError;
-/// use aws_smithy_runtime_api::client::result::SdkError;
-/// use aws_smithy_runtime_api::http::Response;
-/// use instance_refresh_retry::{default_classifier, Verdict};
+/// use instance_refresh_retry::{
+///     Classifier, InstanceRefreshRetryConfig, InstanceRefreshRetryLayer, ProvideErrorCode,
+///     RetryPolicy, Verdict, default_classifier,
+/// };
 ///
-/// fn my_classifier(err: &SdkError<StartInstanceRefreshError, Response>) -> Verdict {
-///     match err.as_service_error() {
-///         Some(e) if e.is_limit_exceeded_fault() => Verdict::PassThrough,
-///         _ => default_classifier(err),
-///     }
-/// }
+/// let classifier = Classifier::from_fn(|err: &dyn ProvideErrorCode| match err.error_code() {
+///     Some("ResourceContention") => Verdict::RetryAfterWait,
+///     _ => default_classifier(err),
+/// });
+/// let layer = InstanceRefreshRetryLayer::new(RetryPolicy::default()).classifier(classifier.clone());
+/// let sdk = InstanceRefreshRetryConfig::new(RetryPolicy::default()).classifier(classifier);
+/// # let _ = (layer, sdk);
 /// ```
 pub fn default_classifier<T>(err: &T) -> Verdict
 where
@@ -444,6 +523,31 @@ mod tests {
         let timeout: SdkError<StartInstanceRefreshError, Response> =
             SdkError::timeout_error("slow");
         assert_eq!(c.classify(&timeout), Verdict::PassThrough);
+    }
+
+    #[test]
+    fn from_fn_sees_typed_variants_and_can_hand_back() {
+        let c = Classifier::from_fn(|err: &dyn ProvideErrorCode| match err.error_code() {
+            Some("LimitExceeded") => Verdict::RetryAfterWait,
+            _ => default_classifier(err),
+        });
+        let limit =
+            StartInstanceRefreshError::LimitExceededFault(LimitExceededFault::builder().build());
+        assert_eq!(c.classify_error(&limit), Verdict::RetryAfterWait);
+        assert_eq!(c.classify_error(&in_progress()), Verdict::RetryAfterWait);
+        let contention = StartInstanceRefreshError::ResourceContentionFault(
+            ResourceContentionFault::builder().build(),
+        );
+        assert_eq!(c.classify_error(&contention), Verdict::PassThrough);
+        // Added codes answer before the function is asked.
+        let c = c.with_code("ResourceContention");
+        assert_eq!(c.classify_error(&contention), Verdict::RetryAfterWait);
+        assert!(format!("{c:?}").contains("custom"));
+        // The same on SDK errors and boxed ones.
+        let sdk: SdkError<_, Response> = SdkError::service_error(limit, raw());
+        assert_eq!(c.classify(&sdk), Verdict::RetryAfterWait);
+        let boxed: BoxError = Box::new(sdk);
+        assert_eq!(c.classify(&boxed), Verdict::RetryAfterWait);
     }
 
     #[test]
