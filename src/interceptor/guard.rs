@@ -38,12 +38,21 @@ impl Storable for GuardState {
 pub(crate) struct Guard;
 
 /// True when the request may have been applied although the attempt failed: the SDK then retries
-/// a request whose effect is unknown.
+/// a request whose effect is unknown. `ResourceContention` (a 500) is a definite refusal.
 fn outcome_unknown(err: &OrchestratorError<Error>, response: Option<&HttpResponse>) -> bool {
     err.is_timeout_error()
         || err.is_connector_error()
         || err.is_response_error()
-        || response.is_some_and(|r| r.status().is_server_error())
+        || (response.is_some_and(|r| r.status().is_server_error())
+            && start_error_code(err) != Some("ResourceContention"))
+}
+
+fn start_error_code(err: &OrchestratorError<Error>) -> Option<&str> {
+    err.as_operation_error()
+        .and_then(|e| {
+            e.downcast_ref::<aws_sdk_autoscaling::operation::start_instance_refresh::StartInstanceRefreshError>()
+        })
+        .and_then(error_code)
 }
 
 fn is_start_instance_refresh(cfg: &ConfigBag) -> bool {
@@ -53,12 +62,7 @@ fn is_start_instance_refresh(cfg: &ConfigBag) -> bool {
 }
 
 fn is_in_progress(err: &OrchestratorError<Error>) -> bool {
-    err.as_operation_error()
-        .and_then(|e| {
-            e.downcast_ref::<aws_sdk_autoscaling::operation::start_instance_refresh::StartInstanceRefreshError>()
-        })
-        .and_then(error_code)
-        == Some(INSTANCE_REFRESH_IN_PROGRESS)
+    start_error_code(err) == Some(INSTANCE_REFRESH_IN_PROGRESS)
 }
 
 impl Intercept for Guard {

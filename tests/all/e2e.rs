@@ -537,3 +537,40 @@ async fn sdk_attempt_timeout_is_not_reported_as_the_operation_timeout() {
         (1, RetryOutcome::NotRetryable)
     );
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_500_first_attempt_is_ambiguous_but_resource_contention_is_not() {
+    for (fault, refreshes_expected, outcome) in [
+        (
+            Fault::InternalFailure,
+            1,
+            RetryOutcome::GaveUp(StopReason::PossiblyOwnRefresh),
+        ),
+        (Fault::ResourceContention, 2, RetryOutcome::Succeeded),
+    ] {
+        // A running refresh that is someone else's, ending at 15 s.
+        let (sim, _) = sim_with_running_refresh(secs(15)).await;
+        sim.inject(
+            FaultRule::new(fault.clone())
+                .on("StartInstanceRefresh")
+                .times(1),
+        );
+        let (retry, stats) = sdk_retry(policy());
+        let client = sdk_client(&sim, &retry);
+
+        let _ = client
+            .start_instance_refresh()
+            .auto_scaling_group_name("web")
+            .send()
+            .await;
+
+        // After a 500 the refresh in progress could be ours: no waiting. ResourceContention is a
+        // definite refusal: the other refresh is waited out and ours starts.
+        assert_eq!(
+            sim.refreshes("web").unwrap().len(),
+            refreshes_expected,
+            "{fault:?}"
+        );
+        assert_eq!(stats.lock().unwrap()[0].outcome, outcome, "{fault:?}");
+    }
+}
