@@ -192,8 +192,9 @@
 //! ## No second refresh after an unknown outcome
 //!
 //! `StartInstanceRefresh` has no idempotency token. If an attempt's outcome is unknown (its
-//! response was lost, it timed out, the connection broke, or Auto Scaling answered 5xx), the
-//! SDK retries it; if that attempt did start a refresh, the retry meets it as
+//! response was lost, it timed out, the connection broke, or Auto Scaling answered a 5xx other
+//! than `ResourceContention`), the SDK retries it; if that attempt did start a refresh, the retry
+//! meets it as
 //! `InstanceRefreshInProgress`. Waiting that out would start a *second* refresh of the whole
 //! group. So after such an attempt, `InstanceRefreshInProgress` is not waited out: the call
 //! stops with [`StopReason::PossiblyOwnRefresh`] and the SDK's error, and the caller should look
