@@ -1,14 +1,13 @@
 //! The four awsQuery operations, applied to [`State`].
 
 use std::collections::BTreeSet;
-use std::fmt::Write as _;
 
 use tokio::time::Instant;
 
 use super::SimError;
 use super::model::{InterruptKind, RefreshStatus};
 use super::state::State;
-use super::xml::{ErrorType, Node, push_element};
+use super::xml::{ErrorType, Node};
 
 /// The API version this simulator speaks.
 pub(crate) const API_VERSION: &str = "2011-01-01";
@@ -78,10 +77,10 @@ impl From<SimError> for ApiError {
     }
 }
 
-/// A successful operation: the rendered `<{Action}Result>` content and whether state changed.
+/// A successful operation: the elements inside `<{Action}Result>` and whether state changed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Done {
-    pub(crate) result_xml: String,
+    pub(crate) result: Vec<Node>,
     pub(crate) applied: bool,
 }
 
@@ -148,10 +147,8 @@ pub(crate) fn dispatch(
 }
 
 fn id_result(id: &str, applied: bool) -> Done {
-    let mut result_xml = String::new();
-    push_element(&mut result_xml, "InstanceRefreshId", id);
     Done {
-        result_xml,
+        result: vec![Node::leaf("InstanceRefreshId", id)],
         applied,
     }
 }
@@ -266,55 +263,49 @@ fn describe(state: &mut State, now: Instant, params: Params<'_>) -> Result<Done,
         .filter(|r| ids.is_empty() || ids.contains(r.id.as_str()))
         .collect();
     let clock = state.clock;
-    let mut xml = String::from("<InstanceRefreshes>");
+    let mut refreshes = Node::new("InstanceRefreshes");
     for r in matching.iter().skip(offset).take(max_records) {
         let v = r.view(now);
-        xml.push_str("<member>");
-        push_element(&mut xml, "InstanceRefreshId", &r.id);
-        push_element(&mut xml, "AutoScalingGroupName", &r.group);
-        push_element(&mut xml, "Status", v.status.as_str());
+        let mut member = Node::new("member");
+        member
+            .push_leaf("InstanceRefreshId", &r.id)
+            .push_leaf("AutoScalingGroupName", &r.group)
+            .push_leaf("Status", v.status.as_str());
         if v.status == RefreshStatus::Failed {
-            push_element(
-                &mut xml,
+            member.push_leaf(
                 "StatusReason",
                 "Simulated failure: the instance refresh failed.",
             );
         }
-        push_element(&mut xml, "StartTime", &clock.timestamp(r.started));
+        member.push_leaf("StartTime", &clock.timestamp(r.started));
         if let Some(end) = v.end {
-            push_element(&mut xml, "EndTime", &clock.timestamp(end));
+            member.push_leaf("EndTime", &clock.timestamp(end));
         }
-        push_element(&mut xml, "PercentageComplete", &v.percentage.to_string());
-        push_element(
-            &mut xml,
-            "InstancesToUpdate",
-            &v.instances_to_update.to_string(),
-        );
+        member
+            .push_leaf("PercentageComplete", &v.percentage.to_string())
+            .push_leaf("InstancesToUpdate", &v.instances_to_update.to_string());
         if !r.preferences.is_empty() {
-            r.preferences.render(&mut xml);
+            member.push(r.preferences.clone());
         }
         if let Some((at, pct, to_update)) = v.rollback {
-            xml.push_str("<RollbackDetails>");
-            push_element(&mut xml, "RollbackReason", "Rollback started by user");
-            push_element(&mut xml, "RollbackStartTime", &clock.timestamp(at));
-            push_element(&mut xml, "PercentageCompleteOnRollback", &pct.to_string());
-            push_element(
-                &mut xml,
-                "InstancesToUpdateOnRollback",
-                &to_update.to_string(),
-            );
-            xml.push_str("</RollbackDetails>");
+            let mut rollback = Node::new("RollbackDetails");
+            rollback
+                .push_leaf("RollbackReason", "Rollback started by user")
+                .push_leaf("RollbackStartTime", &clock.timestamp(at))
+                .push_leaf("PercentageCompleteOnRollback", &pct.to_string())
+                .push_leaf("InstancesToUpdateOnRollback", &to_update.to_string());
+            member.push(rollback);
         }
-        push_element(&mut xml, "Strategy", &r.strategy);
-        xml.push_str("</member>");
+        member.push_leaf("Strategy", &r.strategy);
+        refreshes.push(member);
     }
-    xml.push_str("</InstanceRefreshes>");
+    let mut result = vec![refreshes];
     let next = offset.saturating_add(max_records);
     if next < matching.len() {
-        let _ = write!(xml, "<NextToken>sim-{next}</NextToken>");
+        result.push(Node::leaf("NextToken", &format!("sim-{next}")));
     }
     Ok(Done {
-        result_xml: xml,
+        result,
         applied: false,
     })
 }

@@ -283,7 +283,7 @@ fn decide(state: &mut State, decoded: Decoded) -> (Reply, Option<Duration>) {
         (_, Some(error)) => error_reply(state, &error),
         (Some(Fault::CloseConnection), None) => (Reply::Drop, CallOutcome::Dropped, None),
         (Some(Fault::Raw { status, body }), None) => {
-            let request_id = xml::find_request_id(body).map(str::to_owned);
+            let request_id = xml::find_request_id(body);
             (
                 Reply::Respond {
                     status: *status,
@@ -329,7 +329,7 @@ fn decide(state: &mut State, decoded: Decoded) -> (Reply, Option<Duration>) {
                     applied = done.applied;
                     let action = operation.as_deref().unwrap_or_default();
                     let request_id = state.request_id();
-                    let body = xml::success_body(action, &done.result_xml, &request_id);
+                    let body = xml::success_body(action, &done.result, &request_id);
                     (
                         Reply::Respond {
                             status: 200,

@@ -1,37 +1,17 @@
-//! XML rendering for awsQuery responses: escaping, envelopes and error bodies.
+//! XML rendering for awsQuery responses: envelopes, error bodies and result trees.
+//!
+//! Bodies are written with [`aws_smithy_xml::encode::XmlWriter`] (the writer the SDK itself
+//! uses), which escapes text and attribute values and closes every element it opens.
 
-use std::fmt::Write as _;
+use aws_smithy_xml::decode::{Document, try_data};
+use aws_smithy_xml::encode::{ElWriter, ScopeWriter, XmlWriter};
 
 /// The Auto Scaling 2011-01-01 XML namespace.
 pub(crate) const NAMESPACE: &str = "http://autoscaling.amazonaws.com/doc/2011-01-01/";
 
-/// Append `text` to `out`, escaping the five XML special characters.
-pub(crate) fn push_escaped(out: &mut String, text: &str) {
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            c => out.push(c),
-        }
-    }
-}
-
-/// Return `text` with the five XML special characters escaped.
-#[cfg(test)]
-pub(crate) fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    push_escaped(&mut out, text);
-    out
-}
-
-/// Append `<name>text</name>` to `out`. `name` is trusted (a fixed element name).
-pub(crate) fn push_element(out: &mut String, name: &str, text: &str) {
-    let _ = write!(out, "<{name}>");
-    push_escaped(out, text);
-    let _ = write!(out, "</{name}>");
+/// Write `<name>text</name>` inside `parent`. `name` is trusted (a fixed element name).
+fn write_leaf(parent: &mut ScopeWriter<'_, '_>, name: &str, text: &str) {
+    parent.start_el(name).finish().data(text);
 }
 
 /// Who is to blame for an error, as the `<Type>` element says.
@@ -55,36 +35,62 @@ impl ErrorType {
 /// `<ErrorResponse>` body shaped like the wire samples.
 pub(crate) fn error_body(kind: ErrorType, code: &str, message: &str, request_id: &str) -> String {
     let mut out = String::with_capacity(256 + message.len());
-    let _ = write!(out, "<ErrorResponse xmlns=\"{NAMESPACE}\"><Error>");
-    push_element(&mut out, "Type", kind.as_str());
-    push_element(&mut out, "Code", code);
-    push_element(&mut out, "Message", message);
-    out.push_str("</Error>");
-    push_element(&mut out, "RequestId", request_id);
-    out.push_str("</ErrorResponse>");
+    let mut writer = XmlWriter::new(&mut out);
+    let mut root = writer
+        .start_el("ErrorResponse")
+        .write_ns(NAMESPACE, None)
+        .finish();
+    let mut error = root.start_el("Error").finish();
+    write_leaf(&mut error, "Type", kind.as_str());
+    write_leaf(&mut error, "Code", code);
+    write_leaf(&mut error, "Message", message);
+    error.finish();
+    write_leaf(&mut root, "RequestId", request_id);
+    root.finish();
     out
 }
 
-/// `<{Action}Response>` envelope around an already rendered `<{Action}Result>` content.
-pub(crate) fn success_body(action: &str, result_inner: &str, request_id: &str) -> String {
-    let mut out = String::with_capacity(256 + result_inner.len());
-    let _ = write!(
-        out,
-        "<{action}Response xmlns=\"{NAMESPACE}\"><{action}Result>{result_inner}</{action}Result><ResponseMetadata>"
-    );
-    push_element(&mut out, "RequestId", request_id);
-    let _ = write!(out, "</ResponseMetadata></{action}Response>");
+/// `<{Action}Response>` envelope whose `<{Action}Result>` holds the elements `result`.
+pub(crate) fn success_body(action: &str, result: &[Node], request_id: &str) -> String {
+    let response_name = format!("{action}Response");
+    let result_name = format!("{action}Result");
+    let mut out = String::with_capacity(512);
+    let mut writer = XmlWriter::new(&mut out);
+    let mut root = writer
+        .start_el(&response_name)
+        .write_ns(NAMESPACE, None)
+        .finish();
+    let mut result_el = root.start_el(&result_name).finish();
+    for node in result {
+        node.write(result_el.start_el(node.element_name()));
+    }
+    result_el.finish();
+    let mut metadata = root.start_el("ResponseMetadata").finish();
+    write_leaf(&mut metadata, "RequestId", request_id);
+    metadata.finish();
+    root.finish();
     out
 }
 
-/// Find the text of the first `<RequestId>` element in `body`, if any (used for raw bodies).
-pub(crate) fn find_request_id(body: &str) -> Option<&str> {
-    let start = body.find("<RequestId>")? + "<RequestId>".len();
-    let len = body[start..].find("</RequestId>")?;
-    Some(&body[start..start + len])
+/// The (unescaped) text of the first non-empty `<RequestId>` element in `body`, if any (used
+/// for canned raw bodies, which need not be well-formed: reading stops at the first token the
+/// tokenizer rejects).
+pub(crate) fn find_request_id(body: &str) -> Option<String> {
+    let mut doc = Document::new(body);
+    while let Some(start) = doc.next_start_element() {
+        if start.local() == "RequestId" {
+            let mut scope = doc.scoped_to(start);
+            return try_data(&mut scope)
+                .ok()
+                .filter(|id| !id.is_empty())
+                .map(|id| id.into_owned());
+        }
+    }
+    None
 }
 
-/// A small element tree, used to echo nested request parameters such as `Preferences.*`.
+/// A small element tree: result elements, and nested request parameters such as
+/// `Preferences.*` echoed back.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub(crate) struct Node {
     name: String,
@@ -99,6 +105,26 @@ impl Node {
             name: name.to_owned(),
             ..Node::default()
         }
+    }
+
+    /// `<name>text</name>`.
+    pub(crate) fn leaf(name: &str, text: &str) -> Self {
+        Node {
+            name: name.to_owned(),
+            text: Some(text.to_owned()),
+            children: Vec::new(),
+        }
+    }
+
+    /// Append `child` (after the existing children).
+    pub(crate) fn push(&mut self, child: Node) -> &mut Self {
+        self.children.push(child);
+        self
+    }
+
+    /// Append the leaf `<name>text</name>`.
+    pub(crate) fn push_leaf(&mut self, name: &str, text: &str) -> &mut Self {
+        self.push(Node::leaf(name, text))
     }
 
     /// Whether this element has neither text nor children.
@@ -128,12 +154,17 @@ impl Node {
         self.children[pos].insert(rest, value);
     }
 
-    /// Render the element (and its subtree) into `out`.
-    pub(crate) fn render(&self, out: &mut String) {
-        let name = self.name.split('#').next().unwrap_or(&self.name);
-        let _ = write!(out, "<{name}>");
+    /// The element name as written (`member#N` keys from [`Node::insert`] become `member`).
+    fn element_name(&self) -> &str {
+        self.name.split('#').next().unwrap_or(&self.name)
+    }
+
+    /// Write the element (and its subtree) into `el`, a start tag opened with
+    /// [`Node::element_name`].
+    fn write(&self, el: ElWriter<'_, '_>) {
+        let mut scope = el.finish();
         if let Some(text) = &self.text {
-            push_escaped(out, text);
+            scope.data(text);
         }
         let mut children: Vec<&Node> = self.children.iter().collect();
         // Order list members by their numeric index; keep other elements in insertion order.
@@ -144,9 +175,16 @@ impl Node {
                 .unwrap_or(0)
         });
         for child in children {
-            child.render(out);
+            child.write(scope.start_el(child.element_name()));
         }
-        let _ = write!(out, "</{name}>");
+    }
+
+    /// Render the element (and its subtree) as a standalone string.
+    #[cfg(test)]
+    fn render(&self) -> String {
+        let mut out = String::new();
+        self.write(XmlWriter::new(&mut out).start_el(self.element_name()));
+        out
     }
 }
 
@@ -156,7 +194,16 @@ mod tests {
 
     #[test]
     fn escapes_all_special_characters() {
-        assert_eq!(escape(r#"a&b<c>d"e'f"#), "a&amp;b&lt;c&gt;d&quot;e&apos;f");
+        assert_eq!(
+            Node::leaf("Message", r#"a&b<c>d"e'f"#).render(),
+            "<Message>a&amp;b&lt;c&gt;d&quot;e&apos;f</Message>"
+        );
+        let body = error_body(ErrorType::Receiver, "C&de", r#"<"it's">"#, "r&id");
+        assert_eq!(
+            body,
+            "<ErrorResponse xmlns=\"http://autoscaling.amazonaws.com/doc/2011-01-01/\"><Error><Type>Receiver</Type><Code>C&amp;de</Code><Message>&lt;&quot;it&apos;s&quot;&gt;</Message></Error><RequestId>r&amp;id</RequestId></ErrorResponse>"
+        );
+        assert_eq!(find_request_id(&body).as_deref(), Some("r&id"));
     }
 
     #[test]
@@ -166,7 +213,32 @@ mod tests {
             body,
             "<ErrorResponse xmlns=\"http://autoscaling.amazonaws.com/doc/2011-01-01/\"><Error><Type>Sender</Type><Code>Throttling</Code><Message>Rate exceeded</Message></Error><RequestId>rid</RequestId></ErrorResponse>"
         );
-        assert_eq!(find_request_id(&body), Some("rid"));
+        assert_eq!(find_request_id(&body).as_deref(), Some("rid"));
+    }
+
+    #[test]
+    fn success_body_matches_wire_shape() {
+        let mut refreshes = Node::new("InstanceRefreshes");
+        refreshes.push(Node::leaf("member", "x"));
+        let body = success_body(
+            "DescribeInstanceRefreshes",
+            &[refreshes, Node::new("Empty")],
+            "rid",
+        );
+        assert_eq!(
+            body,
+            "<DescribeInstanceRefreshesResponse xmlns=\"http://autoscaling.amazonaws.com/doc/2011-01-01/\"><DescribeInstanceRefreshesResult><InstanceRefreshes><member>x</member></InstanceRefreshes><Empty></Empty></DescribeInstanceRefreshesResult><ResponseMetadata><RequestId>rid</RequestId></ResponseMetadata></DescribeInstanceRefreshesResponse>"
+        );
+    }
+
+    #[test]
+    fn find_request_id_tolerates_raw_bodies() {
+        assert_eq!(find_request_id("not xml at all"), None);
+        assert_eq!(find_request_id("<A><RequestId/></A>"), None);
+        assert_eq!(
+            find_request_id("<A><B>1</B><RequestId>abc</RequestId>").as_deref(),
+            Some("abc")
+        );
     }
 
     #[test]
@@ -175,10 +247,8 @@ mod tests {
         root.insert(&["CheckpointPercentages", "member", "2"], "100");
         root.insert(&["CheckpointPercentages", "member", "1"], "50");
         root.insert(&["MinHealthyPercentage"], "<9>");
-        let mut out = String::new();
-        root.render(&mut out);
         assert_eq!(
-            out,
+            root.render(),
             "<Preferences><CheckpointPercentages><member>50</member><member>100</member></CheckpointPercentages><MinHealthyPercentage>&lt;9&gt;</MinHealthyPercentage></Preferences>"
         );
     }

@@ -96,80 +96,175 @@ pub(crate) fn parse_response(buf: &[u8]) -> Option<RawResponse> {
     })
 }
 
-/// Flatten a simple XML document into `path -> text` for leaf elements, plus `path/@attr ->
-/// value` for attributes. Paths join element names with `/`. Enough for awsQuery bodies (no
-/// CDATA, comments or processing instructions); panics on anything malformed.
+/// Flatten an XML document into `path -> text` for leaf elements, plus `path/@attr -> value`
+/// for attributes. Paths join element names (with their prefix, if any) with `/`; text and
+/// attribute values are unescaped. Tokenized by `xmlparser` (the tokenizer the SDK's XML
+/// decoder uses); panics with the reason and position on anything that is not one well-formed
+/// document: tokenizer errors, mismatched or unclosed tags, duplicate attributes, undeclared
+/// entities, text outside the root element, or no root element at all. DTDs are rejected too.
 pub(crate) fn xml_paths(xml: &str) -> BTreeMap<String, String> {
+    use xmlparser::{ElementEnd, Token, Tokenizer};
+
+    let malformed = |what: String| -> ! { panic!("malformed XML: {what}\n{xml}") };
     let mut out = BTreeMap::new();
     let mut stack: Vec<String> = Vec::new();
     let mut text = String::new();
-    let mut rest = xml.trim();
-    while !rest.is_empty() {
-        if let Some(tag_body) = rest.strip_prefix('<') {
-            let end = tag_body.find('>').expect("unterminated tag");
-            let tag = &tag_body[..end];
-            rest = &tag_body[end + 1..];
-            if let Some(name) = tag.strip_prefix('/') {
-                let path = stack.join("/");
-                assert_eq!(
-                    stack.pop().as_deref(),
-                    Some(name.trim()),
-                    "mismatched close tag"
-                );
-                if !text.trim().is_empty()
-                    || !out
-                        .keys()
-                        .any(|k: &String| k.starts_with(&format!("{path}/")))
-                {
-                    out.insert(path, unescape(&text));
+    let mut saw_root = false;
+    for token in Tokenizer::from(xml) {
+        let token = token.unwrap_or_else(|e| malformed(e.to_string()));
+        match token {
+            Token::Declaration { .. }
+            | Token::Comment { .. }
+            | Token::ProcessingInstruction { .. } => {}
+            Token::DtdStart { .. }
+            | Token::EmptyDtd { .. }
+            | Token::EntityDeclaration { .. }
+            | Token::DtdEnd { .. } => malformed("DTDs are not supported".to_owned()),
+            Token::ElementStart { prefix, local, .. } => {
+                if stack.is_empty() {
+                    if saw_root {
+                        malformed("more than one root element".to_owned());
+                    }
+                    saw_root = true;
                 }
+                stack.push(qualified(prefix.as_str(), local.as_str()));
                 text.clear();
-            } else {
-                let self_closing = tag.ends_with('/');
-                let tag = tag.trim_end_matches('/');
-                let mut parts = tag.split_whitespace();
-                let name = parts.next().expect("tag name").to_owned();
-                stack.push(name);
-                let path = stack.join("/");
-                for attr in parts {
-                    let (k, v) = attr.split_once('=').expect("attribute");
-                    out.insert(format!("{path}/@{k}"), unescape(v.trim_matches('"')));
+            }
+            Token::Attribute {
+                prefix,
+                local,
+                value,
+                ..
+            } => {
+                let key = format!(
+                    "{}/@{}",
+                    stack.join("/"),
+                    qualified(prefix.as_str(), local.as_str())
+                );
+                let value = unescape(value.as_str()).unwrap_or_else(|e| malformed(e));
+                if out.insert(key.clone(), value).is_some() {
+                    malformed(format!("duplicate attribute {key}"));
                 }
-                if self_closing {
-                    out.insert(path, String::new());
-                    stack.pop();
+            }
+            Token::ElementEnd {
+                end: ElementEnd::Open,
+                ..
+            } => {}
+            Token::ElementEnd {
+                end: ElementEnd::Empty,
+                ..
+            } => {
+                out.insert(stack.join("/"), String::new());
+                stack.pop();
+                text.clear();
+            }
+            Token::ElementEnd {
+                end: ElementEnd::Close(prefix, local),
+                span,
+            } => {
+                let path = stack.join("/");
+                let name = qualified(prefix.as_str(), local.as_str());
+                if stack.pop().as_deref() != Some(name.as_str()) {
+                    malformed(format!(
+                        "close tag `</{name}>` at byte {} does not match the open element `{path}`",
+                        span.start()
+                    ));
+                }
+                let prefix = format!("{path}/");
+                if !text.trim().is_empty() || !out.keys().any(|k| k.starts_with(&prefix)) {
+                    out.insert(path, std::mem::take(&mut text));
                 }
                 text.clear();
             }
-        } else {
-            let end = rest.find('<').unwrap_or(rest.len());
-            text.push_str(&rest[..end]);
-            rest = &rest[end..];
+            Token::Text { text: raw } => {
+                if stack.is_empty() {
+                    // The tokenizer only lets whitespace through outside the root.
+                    continue;
+                }
+                text.push_str(&unescape(raw.as_str()).unwrap_or_else(|e| malformed(e)));
+            }
+            Token::Cdata { text: raw, .. } => text.push_str(raw.as_str()),
         }
     }
-    assert!(stack.is_empty(), "unclosed elements: {stack:?}");
+    if !stack.is_empty() {
+        malformed(format!("unclosed elements: {stack:?}"));
+    }
+    if !saw_root {
+        malformed("no root element".to_owned());
+    }
     out
 }
 
-fn unescape(s: &str) -> String {
-    s.replace("&lt;", "<")
-        .replace("&gt;", ">")
-        .replace("&quot;", "\"")
-        .replace("&apos;", "'")
-        .replace("&amp;", "&")
+fn qualified(prefix: &str, local: &str) -> String {
+    if prefix.is_empty() {
+        local.to_owned()
+    } else {
+        format!("{prefix}:{local}")
+    }
+}
+
+/// Resolve the character and predefined entity references in `raw` (text or attribute value).
+fn unescape(raw: &str) -> Result<String, String> {
+    let mut out = String::with_capacity(raw.len());
+    let mut stream = xmlparser::Stream::from(raw);
+    while !stream.at_end() {
+        if stream.curr_byte_unchecked() == b'&' {
+            let at = stream.pos();
+            match stream.consume_reference() {
+                Ok(xmlparser::Reference::Char(c)) => out.push(c),
+                Ok(xmlparser::Reference::Entity(name)) => {
+                    return Err(format!("undeclared entity `&{name};`"));
+                }
+                Err(e) => return Err(format!("{e} in `{}`", &raw[at..])),
+            }
+        } else {
+            out.push_str(stream.consume_bytes(|_, b| b != b'&').as_str());
+        }
+    }
+    Ok(out)
 }
 
 #[test]
 fn xml_paths_flattens_leaves_and_attributes() {
-    let map = xml_paths(r#"<A xmlns="ns"><B><C>x &amp; y</C></B><D/><E></E></A>"#);
+    let map = xml_paths(
+        r#"<?xml version="1.0"?><A xmlns="ns" k='a&lt;b'><B><C>x &amp; y &#x41;&#10;</C></B><D/><E></E><F> <G>1</G> </F></A>"#,
+    );
     let expected: BTreeMap<String, String> = [
         ("A/@xmlns", "ns"),
-        ("A/B/C", "x & y"),
+        ("A/@k", "a<b"),
+        ("A/B/C", "x & y A\n"),
         ("A/D", ""),
         ("A/E", ""),
+        ("A/F/G", "1"),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_owned(), v.to_owned()))
     .collect();
     assert_eq!(map, expected);
+}
+
+#[test]
+fn xml_paths_rejects_malformed_xml() {
+    for bad in [
+        "",
+        "plain text",
+        "<A><B></A></B>",
+        "<A><B></B>",
+        "<A></A><B></B>",
+        "<A>x</A>trailing",
+        "<A>a & b</A>",
+        "<A>&nbsp;</A>",
+        "<A x=\"1\" x=\"2\"></A>",
+        "<A x=1></A>",
+        "<A><</A>",
+        "<A",
+        "<!DOCTYPE A><A></A>",
+    ] {
+        let result = std::panic::catch_unwind(|| xml_paths(bad));
+        let message = result
+            .err()
+            .and_then(|e| e.downcast::<String>().ok())
+            .unwrap_or_else(|| panic!("accepted malformed XML {bad:?}"));
+        assert!(message.starts_with("malformed XML: "), "{bad:?}: {message}");
+    }
 }
