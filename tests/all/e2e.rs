@@ -59,6 +59,52 @@ fn starts(sim: &AutoScalingSim) -> Vec<(u64, Option<String>)> {
         .collect()
 }
 
+/// Calls at 0, 10, 30, 70 s are blocked; the one at 130 s (after 60 s, the cap) succeeds.
+fn assert_blocked_until_130_s(sim: &AutoScalingSim) {
+    let ipr = Some("InstanceRefreshInProgress".to_owned());
+    let expected = [0, 10, 30, 70].map(|t| (t, ipr.clone()));
+    let mut expected = expected.to_vec();
+    expected.push((130, None));
+    assert_eq!(starts(sim), expected);
+}
+
+/// Exactly one refresh was started besides `running`, and it is the one returned.
+fn assert_one_new_refresh(sim: &AutoScalingSim, running: &str, returned: Option<&str>) {
+    let refreshes = sim.refreshes("web").unwrap();
+    assert_eq!(
+        refreshes.len(),
+        2,
+        "exactly one refresh was started: {refreshes:#?}"
+    );
+    assert_eq!(refreshes[1].id, running);
+    assert_eq!(Some(refreshes[0].id.as_str()), returned);
+}
+
+/// StartInstanceRefresh calls by outcome: (throttled, blocked, succeeded).
+fn start_outcomes(sim: &AutoScalingSim) -> (usize, usize, usize) {
+    let codes: Vec<Option<String>> = starts(sim).into_iter().map(|(_, c)| c).collect();
+    let count = |code: Option<&str>| codes.iter().filter(|c| c.as_deref() == code).count();
+    (
+        count(Some("Throttling")),
+        count(Some("InstanceRefreshInProgress")),
+        count(None),
+    )
+}
+
+async fn send_start(
+    client: &aws_sdk_autoscaling::Client,
+    group: &str,
+) -> Result<
+    aws_sdk_autoscaling::operation::start_instance_refresh::StartInstanceRefreshOutput,
+    instance_refresh_retry::StartInstanceRefreshSdkError,
+> {
+    client
+        .start_instance_refresh()
+        .auto_scaling_group_name(group)
+        .send()
+        .await
+}
+
 #[tokio::test(start_paused = true)]
 async fn tower_blocked_then_succeeds() {
     let (sim, running) = sim_with_running_refresh(secs(100)).await;
@@ -71,17 +117,7 @@ async fn tower_blocked_then_succeeds() {
     let out = svc.oneshot(input("web")).await.unwrap();
 
     // Calls at 0, 10, 30, 70 s are blocked; the one at 130 s (after 60 s, the cap) succeeds.
-    let ipr = Some("InstanceRefreshInProgress".to_owned());
-    assert_eq!(
-        starts(&sim),
-        [
-            (0, ipr.clone()),
-            (10, ipr.clone()),
-            (30, ipr.clone()),
-            (70, ipr),
-            (130, None)
-        ]
-    );
+    assert_blocked_until_130_s(&sim);
     let refreshes = sim.refreshes("web").unwrap();
     assert_eq!(refreshes.len(), 2);
     assert_eq!(Some(refreshes[0].id.as_str()), out.instance_refresh_id());
@@ -187,26 +223,10 @@ async fn tower_throttling_on_a_blocked_start_ends_in_one_refresh() {
 
     let out = svc.oneshot(input("web")).await.unwrap();
 
-    let refreshes = sim.refreshes("web").unwrap();
-    assert_eq!(
-        refreshes.len(),
-        2,
-        "exactly one refresh was started: {refreshes:#?}"
-    );
-    assert_eq!(refreshes[1].id, running);
-    assert_eq!(Some(refreshes[0].id.as_str()), out.instance_refresh_id());
-    let codes: Vec<Option<String>> = starts(&sim).into_iter().map(|(_, c)| c).collect();
-    let throttled = codes
-        .iter()
-        .filter(|c| c.as_deref() == Some("Throttling"))
-        .count();
-    let blocked = codes
-        .iter()
-        .filter(|c| c.as_deref() == Some("InstanceRefreshInProgress"))
-        .count();
-    let ok = codes.iter().filter(|c| c.is_none()).count();
-    assert_eq!((throttled, ok), (2, 1), "{codes:?}");
-    assert!(blocked >= 1, "{codes:?}");
+    assert_one_new_refresh(&sim, &running, out.instance_refresh_id());
+    let (throttled, blocked, ok) = start_outcomes(&sim);
+    assert_eq!((throttled, ok), (2, 1));
+    assert!(blocked >= 1);
 }
 
 // ---- The SDK interceptor path ----
@@ -263,24 +283,9 @@ async fn sdk_blocked_then_succeeds() {
     let (retry, stats) = sdk_retry(policy());
     let client = sdk_client(&sim, &retry);
 
-    let out = client
-        .start_instance_refresh()
-        .auto_scaling_group_name("web")
-        .send()
-        .await
-        .unwrap();
+    let out = send_start(&client, "web").await.unwrap();
 
-    let ipr = Some("InstanceRefreshInProgress".to_owned());
-    assert_eq!(
-        starts(&sim),
-        [
-            (0, ipr.clone()),
-            (10, ipr.clone()),
-            (30, ipr.clone()),
-            (70, ipr),
-            (130, None)
-        ]
-    );
+    assert_blocked_until_130_s(&sim);
     let refreshes = sim.refreshes("web").unwrap();
     assert_eq!(refreshes.len(), 2);
     assert_eq!(Some(refreshes[0].id.as_str()), out.instance_refresh_id());
@@ -297,12 +302,7 @@ async fn sdk_gives_up_at_max_elapsed() {
     let (retry, stats) = sdk_retry(policy());
     let client = sdk_client(&sim, &retry);
 
-    let err = client
-        .start_instance_refresh()
-        .auto_scaling_group_name("web")
-        .send()
-        .await
-        .unwrap_err();
+    let err = send_start(&client, "web").await.unwrap_err();
 
     assert!(
         err.as_service_error()
@@ -332,12 +332,7 @@ async fn sdk_validation_error_passes_through_after_one_call() {
     let (retry, _) = sdk_retry(policy());
     let client = sdk_client(&sim, &retry);
 
-    let err = client
-        .start_instance_refresh()
-        .auto_scaling_group_name("nope")
-        .send()
-        .await
-        .unwrap_err();
+    let err = send_start(&client, "nope").await.unwrap_err();
 
     assert_eq!(err.code(), Some("ValidationError"));
     assert_eq!(starts(&sim), [(0, Some("ValidationError".to_owned()))]);
@@ -354,28 +349,12 @@ async fn sdk_throttling_on_a_blocked_start_ends_in_one_refresh() {
     let (retry, _) = sdk_retry(policy());
     let client = sdk_client(&sim, &retry);
 
-    let out = client
-        .start_instance_refresh()
-        .auto_scaling_group_name("web")
-        .send()
-        .await
-        .unwrap();
+    let out = send_start(&client, "web").await.unwrap();
 
-    let refreshes = sim.refreshes("web").unwrap();
-    assert_eq!(
-        refreshes.len(),
-        2,
-        "exactly one refresh was started: {refreshes:#?}"
-    );
-    assert_eq!(refreshes[1].id, running);
-    assert_eq!(Some(refreshes[0].id.as_str()), out.instance_refresh_id());
-    let codes: Vec<Option<String>> = starts(&sim).into_iter().map(|(_, c)| c).collect();
-    let throttled = codes
-        .iter()
-        .filter(|c| c.as_deref() == Some("Throttling"))
-        .count();
-    let ok = codes.iter().filter(|c| c.is_none()).count();
-    assert_eq!((throttled, ok), (2, 1), "{codes:?}");
+    assert_one_new_refresh(&sim, &running, out.instance_refresh_id());
+    let (throttled, blocked, ok) = start_outcomes(&sim);
+    assert_eq!((throttled, ok), (2, 1));
+    assert!(blocked >= 1);
 }
 
 // ---- No duplicate refresh after an attempt with an unknown outcome ----
@@ -414,12 +393,7 @@ async fn sdk_does_not_wait_out_its_own_refresh_after_a_lost_response() {
     let (retry, seen) = sdk_retry(policy());
     let client = sdk_client(&sim, &retry);
 
-    let err = client
-        .start_instance_refresh()
-        .auto_scaling_group_name("web")
-        .send()
-        .await
-        .unwrap_err();
+    let err = send_start(&client, "web").await.unwrap_err();
 
     assert!(
         err.as_service_error()
@@ -482,12 +456,7 @@ async fn a_throttled_first_attempt_is_not_ambiguous() {
     let (retry, stats) = sdk_retry(policy());
     let client = sdk_client(&sim, &retry);
 
-    client
-        .start_instance_refresh()
-        .auto_scaling_group_name("web")
-        .send()
-        .await
-        .unwrap();
+    send_start(&client, "web").await.unwrap();
 
     assert_eq!(sim.refreshes("web").unwrap().len(), 2);
     assert_eq!(stats.lock().unwrap()[0].outcome, RetryOutcome::Succeeded);
@@ -516,12 +485,7 @@ async fn sdk_attempt_timeout_is_not_reported_as_the_operation_timeout() {
             .build(),
     );
 
-    let err = client
-        .start_instance_refresh()
-        .auto_scaling_group_name("web")
-        .send()
-        .await
-        .unwrap_err();
+    let err = send_start(&client, "web").await.unwrap_err();
 
     assert!(
         matches!(
