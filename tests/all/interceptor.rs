@@ -799,60 +799,46 @@ async fn sdk_path_and_tower_path_wait_the_same_delays() {
 /// takes nothing.
 #[tokio::test]
 async fn a_wait_right_after_a_throttling_retry_forfeits_that_retrys_refund() {
-    for (spec, retry) in specs() {
-        let policy = RetryPolicy::builder().jitter(Jitter::None).build().unwrap();
-        let config = InstanceRefreshRetryConfig::new(policy);
-
-        // Plain SDK: throttled, retried (5 tokens held), success refunds them.
-        let rule = mock!(Client::start_instance_refresh)
-            .sequence()
-            .error(throttling)
-            .output(started)
-            .build();
+    /// Runs one StartInstanceRefresh that fails with `errors` in turn, then succeeds, against a
+    /// bucket that holds exactly one throttling retry; returns that bucket.
+    async fn bucket_after(
+        spec: &str,
+        retry: &RetryConfig,
+        errors: &[fn() -> StartInstanceRefreshError],
+        install: Option<&InstanceRefreshRetryConfig>,
+    ) -> TokenBucket {
+        let mut sequence = mock!(Client::start_instance_refresh).sequence();
+        for error in errors {
+            sequence = sequence.error(*error);
+        }
+        let rule = sequence.output(started).build();
         let tb = bucket(spec, 5);
         let h = Harness::new(&[&rule], retry.clone(), &tb);
-        let client = h.plain();
+        let client = install.map_or_else(|| h.plain(), |config| h.installed(config));
         client.start_instance_refresh().send().await.unwrap();
+        assert_eq!(rule.num_calls(), errors.len() + 1, "{spec}");
+        tb
+    }
+
+    let config = InstanceRefreshRetryConfig::new(
+        RetryPolicy::builder().jitter(Jitter::None).build().unwrap(),
+    );
+    for (spec, retry) in specs() {
+        // Plain SDK: throttled, retried (5 tokens held), and the success refunds them.
+        let tb = bucket_after(spec, &retry, &[throttling], None).await;
         assert!(
             tb.is_full(),
             "{spec}: the success refunds the throttling retry"
         );
-        drop(client);
-
         // Throttled, then blocked and waited out, then success: the wait's permit replaced the
-        // throttling retry's, so the 5 tokens are not refunded.
-        let rule = mock!(Client::start_instance_refresh)
-            .sequence()
-            .error(throttling)
-            .error(in_progress)
-            .output(started)
-            .build();
-        let tb = bucket(spec, 5);
-        let h = Harness::new(&[&rule], retry.clone(), &tb);
-        let client = h.installed(&config);
-        client.start_instance_refresh().send().await.unwrap();
-        assert_eq!(rule.num_calls(), 3, "{spec}");
+        // throttling retry's, so its 5 tokens are not refunded.
+        let tb = bucket_after(spec, &retry, &[throttling, in_progress], Some(&config)).await;
         assert!(
             tb.is_empty(),
             "{spec}: the throttling retry's tokens were forfeited"
         );
-        drop(client);
-
-        // Blocked first, then throttled, then success: nothing is lost.
-        let rule = mock!(Client::start_instance_refresh)
-            .sequence()
-            .error(in_progress)
-            .error(throttling)
-            .output(started)
-            .build();
-        let tb = bucket(spec, 5);
-        let h = Harness::new(&[&rule], retry.clone(), &tb);
-        let client = h.installed(&config);
-        client.start_instance_refresh().send().await.unwrap();
-        assert_eq!(rule.num_calls(), 3, "{spec}");
-        assert!(
-            tb.is_full(),
-            "{spec}: the wait took nothing and the refund arrived"
-        );
+        // Blocked first, then throttled, then success: the wait took nothing, the refund arrived.
+        let tb = bucket_after(spec, &retry, &[in_progress, throttling], Some(&config)).await;
+        assert!(tb.is_full(), "{spec}: nothing lost");
     }
 }
