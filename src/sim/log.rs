@@ -52,9 +52,6 @@ impl CallRecord {
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum CallOutcome {
-    /// The request is still being handled (e.g. a [`Fault::Slow`] response still waiting),
-    /// or the client went away before the response was ready.
-    Pending,
     /// A well-formed success response.
     Ok {
         /// HTTP status code (200).
@@ -83,7 +80,7 @@ impl CallOutcome {
             CallOutcome::Ok { status }
             | CallOutcome::Error { status, .. }
             | CallOutcome::Raw { status } => Some(*status),
-            CallOutcome::Pending | CallOutcome::Dropped => None,
+            CallOutcome::Dropped => None,
         }
     }
 }
