@@ -632,8 +632,12 @@ impl Schedule {
             Jitter::None => p.exponential(retry),
             Jitter::Full => p.exponential(retry).mul_f64(self.rng.f64()),
             Jitter::Equal => {
-                let half = p.exponential(retry) / 2;
-                half + half.mul_f64(self.rng.f64())
+                // The fixed half rounded up to whole milliseconds, so that the truncation below
+                // never takes the delay under half of the exponential delay.
+                let exp = p.exponential(retry);
+                let half = (exp / 2).div_duration_f64(Duration::from_millis(1)).ceil();
+                let half = Duration::from_millis(half as u64);
+                half + (exp - half).mul_f64(self.rng.f64())
             }
             Jitter::Decorrelated => {
                 let low = p.initial_delay.as_secs_f64();
@@ -813,6 +817,26 @@ mod tests {
             })
             .collect();
         assert_eq!(p.delays().collect::<Vec<_>>(), expected);
+    }
+
+    #[test]
+    fn equal_jitter_never_goes_under_half_after_truncation() {
+        // 2.459 s halves to 1.2295 s; truncating to milliseconds must not give 1.229 s.
+        let p = RetryPolicy::builder()
+            .initial_delay(Duration::from_millis(2459))
+            .multiplier(1.0)
+            .jitter(Jitter::Equal)
+            .unlimited_elapsed()
+            .max_attempts(100_000)
+            .seed(7_761_424_010_682_131_678)
+            .build()
+            .unwrap();
+        for d in p.delays() {
+            assert!(
+                d >= Duration::from_micros(1_229_500) && d <= Duration::from_millis(2459),
+                "{d:?}"
+            );
+        }
     }
 
     #[test]
