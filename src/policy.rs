@@ -346,6 +346,15 @@ fn secs_to_duration(secs: f64, cap: Duration) -> Duration {
     Duration::try_from_secs_f64(secs).map_or(cap, |d| d.min(cap))
 }
 
+fn ceil_to_millis(d: Duration) -> Duration {
+    let down = truncate_to_millis(d);
+    if down == d {
+        d
+    } else {
+        down + Duration::from_millis(1)
+    }
+}
+
 fn truncate_to_millis(d: Duration) -> Duration {
     Duration::new(d.as_secs(), d.subsec_millis() * 1_000_000)
 }
@@ -635,12 +644,12 @@ impl Schedule {
                 // The fixed half rounded up to whole milliseconds, so that the truncation below
                 // never takes the delay under half of the exponential delay.
                 let exp = p.exponential(retry);
-                let half = (exp / 2).div_duration_f64(Duration::from_millis(1)).ceil();
-                let half = Duration::from_millis(half as u64);
+                let half = ceil_to_millis(exp / 2);
                 half + (exp - half).mul_f64(self.rng.f64())
             }
             Jitter::Decorrelated => {
-                let low = p.initial_delay.as_secs_f64();
+                // Rounded up like the equal half: truncation must not go under `initial_delay`.
+                let low = ceil_to_millis(p.initial_delay).as_secs_f64();
                 let high = self.previous.as_secs_f64() * 3.0;
                 let secs = low + (high - low) * self.rng.f64();
                 secs_to_duration(secs, p.max_delay)
