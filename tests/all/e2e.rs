@@ -13,6 +13,8 @@ use instance_refresh_retry::{
 };
 use tower::{ServiceBuilder, ServiceExt};
 
+use crate::support::send_start;
+
 fn secs(s: u64) -> Duration {
     Duration::from_secs(s)
 }
@@ -89,20 +91,6 @@ fn start_outcomes(sim: &AutoScalingSim) -> (usize, usize, usize) {
         count(Some("InstanceRefreshInProgress")),
         count(None),
     )
-}
-
-async fn send_start(
-    client: &aws_sdk_autoscaling::Client,
-    group: &str,
-) -> Result<
-    aws_sdk_autoscaling::operation::start_instance_refresh::StartInstanceRefreshOutput,
-    instance_refresh_retry::StartInstanceRefreshSdkError,
-> {
-    client
-        .start_instance_refresh()
-        .auto_scaling_group_name(group)
-        .send()
-        .await
 }
 
 #[tokio::test(start_paused = true)]
@@ -207,9 +195,8 @@ async fn tower_validation_error_passes_through_after_one_call() {
 #[tokio::test(start_paused = true)]
 async fn tower_throttling_on_a_blocked_start_ends_in_one_refresh() {
     let (sim, running) = sim_with_running_refresh(secs(100)).await;
-    // Throttle two calls while blocked and two more once the group is free. With the SDK's own
-    // retry on (3 attempts), each throttled call is retried by the SDK; our layer only waits
-    // out InstanceRefreshInProgress.
+    // Throttle the first two calls. With the SDK's own retry on (3 attempts), the SDK retries
+    // them; our layer only waits out InstanceRefreshInProgress.
     sim.inject(
         FaultRule::new(Fault::Throttling)
             .on("StartInstanceRefresh")

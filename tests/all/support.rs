@@ -18,6 +18,21 @@ fn raw(status: u16) -> HttpResponse {
     HttpResponse::new(StatusCode::try_from(status).unwrap(), SdkBody::empty())
 }
 
+/// `StartInstanceRefresh` for `group`, through `client` (and whatever it has installed).
+pub async fn send_start(
+    client: &aws_sdk_autoscaling::Client,
+    group: &str,
+) -> Result<
+    aws_sdk_autoscaling::operation::start_instance_refresh::StartInstanceRefreshOutput,
+    StartError,
+> {
+    client
+        .start_instance_refresh()
+        .auto_scaling_group_name(group)
+        .send()
+        .await
+}
+
 /// An InstanceRefreshInProgress error as the SDK would return it, with code and request id.
 pub fn in_progress(request_id: &str) -> StartError {
     let meta = ErrorMetadata::builder()

@@ -1,27 +1,17 @@
 //! Each fault kind, through the real SDK client, with its call-log entry.
 
+use crate::support::send_start;
 use std::time::Duration;
 
 use aws_sdk_autoscaling::Client;
 use aws_sdk_autoscaling::config::timeout::TimeoutConfig;
 use aws_sdk_autoscaling::error::{ProvideErrorMetadata, SdkError};
-use aws_sdk_autoscaling::operation::start_instance_refresh::{
-    StartInstanceRefreshError, StartInstanceRefreshOutput,
-};
+use aws_sdk_autoscaling::operation::start_instance_refresh::StartInstanceRefreshError;
 use instance_refresh_retry::sim::{
     AutoScalingSim, CallOutcome, CallRecord, Fault, FaultRule, GroupConfig, RefreshStatus,
 };
 
 use super::{client, sim_with_web};
-
-type StartResult = Result<StartInstanceRefreshOutput, SdkError<StartInstanceRefreshError>>;
-
-async fn start(c: &Client) -> StartResult {
-    c.start_instance_refresh()
-        .auto_scaling_group_name("web")
-        .send()
-        .await
-}
 
 fn only_call(sim: &AutoScalingSim) -> CallRecord {
     let calls = sim.calls();
@@ -33,7 +23,9 @@ fn only_call(sim: &AutoScalingSim) -> CallRecord {
 async fn start_with(fault: Fault) -> (AutoScalingSim, SdkError<StartInstanceRefreshError>) {
     let sim = sim_with_web(GroupConfig::default()).await;
     sim.inject(FaultRule::new(fault).on("StartInstanceRefresh"));
-    let err = start(&client(&sim)).await.expect_err("fault injected");
+    let err = send_start(&client(&sim), "web")
+        .await
+        .expect_err("fault injected");
     (sim, err)
 }
 
@@ -117,9 +109,10 @@ async fn custom_error_is_served_as_given() {
     assert_error_call(&only_call(&sim), &fault, 400, "LimitExceeded");
 }
 
-#[tokio::test(start_paused = true)]
-async fn close_connection_is_a_dispatch_failure_and_not_applied() {
-    let (sim, err) = start_with(Fault::CloseConnection).await;
+/// Starts a refresh under a fault that drops the connection: the SDK sees no response, and the
+/// call log records the call as dropped, with the fault.
+async fn dropped_call(fault: Fault) -> (AutoScalingSim, CallRecord) {
+    let (sim, err) = start_with(fault.clone()).await;
     assert!(
         matches!(
             err,
@@ -129,33 +122,33 @@ async fn close_connection_is_a_dispatch_failure_and_not_applied() {
     );
     let call = only_call(&sim);
     assert_eq!(call.outcome, CallOutcome::Dropped);
-    assert_eq!(call.fault, Some(Fault::CloseConnection));
+    assert_eq!(call.fault, Some(fault));
+    (sim, call)
+}
+
+#[tokio::test(start_paused = true)]
+async fn close_connection_is_a_dispatch_failure_and_not_applied() {
+    let (sim, call) = dropped_call(Fault::CloseConnection).await;
     assert!(!call.applied);
     assert!(call.request_id.is_none());
     assert!(sim.refreshes("web").expect("web").is_empty());
     // The server is still serving.
-    start(&client(&sim)).await.expect("next call succeeds");
+    send_start(&client(&sim), "web")
+        .await
+        .expect("next call succeeds");
 }
 
 #[tokio::test(start_paused = true)]
 async fn response_lost_applies_the_request_then_drops() {
-    let (sim, err) = start_with(Fault::ResponseLost).await;
-    assert!(
-        matches!(
-            err,
-            SdkError::DispatchFailure(_) | SdkError::ResponseError(_)
-        ),
-        "{err:?}"
-    );
-    let call = only_call(&sim);
-    assert_eq!(call.outcome, CallOutcome::Dropped);
-    assert_eq!(call.fault, Some(Fault::ResponseLost));
+    let (sim, call) = dropped_call(Fault::ResponseLost).await;
     assert!(call.applied);
     let refreshes = sim.refreshes("web").expect("web");
     assert_eq!(refreshes.len(), 1);
     assert_eq!(refreshes[0].status, RefreshStatus::Pending);
     // A naive retry now meets the refresh its own first attempt started.
-    let err = start(&client(&sim)).await.expect_err("in progress");
+    let err = send_start(&client(&sim), "web")
+        .await
+        .expect_err("in progress");
     assert!(
         err.as_service_error()
             .expect("service error")
@@ -168,7 +161,9 @@ async fn slow_response_waits_in_tokio_time() {
     let sim = sim_with_web(GroupConfig::default()).await;
     sim.inject(FaultRule::new(Fault::Slow(Duration::from_secs(90))).on("StartInstanceRefresh"));
     let before = tokio::time::Instant::now();
-    let out = start(&client(&sim)).await.expect("slow but fine");
+    let out = send_start(&client(&sim), "web")
+        .await
+        .expect("slow but fine");
     assert!(before.elapsed() >= Duration::from_secs(90));
     let call = only_call(&sim);
     assert_eq!(call.fault, Some(Fault::Slow(Duration::from_secs(90))));
@@ -194,7 +189,7 @@ async fn slow_response_past_the_sdk_timeout_is_a_timeout_but_applied() {
             )
             .build(),
     );
-    let err = start(&c).await.expect_err("times out");
+    let err = send_start(&c, "web").await.expect_err("times out");
     assert!(matches!(err, SdkError::TimeoutError(_)), "{err:?}");
     assert!(only_call(&sim).applied);
     assert_eq!(sim.refreshes("web").expect("web").len(), 1);
@@ -231,9 +226,15 @@ async fn scripted_rules_count_down_per_operation() {
         .send()
         .await
         .expect("describe is not targeted");
-    assert_eq!(start(&c).await.expect_err("1st").code(), Some("Throttling"));
-    assert_eq!(start(&c).await.expect_err("2nd").code(), Some("Throttling"));
-    start(&c).await.expect("3rd goes through");
+    assert_eq!(
+        send_start(&c, "web").await.expect_err("1st").code(),
+        Some("Throttling")
+    );
+    assert_eq!(
+        send_start(&c, "web").await.expect_err("2nd").code(),
+        Some("Throttling")
+    );
+    send_start(&c, "web").await.expect("3rd goes through");
     let faults: Vec<Option<&str>> = sim
         .calls()
         .iter()
@@ -284,7 +285,7 @@ async fn sdk_accepts_a_body_truncated_after_the_root_tag() {
         status: 200,
         body: "<StartInstanceRefreshResponse xmlns=\"http://autoscaling.amazonaws.com/doc/2011-01-01/\"><StartInstanceRefreshResult><InstanceRefres".to_owned(),
     });
-    let out = start(&client(&sim))
+    let out = send_start(&client(&sim), "web")
         .await
         .expect("the SDK does not reject it");
     assert_eq!(out.instance_refresh_id(), None);

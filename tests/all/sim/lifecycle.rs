@@ -1,5 +1,6 @@
 //! Refresh lifecycles under paused tokio time, through the real SDK client.
 
+use crate::support::send_start;
 use std::time::Duration;
 
 use aws_sdk_autoscaling::Client;
@@ -29,9 +30,7 @@ async fn latest(c: &Client) -> InstanceRefresh {
 }
 
 async fn start(c: &Client) -> String {
-    c.start_instance_refresh()
-        .auto_scaling_group_name("web")
-        .send()
+    send_start(c, "web")
         .await
         .expect("start")
         .instance_refresh_id()
@@ -132,12 +131,7 @@ async fn cancel_goes_through_cancelling_to_cancelled() {
     assert_eq!(r.percentage_complete(), Some(50));
 
     // Cancelling still blocks a new refresh; cancelling again is a no-op.
-    let e = c
-        .start_instance_refresh()
-        .auto_scaling_group_name("web")
-        .send()
-        .await
-        .expect_err("still active");
+    let e = send_start(&c, "web").await.expect_err("still active");
     assert!(
         e.as_service_error()
             .expect("svc")
@@ -343,12 +337,7 @@ async fn seeded_running_refresh_blocks_start_until_it_ends() {
     let mut attempts = 0;
     let new_id = loop {
         attempts += 1;
-        match c
-            .start_instance_refresh()
-            .auto_scaling_group_name("web")
-            .send()
-            .await
-        {
+        match send_start(&c, "web").await {
             Ok(out) => break out.instance_refresh_id().expect("id").to_owned(),
             Err(e) => {
                 assert!(

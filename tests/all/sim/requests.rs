@@ -1,5 +1,6 @@
 //! The call log, and bad requests answered the way AWS answers them.
 
+use crate::support::send_start;
 use std::time::Duration;
 
 use aws_sdk_autoscaling::error::ProvideErrorMetadata;
@@ -20,20 +21,10 @@ fn error_code_and_message(body: &str) -> (String, String) {
 async fn call_log_records_operation_params_time_outcome() {
     let sim = sim_with_web(GroupConfig::default()).await;
     let c = client(&sim);
-    let started = c
-        .start_instance_refresh()
-        .auto_scaling_group_name("web")
-        .send()
-        .await
-        .expect("start");
+    let started = send_start(&c, "web").await.expect("start");
     let id = started.instance_refresh_id().expect("id").to_owned();
     tokio::time::sleep(Duration::from_secs(10)).await;
-    let err = c
-        .start_instance_refresh()
-        .auto_scaling_group_name("web")
-        .send()
-        .await
-        .expect_err("in progress");
+    let err = send_start(&c, "web").await.expect_err("in progress");
     c.describe_instance_refreshes()
         .auto_scaling_group_name("web")
         .instance_refresh_ids(&id)
@@ -83,12 +74,7 @@ async fn unknown_group_is_a_validation_error_for_every_operation() {
     let c = client(&sim);
     let expected = "AutoScalingGroup name not found - AutoScalingGroup 'nope' not found";
 
-    let e = c
-        .start_instance_refresh()
-        .auto_scaling_group_name("nope")
-        .send()
-        .await
-        .expect_err("start");
+    let e = send_start(&c, "nope").await.expect_err("start");
     assert_eq!(
         (e.code(), e.message()),
         (Some("ValidationError"), Some(expected))
@@ -134,10 +120,7 @@ async fn unknown_group_is_a_validation_error_for_every_operation() {
 async fn special_characters_are_escaped_and_round_trip() {
     let sim = sim_with_web(GroupConfig::default()).await;
     let name = r#"a&b<c>"d'e"#;
-    let e = client(&sim)
-        .start_instance_refresh()
-        .auto_scaling_group_name(name)
-        .send()
+    let e = send_start(&client(&sim), name)
         .await
         .expect_err("unknown group");
     assert_eq!(
@@ -163,11 +146,7 @@ async fn group_names_with_special_characters_work_end_to_end() {
     let name = r#"a&b<c>"d'e"#;
     sim.create_group(name, GroupConfig::default());
     let c = client(&sim);
-    c.start_instance_refresh()
-        .auto_scaling_group_name(name)
-        .send()
-        .await
-        .expect("start");
+    send_start(&c, name).await.expect("start");
     let out = c
         .describe_instance_refreshes()
         .auto_scaling_group_name(name)
@@ -378,12 +357,7 @@ async fn works_on_a_multi_thread_runtime_with_concurrent_clients() {
     let tasks: Vec<_> = (0..16)
         .map(|_| {
             let c = c.clone();
-            tokio::spawn(async move {
-                c.start_instance_refresh()
-                    .auto_scaling_group_name("web")
-                    .send()
-                    .await
-            })
+            tokio::spawn(async move { send_start(&c, "web").await })
         })
         .collect();
     let mut ok = 0;

@@ -1,6 +1,7 @@
 //! The wire samples in `shared/wire/`: the real SDK parses them when the simulator serves them
 //! verbatim, and the simulator's own bodies have the same shape.
 
+use crate::support::send_start;
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
@@ -56,12 +57,7 @@ async fn sdk_parses_every_wire_sample_served_verbatim() {
     let c = client(&sim);
 
     serve(&sim, 200, "start_ok.xml");
-    let out = c
-        .start_instance_refresh()
-        .auto_scaling_group_name("web")
-        .send()
-        .await
-        .expect("start_ok parses");
+    let out = send_start(&c, "web").await.expect("start_ok parses");
     assert_eq!(out.instance_refresh_id(), Some(SAMPLE_ID));
     assert_eq!(
         out.request_id(),
@@ -69,12 +65,7 @@ async fn sdk_parses_every_wire_sample_served_verbatim() {
     );
 
     serve(&sim, 400, "start_in_progress.xml");
-    let err = c
-        .start_instance_refresh()
-        .auto_scaling_group_name("web")
-        .send()
-        .await
-        .expect_err("in progress");
+    let err = send_start(&c, "web").await.expect_err("in progress");
     let service = err.as_service_error().expect("service error");
     assert!(service.is_instance_refresh_in_progress_fault());
     assert_eq!(service.code(), Some("InstanceRefreshInProgress"));
@@ -90,12 +81,7 @@ async fn sdk_parses_every_wire_sample_served_verbatim() {
     );
 
     serve(&sim, 400, "start_missing_group.xml");
-    let err = c
-        .start_instance_refresh()
-        .auto_scaling_group_name("nope")
-        .send()
-        .await
-        .expect_err("missing group");
+    let err = send_start(&c, "nope").await.expect_err("missing group");
     let service = err.as_service_error().expect("service error");
     assert!(service.meta().code() == Some("ValidationError"));
     assert!(!service.is_instance_refresh_in_progress_fault());
@@ -184,12 +170,7 @@ async fn sdk_parses_every_wire_sample_served_verbatim() {
     );
 
     serve(&sim, 400, "throttling.xml");
-    let err = c
-        .start_instance_refresh()
-        .auto_scaling_group_name("web")
-        .send()
-        .await
-        .expect_err("throttled");
+    let err = send_start(&c, "web").await.expect_err("throttled");
     let service = err.as_service_error().expect("service error");
     assert_eq!(service.code(), Some("Throttling"));
     assert_eq!(service.message(), Some("Rate exceeded"));
@@ -200,12 +181,7 @@ async fn sdk_parses_every_wire_sample_served_verbatim() {
     assert_eq!(err.raw_response().map(|r| r.status().as_u16()), Some(400));
 
     serve(&sim, 500, "resource_contention.xml");
-    let err = c
-        .start_instance_refresh()
-        .auto_scaling_group_name("web")
-        .send()
-        .await
-        .expect_err("contention");
+    let err = send_start(&c, "web").await.expect_err("contention");
     let service = err.as_service_error().expect("service error");
     assert!(service.is_resource_contention_fault());
     assert_eq!(
