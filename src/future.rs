@@ -78,8 +78,7 @@ pin_project! {
                 StateProj::Ready => (this.schedule.attempts(), *this.waited),
             };
             let stats = RetryStats::new(attempts, waited, this.start.elapsed(), RetryOutcome::Cancelled);
-            this.span.in_scope(|| trace::finished(&stats));
-            report(this.config, &stats);
+            this.span.in_scope(|| finish(this.config, &stats));
         }
     }
 }
@@ -133,8 +132,7 @@ where
                             this.start.elapsed(),
                             RetryOutcome::NotRetryable,
                         );
-                        trace::finished(&stats);
-                        report(this.config, &stats);
+                        finish(this.config, &stats);
                         return Poll::Ready(Err(err));
                     }
                     let future = this.service.call(this.request.clone());
@@ -144,27 +142,24 @@ where
                     let result = ready!(future.poll(cx));
                     // Every branch below but a retry returns the result.
                     *this.done = true;
+                    // The schedule only counts failed attempts it was asked about.
+                    let ended = |outcome| {
+                        RetryStats::new(
+                            this.schedule.attempts() + 1,
+                            *this.waited,
+                            this.start.elapsed(),
+                            outcome,
+                        )
+                    };
                     let err = match result {
                         Ok(response) => {
-                            finish(
-                                this.config,
-                                this.schedule,
-                                *this.start,
-                                *this.waited,
-                                RetryOutcome::Succeeded,
-                            );
+                            finish(this.config, &ended(RetryOutcome::Succeeded));
                             return Poll::Ready(Ok(response));
                         }
                         Err(err) => err,
                     };
                     if this.config.classifier.classify(&err) != Verdict::RetryAfterWait {
-                        finish(
-                            this.config,
-                            this.schedule,
-                            *this.start,
-                            *this.waited,
-                            RetryOutcome::NotRetryable,
-                        );
+                        finish(this.config, &ended(RetryOutcome::NotRetryable));
                         return Poll::Ready(Err(err));
                     }
                     let elapsed = this.start.elapsed();
@@ -206,17 +201,10 @@ where
     }
 }
 
-/// Records the end of a call whose last attempt was not counted by the schedule.
-fn finish(
-    config: &Config,
-    schedule: &Schedule,
-    start: Instant,
-    waited: Duration,
-    outcome: RetryOutcome,
-) {
-    let stats = RetryStats::new(schedule.attempts() + 1, waited, start.elapsed(), outcome);
-    trace::finished(&stats);
-    report(config, &stats);
+/// Records the end of a call that did not give up (giving up has its own WARN event).
+fn finish(config: &Config, stats: &RetryStats) {
+    trace::finished(stats);
+    report(config, stats);
 }
 
 fn report(config: &Config, stats: &RetryStats) {

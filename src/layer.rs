@@ -10,7 +10,7 @@ use crate::service::InstanceRefreshRetry;
 use crate::stats::{OnFinish, RetryStats};
 
 /// What the layer and every service it builds share.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(crate) struct Config {
     pub(crate) policy: RetryPolicy,
     pub(crate) classifier: Classifier,
@@ -95,11 +95,7 @@ impl InstanceRefreshRetryLayer {
     }
 
     fn map_config(self, f: impl FnOnce(&mut Config)) -> Self {
-        let mut config = Config {
-            policy: self.config.policy.clone(),
-            classifier: self.config.classifier.clone(),
-            on_finish: self.config.on_finish.clone(),
-        };
+        let mut config = Config::clone(&self.config);
         f(&mut config);
         InstanceRefreshRetryLayer {
             config: Arc::new(config),
