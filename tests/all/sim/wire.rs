@@ -1,4 +1,4 @@
-//! The wire samples in `shared/wire/`: the real SDK parses them when the simulator serves them
+//! The wire samples in `tests/fixtures/wire/`: the real SDK parses them when the simulator serves them
 //! verbatim, and the simulator's own bodies have the same shape.
 
 use crate::support::send_start;
@@ -12,7 +12,7 @@ use instance_refresh_retry::sim::{AutoScalingSim, CallOutcome, Fault, FaultRule,
 
 use super::{client, post_form, sim_with_web, xml_paths};
 
-const WIRE_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/wire/");
+const WIRE_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/wire/");
 const SAMPLE_ID: &str = "a6daf44f-3a2a-47a6-ae05-153de6c69b78";
 
 fn wire(name: &str) -> String {
