@@ -15,15 +15,48 @@
 //!
 //! # How it fits together
 //!
-//! Three questions are kept apart:
+//! Two paths, one core. The source folders are the architecture:
+//!
+//! ```text
+//! src/
+//! ├── core/         the shared core: nothing here sleeps or calls AWS
+//! │                 policy + schedule  retry, and after how long?   RetryPolicy, Schedule, Decision
+//! │                 classify           what is this error?          Classifier, Verdict
+//! │                 guard              could this call have started a refresh already?
+//! │                 attempt            the one decision after a failed attempt, from those three
+//! │                 outcome, settings, trace    RetryStats, RetryEvent, callbacks, logs
+//! ├── layer/        the tower path: InstanceRefreshRetryLayer → InstanceRefreshRetry →
+//! │                 future::ResponseFuture, and StartInstanceRefreshService over the SDK client
+//! ├── interceptor/  the SDK path: InstanceRefreshRetryConfig, the extension traits, and the
+//! │                 interceptor that hands each delay to the SDK's own retry loop
+//! └── sim/          an embedded Auto Scaling simulator for tests and demos (feature `sim`)
+//! ```
+//!
+//! `layer/` and `interceptor/` both import `core/` and never each other. Three questions are kept
+//! apart:
 //!
 //! 1. *What is this error?* A [`Classifier`] returns a [`Verdict`]. By default only
 //!    [`INSTANCE_REFRESH_IN_PROGRESS`] is [`Verdict::RetryAfterWait`]; everything else passes
 //!    through untouched.
-//! 2. *Retry, and after how long?* A [`RetryPolicy`] is a pure schedule: attempt number, elapsed
-//!    time and a seedable RNG in, [`Decision`] out. It never sleeps and never reads a clock.
-//! 3. *Doing it.* Only the two integrations sleep, each with its own injectable clock, and both
-//!    run the same policy code.
+//! 2. *Retry, and after how long?* A [`RetryPolicy`] gives each call a [`Schedule`], a pure
+//!    function: attempt number, elapsed time and a seedable RNG in, [`Decision`] out. It never
+//!    sleeps and never reads a clock.
+//! 3. *Doing it.* Only the two integrations sleep, each with an injectable sleep and time source
+//!    (the SDK client's own on the SDK path; [`sleep_impl`](InstanceRefreshRetryLayer::sleep_impl)
+//!    and [`time_source`](InstanceRefreshRetryLayer::time_source) on the tower path), and both
+//!    make the same decision after a failed attempt: the classifier first, then the duplicate
+//!    guard, then the schedule.
+//!
+//! # What an attempt is
+//!
+//! An *attempt* is one try of the operation that the policy sees: on the tower path, one call of
+//! the inner service; on the SDK path, one request together with the SDK's own retries of it
+//! (throttling, 5xx, timeouts), which count against the SDK's own `max_attempts` for that attempt
+//! alone, just as they would inside one tower-path call. The first attempt, and one more after
+//! each wait: a call that waited three times made four attempts. The policy's `max_attempts`
+//! limits these attempts, and [`RetryStats::attempts`] counts them, on both paths: the same
+//! answers from Auto Scaling make both paths send the same requests and report the same
+//! [`RetryStats`].
 //!
 //! # The SDK interceptor
 //!
@@ -35,7 +68,8 @@
 //!
 //! ## Installing it
 //!
-//! On a config builder, with [`AutoScalingConfigExt`]:
+//! There is one way for each use, and each takes a [`RetryPolicy`] or, for every option, an
+//! [`InstanceRefreshRetryConfig`]. On a config builder, with [`AutoScalingConfigExt`]:
 //!
 //! ```
 //! use aws_sdk_autoscaling::operation::start_instance_refresh::{
@@ -69,7 +103,7 @@
 //! #   .stalled_stream_protection(aws_sdk_autoscaling::config::StalledStreamProtectionConfig::disabled())
 //!     .sleep_impl(sleep.clone())
 //!     .time_source(time.clone())
-//!     .instance_refresh_retry(policy.clone()));
+//!     .instance_refresh_retry(&policy));
 //!
 //! let out = client.start_instance_refresh().auto_scaling_group_name("web").send().await?;
 //! assert_eq!(out.instance_refresh_id(), Some("r-1"));
@@ -129,6 +163,8 @@
 //! ```
 //!
 //! For one call, with [`StartInstanceRefreshExt`] (nothing else on the client changes):
+//! `send_with_retry`, or `send_with_stats` for the output together with its [`RetryStats`]. A
+//! failure's stats travel beside the SDK's error:
 //!
 //! ```
 //! # use aws_sdk_autoscaling::operation::start_instance_refresh::{StartInstanceRefreshError, StartInstanceRefreshOutput};
@@ -168,10 +204,11 @@
 //! # }
 //! ```
 //!
-//! [`InstanceRefreshRetryConfig`] holds everything the shorthands above fix: a custom
-//! [`Classifier`], the [related operations](InstanceRefreshRetryConfig::related_operations), and
-//! an [`on_finish`](InstanceRefreshRetryConfig::on_finish) callback, which also sees successful
-//! calls (a successful output has no room for [`RetryStats`]).
+//! [`InstanceRefreshRetryConfig`] holds every option: a custom [`Classifier`], the
+//! [related operations](InstanceRefreshRetryConfig::related_operations) (for those, install it
+//! client-wide or per call with [`config_override`](InstanceRefreshRetryConfig::config_override)),
+//! an [`on_retry`](InstanceRefreshRetryConfig::on_retry) callback for each wait, and an
+//! [`on_finish`](InstanceRefreshRetryConfig::on_finish) callback for the end of every call.
 //!
 //! ## What changes, and what does not
 //!
@@ -180,28 +217,36 @@
 //!   is read from the client's time source, from the start of the SDK's retry loop. When the
 //!   policy stops, the caller gets the SDK's error unchanged, with [`RetryStats`] on its raw
 //!   response ([`retry_stats`]).
-//! - Waits are free: they take no tokens from the client's retry partition, so after any number
-//!   of waits every other operation still has its full retry quota.
+//! - Waits take no tokens from the client's retry partition, so after any number of waits every
+//!   other operation still has its full retry quota (but see *Quota* below for the one retry
+//!   permit a wait can forfeit).
 //! - Every other error of the target operation (throttling, 5xx, timeouts, ...) is retried by the
-//!   SDK as if the waits had not happened: the user's `max_attempts` counts those errors alone,
-//!   their backoff is computed from their own count, and each of those retries takes tokens from
-//!   the client's retry quota as usual. Three attempts stay three attempts, however long the
-//!   refresh wait.
+//!   SDK as if the waits had not happened: within each [attempt](#what-an-attempt-is), the
+//!   user's `max_attempts` counts those errors alone, their backoff is computed from their own
+//!   count, and each of those retries takes tokens from the client's retry quota as usual. Three
+//!   attempts stay three attempts, however long the refresh wait.
 //! - Every other operation of the client is untouched: the interceptor does nothing for it.
 //!
 //! ## No second refresh after an unknown outcome
 //!
 //! `StartInstanceRefresh` has no idempotency token. If an attempt's outcome is unknown (its
 //! response was lost, it timed out, the connection broke, or Auto Scaling answered a 5xx other
-//! than `ResourceContention`), the SDK retries it; if that attempt did start a refresh, the retry
-//! meets it as
-//! `InstanceRefreshInProgress`. Waiting that out would start a *second* refresh of the whole
-//! group. So after such an attempt, `InstanceRefreshInProgress` is not waited out: the call
-//! stops with [`StopReason::PossiblyOwnRefresh`] and the SDK's error, and the caller should look
+//! than `ResourceContention`), that attempt may have started a refresh, and a later attempt of
+//! the same call meets it as `InstanceRefreshInProgress`. Waiting that out, or waiting and trying
+//! again after it ended, would start a *second* refresh of the whole group. So once a call may
+//! have started a refresh, it waits no more, whatever the classifier says: it stops with
+//! [`StopReason::PossiblyOwnRefresh`] and the last error, unchanged, and the caller should look
 //! at `DescribeInstanceRefreshes` (the refresh in progress may well be theirs). Throttling and
-//! other 4xx errors are not ambiguous: the request was not applied. The tower path does the
-//! same through [`StartInstanceRefreshService`], which marks such errors
-//! ([`ProvideErrorCode::possibly_own_refresh`]).
+//! other 4xx errors are not ambiguous: the request was not applied.
+//!
+//! The guard spans the whole call on both paths. On the SDK path it sees every attempt. On the
+//! tower path it sees what the inner service reports
+//! ([`ProvideErrorCode::may_have_started_refresh`]): [`StartInstanceRefreshService`] reports it
+//! for each inner call, the SDK's own retries inside that call included. An inner service of
+//! your own must report it too (its error type implements the method), or the layer cannot
+//! know. The SDK's own retry (on by default) still retries an unknown outcome inside one
+//! attempt; if the refresh it may have started ended within that short backoff, the retry could
+//! start a second one, which no client can rule out without asking `DescribeInstanceRefreshes`.
 //!
 //! ## The operation timeout
 //!
@@ -224,18 +269,21 @@
 //!   policy's `max_attempts` and `max_elapsed` (one hour by default).
 //! - **Quota.** Every SDK retry takes 5 to 14 tokens from a bucket of 500 shared by the whole
 //!   retry partition, so 100 waits would starve the client. Waits here take nothing. One effect
-//!   remains, because the SDK's strategy holds a single retry permit per client and every retry
-//!   it grants replaces the one it held: a wait that comes right after a throttling, 5xx or
-//!   timeout retry (with no success in between) forfeits that retry's tokens instead of letting
-//!   a later success refund them, exactly as a second SDK retry would. That is at most one
-//!   retry's cost per such retry, never more than those retries already took.
+//!   remains, because the SDK's strategy holds a single retry permit per client (not per call)
+//!   and every retry it grants replaces the one it held: a wait that comes right after a
+//!   throttling, 5xx or timeout retry of *any* call on the same client (with no success in
+//!   between) forfeits that retry's tokens instead of letting a later success refund them,
+//!   exactly as a second SDK retry would. That is at most one retry's cost per such retry, never
+//!   more than those retries already took.
 //! - **Retry spec 2.0 and 2.1 behave the same.** For the one retry decision after a wait, the
 //!   interceptor swaps in a copy of the user's `RetryConfig` with spec 2.0, standard mode, a
 //!   `max_backoff` of at least the delay and room for one more attempt, plus an unlimited token
 //!   bucket; the user's values come back before the next attempt. (The `AWS_NEW_RETRIES_2026`
 //!   variable is read by `aws-config`, which turns it into that spec on the `RetryConfig`; this
 //!   crate sees only the result.)
-//! - **Adaptive mode.** The client-side rate limiter is neither consulted nor updated for waits.
+//! - **Adaptive mode.** The client-side rate limiter is neither consulted nor updated for waits,
+//!   and the attempt right after a wait skips it too: the override above is still in place when
+//!   the SDK takes that attempt's send token.
 //! - **Per call.** The schedule, the start time and the counters of a call live in that call's
 //!   `ConfigBag`; concurrent calls on one client are independent.
 //!
@@ -256,7 +304,10 @@
 //!
 //! [`InstanceRefreshRetryLayer`] wraps any `Clone` service whose error carries an AWS error code
 //! ([`ProvideErrorCode`]: `SdkError`, or the boxed errors of tower middleware such as `Timeout`).
-//! [`StartInstanceRefreshService`] adapts the SDK client. Waiting uses `tokio::time`, so tests under
+//! [`StartInstanceRefreshService`] adapts the SDK client, and it is what lets the duplicate
+//! guard work on this path. Waiting uses tokio's sleep and clock unless you give the layer the
+//! SDK's kind ([`sleep_impl`](InstanceRefreshRetryLayer::sleep_impl),
+//! [`time_source`](InstanceRefreshRetryLayer::time_source)), so tests under
 //! `tokio::time::pause()` cover hours in milliseconds.
 //!
 //! ```
@@ -278,15 +329,17 @@
 //! ```
 //!
 //! When the policy gives up, the caller gets the last SDK error unchanged (so
-//! `is_instance_refresh_in_progress_fault()` still works); [`RetryStats`] (attempts, time waited,
-//! outcome) reach [`InstanceRefreshRetryLayer::on_finish`] and the `tracing` events.
+//! `is_instance_refresh_in_progress_fault()` still works). [`RetryStats`] (attempts, time waited,
+//! outcome) reach [`InstanceRefreshRetryLayer::on_finish`] and the `tracing` events, and a
+//! success's come with it after [`with_stats`](InstanceRefreshRetryLayer::with_stats). Each wait
+//! reaches [`on_retry`](InstanceRefreshRetryLayer::on_retry).
 //!
 //! # Logs
 //!
-//! Each wrapped call runs in one `instance_refresh_retry` span. Every retry emits an `INFO` event
+//! Each wrapped call runs in one `instance_refresh_retry` span. Every wait emits an `INFO` event
 //! with the fields `attempt`, `delay_ms`, `error_code` and `request_id`; giving up emits a `WARN`
-//! event with `attempts`, `waited_ms` and `elapsed_ms`. Credentials, signatures, requests and
-//! responses are never logged.
+//! event with `attempts`, `waited_ms`, `elapsed_ms`, `reason`, `error_code` and `request_id`; any
+//! other end a `DEBUG` event. Credentials, signatures, requests and responses are never logged.
 //!
 //! # Features
 //!
@@ -295,38 +348,36 @@
 //! - `backoff`: take delays from a `backoff::backoff::Backoff` (the `backoff` crate is
 //!   unmaintained; this is for interoperability only).
 
-mod classify;
-mod future;
+mod core;
 mod interceptor;
 mod layer;
-mod policy;
-mod sdk_service;
-mod service;
-mod stats;
-mod trace;
-
-#[cfg(feature = "backoff")]
-mod backoff_compat;
 
 #[cfg(feature = "sim")]
 #[cfg_attr(docsrs, doc(cfg(feature = "sim")))]
 pub mod sim;
 
-pub use classify::{
-    Classifier, INSTANCE_REFRESH_IN_PROGRESS, ProvideErrorCode, Verdict, default_classifier,
-};
-pub use future::ResponseFuture;
-pub use layer::InstanceRefreshRetryLayer;
-pub use policy::{
-    Decision, Delays, Jitter, PolicyError, RetryPolicy, RetryPolicyBuilder, Schedule, StopReason,
-};
-pub use sdk_service::{
-    StartInstanceRefreshFuture, StartInstanceRefreshSdkError, StartInstanceRefreshService,
-};
-pub use service::InstanceRefreshRetry;
-pub use stats::{RetryOutcome, RetryStats};
+/// The futures of the tower path, as in tower (`tower::retry::future`).
+pub mod future {
+    pub use crate::layer::future::ResponseFuture;
+    pub use crate::layer::sdk_service::StartInstanceRefreshFuture;
+}
 
-pub use interceptor::{
+// The shared core.
+pub use crate::core::classify::{Classifier, Verdict};
+pub use crate::core::error_code::ProvideErrorCode;
+pub use crate::core::operation::{INSTANCE_REFRESH_IN_PROGRESS, StartInstanceRefreshSdkError};
+pub use crate::core::outcome::{RetryEvent, RetryOutcome, RetryStats, StopReason};
+pub use crate::core::policy::{Jitter, PolicyError, RetryPolicy, RetryPolicyBuilder};
+pub use crate::core::schedule::{Decision, Delays, Schedule};
+
+// The tower path.
+pub use crate::layer::sdk_service::StartInstanceRefreshService;
+pub use crate::layer::{
+    InstanceRefreshRetry, InstanceRefreshRetryLayer, Respond, Unchanged, WithStats,
+};
+
+// The SDK path.
+pub use crate::interceptor::{
     AutoScalingConfigExt, InstanceRefreshRetryConfig, StartInstanceRefreshExt, retry_stats,
     with_instance_refresh_retry,
 };

@@ -123,12 +123,7 @@ impl Harness {
     }
 
     fn installed(&self, retry: &InstanceRefreshRetryConfig) -> Client {
-        Client::from_conf(
-            self.builder
-                .clone()
-                .instance_refresh_retry_config(retry)
-                .build(),
-        )
+        Client::from_conf(self.builder.clone().instance_refresh_retry(retry).build())
     }
 
     /// Sleeps logged since the last call.
@@ -422,11 +417,15 @@ async fn throttling_while_waiting_keeps_the_sdk_limits_and_quota() {
         assert!(tb.is_empty(), "{spec}: throttling retries must take quota");
         let stats = retry_stats(&err).unwrap();
         assert_eq!(stats.outcome, RetryOutcome::NotRetryable);
-        assert_eq!(stats.attempts, 6);
+        // Three blocked attempts, and a fourth that the SDK retried twice: the SDK's own retries
+        // belong to the attempt they retry.
+        assert_eq!(stats.attempts, 4);
         assert_eq!(stats.waited, waits.iter().sum::<Duration>());
         assert_eq!(seen.lock().unwrap().as_slice(), [stats]);
 
-        // Interleaved: the budget counts throttling errors across the whole call.
+        // Interleaved: the SDK's budget and backoff apply to each attempt on its own, as they
+        // do to each inner call on the tower path (the same answers send the same requests on
+        // both paths).
         let rule = mock!(Client::start_instance_refresh)
             .sequence()
             .error(throttling)
@@ -437,18 +436,24 @@ async fn throttling_while_waiting_keeps_the_sdk_limits_and_quota() {
             .output(started)
             .build();
         let h = Harness::new(&[&rule], retry.clone(), &bucket(spec, 500));
-        let err = h
-            .installed(&InstanceRefreshRetryConfig::new(policy.clone()))
+        let (seen, config) = with_recorder(policy.clone());
+        let out = h
+            .installed(&config)
             .start_instance_refresh()
             .send()
             .await
-            .unwrap_err();
-        assert_eq!(err.code(), Some("Throttling"), "{spec}");
-        assert_eq!(rule.num_calls(), 5, "{spec}");
+            .unwrap();
+        assert_eq!(out.instance_refresh_id(), Some("r-1"), "{spec}");
+        assert_eq!(rule.num_calls(), 6, "{spec}");
         assert_eq!(
             h.sleep.logs(),
-            [secs(1), waits[0], secs(2), waits[1]],
+            [secs(1), waits[0], secs(1), waits[1], secs(1)],
             "{spec}"
+        );
+        let stats = seen.lock().unwrap()[0];
+        assert_eq!(
+            (stats.attempts, stats.outcome),
+            (3, RetryOutcome::Succeeded)
         );
     }
 }
@@ -654,7 +659,7 @@ async fn custom_classifier_waits_out_extra_codes() {
     .classifier(instance_refresh_retry::Classifier::default().with_code("ResourceContention"));
     h.plain()
         .start_instance_refresh()
-        .send_with_retry_config(&config)
+        .send_with_retry(&config)
         .await
         .unwrap();
     assert_eq!(rule.num_calls(), 3);
@@ -692,7 +697,7 @@ async fn operation_timeout_bounds_the_whole_wait() {
                 .time_source(SharedTimeSource::new(TokioTime(start)))
                 .retry_config(retry)
                 .timeout_config(TimeoutConfig::builder().operation_timeout(secs(60)).build())
-                .instance_refresh_retry_config(&config)
+                .instance_refresh_retry(&config)
                 .build(),
         );
         let err = client.start_instance_refresh().send().await.unwrap_err();

@@ -1,4 +1,5 @@
-//! The retry classifier: hands the interceptor's decision to the SDK's retry strategy.
+//! The directive: the interceptor's decision about one attempt, and the SDK retry classifier that
+//! hands it to the SDK's retry strategy.
 //!
 //! A `ClassifyRetry` sees only the attempt's context, not the `ConfigBag`, so the interceptor
 //! attaches its decision to the attempt's response and this classifier reads it back.
@@ -23,9 +24,9 @@ pub(super) enum Directive {
 /// Turns a [`Directive`] into a [`RetryAction`]; abstains on responses without one, so every other
 /// error keeps the SDK's classification.
 #[derive(Debug, Clone, Copy, Default)]
-pub(super) struct Classifier;
+pub(super) struct DirectiveClassifier;
 
-impl ClassifyRetry for Classifier {
+impl ClassifyRetry for DirectiveClassifier {
     fn classify_retry(&self, ctx: &InterceptorContext) -> RetryAction {
         match ctx.response().and_then(|r| r.extension::<Directive>()) {
             Some(Directive::Wait(delay)) => {
@@ -69,20 +70,20 @@ mod tests {
     fn reads_the_directive() {
         let d = Duration::from_secs(90);
         assert_eq!(
-            Classifier.classify_retry(&ctx(Some(Directive::Wait(d)))),
+            DirectiveClassifier.classify_retry(&ctx(Some(Directive::Wait(d)))),
             RetryAction::retryable_error_with_explicit_delay(ErrorKind::ClientError, d)
         );
         assert_eq!(
-            Classifier.classify_retry(&ctx(Some(Directive::Stop))),
+            DirectiveClassifier.classify_retry(&ctx(Some(Directive::Stop))),
             RetryAction::RetryForbidden
         );
         assert_eq!(
-            Classifier.classify_retry(&ctx(None)),
+            DirectiveClassifier.classify_retry(&ctx(None)),
             RetryAction::NoActionIndicated
         );
         let no_response = InterceptorContext::new(Input::doesnt_matter());
         assert_eq!(
-            Classifier.classify_retry(&no_response),
+            DirectiveClassifier.classify_retry(&no_response),
             RetryAction::NoActionIndicated
         );
     }
@@ -94,7 +95,7 @@ mod tests {
             RetryClassifierPriority::modeled_as_retryable_classifier(),
             RetryClassifierPriority::transient_error_classifier(),
         ] {
-            assert!(Classifier.priority() > sdk);
+            assert!(DirectiveClassifier.priority() > sdk);
         }
     }
 }

@@ -4,41 +4,14 @@
 //! The tower layer and the SDK interceptor both call [`Classifier::classify`], so an error is
 //! judged the same way on both paths.
 
-use std::any::Any;
 use std::borrow::Cow;
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 
-use aws_sdk_autoscaling::operation::start_instance_refresh::StartInstanceRefreshError;
-use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
-use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
-use tower::BoxError;
 
-/// Calls `$m!` with the error types of every operation that Auto Scaling refuses with
-/// `InstanceRefreshInProgress`: the one list the classifier, the boxed-error lookup and the SDK
-/// interceptor share.
-macro_rules! for_blocked_operation_errors {
-    ($m:ident) => {
-        $m!(
-            aws_sdk_autoscaling::operation::start_instance_refresh::StartInstanceRefreshError,
-            aws_sdk_autoscaling::operation::attach_load_balancers::AttachLoadBalancersError,
-            aws_sdk_autoscaling::operation::attach_load_balancer_target_groups::AttachLoadBalancerTargetGroupsError,
-            aws_sdk_autoscaling::operation::attach_traffic_sources::AttachTrafficSourcesError,
-            aws_sdk_autoscaling::operation::put_warm_pool::PutWarmPoolError,
-        )
-    };
-}
-pub(crate) use for_blocked_operation_errors;
-
-/// The error code Auto Scaling returns when a group already has an active instance refresh.
-///
-/// ```
-/// use instance_refresh_retry::{Classifier, INSTANCE_REFRESH_IN_PROGRESS};
-///
-/// assert_eq!(Classifier::default().codes().collect::<Vec<_>>(), [INSTANCE_REFRESH_IN_PROGRESS]);
-/// ```
-pub const INSTANCE_REFRESH_IN_PROGRESS: &str = "InstanceRefreshInProgress";
+use super::error_code::{OperationError, ProvideErrorCode};
+use super::operation::INSTANCE_REFRESH_IN_PROGRESS;
 
 /// The classifier's answer for one error.
 ///
@@ -104,27 +77,35 @@ impl fmt::Debug for Classifier {
     }
 }
 
+/// `Classifier::default()` is cheap: a clone of this one.
+static DEFAULT: LazyLock<Classifier> = LazyLock::new(|| Classifier {
+    codes: Arc::new([Cow::Borrowed(INSTANCE_REFRESH_IN_PROGRESS)]),
+    custom: None,
+});
+
+/// The default classification: `InstanceRefreshInProgress` is retry-after-wait, everything else
+/// passes through. Cheap (no allocation), so a [`from_fn`](Classifier::from_fn) function can hand
+/// every case it does not handle to `Classifier::default().classify(err)`.
 impl Default for Classifier {
     fn default() -> Self {
-        Classifier {
-            codes: Arc::new([Cow::Borrowed(INSTANCE_REFRESH_IN_PROGRESS)]),
-            custom: None,
-        }
+        DEFAULT.clone()
     }
 }
 
 impl Classifier {
     /// A classifier that asks `f`. Handle the cases you care about and hand the rest to
-    /// [`default_classifier`]. Codes added with [`with_code`](Self::with_code) are
-    /// retry-after-wait before `f` is asked.
+    /// `Classifier::default()`. Codes added with [`with_code`](Self::with_code) are
+    /// retry-after-wait before `f` is asked. The result plugs into both paths:
+    /// [`InstanceRefreshRetryLayer::classifier`](crate::InstanceRefreshRetryLayer::classifier) and
+    /// [`InstanceRefreshRetryConfig::classifier`](crate::InstanceRefreshRetryConfig::classifier).
     ///
     /// ```
-    /// use instance_refresh_retry::{Classifier, ProvideErrorCode, Verdict, default_classifier};
+    /// use instance_refresh_retry::{Classifier, ProvideErrorCode, Verdict};
     ///
     /// let classifier = Classifier::from_fn(|err: &dyn ProvideErrorCode| match err.error_code() {
     ///     // Someone else's scaling activity: wait for it too.
     ///     Some("ScalingActivityInProgress") => Verdict::RetryAfterWait,
-    ///     _ => default_classifier(err),
+    ///     _ => Classifier::default().classify(err),
     /// });
     /// # #[derive(Debug)] struct E(&'static str);
     /// # impl ProvideErrorCode for E { fn error_code(&self) -> Option<&str> { Some(self.0) } }
@@ -185,7 +166,7 @@ impl Classifier {
     /// failures and unparseable responses always pass through (the SDK's own retry deals with
     /// those).
     ///
-    /// `err` is usually an [`SdkError`], but any [`ProvideErrorCode`] works, including the boxed
+    /// `err` is usually an [`SdkError`](aws_smithy_runtime_api::client::result::SdkError), but any [`ProvideErrorCode`] works, including the boxed
     /// errors of tower middleware such as `Timeout`.
     ///
     /// ```
@@ -229,198 +210,10 @@ impl Classifier {
     }
 }
 
-/// An operation error seen through [`ProvideErrorCode`].
-struct OperationError<'a, E>(&'a E);
-
-impl<E: ProvideErrorMetadata + 'static> ProvideErrorCode for OperationError<'_, E> {
-    fn error_code(&self) -> Option<&str> {
-        error_code(self.0)
-    }
-
-    fn request_id(&self) -> Option<&str> {
-        aws_sdk_autoscaling::operation::RequestId::request_id(self.0.meta())
-    }
-}
-
-/// Errors that may carry an AWS error code: what the tower layer needs to classify an error.
-///
-/// Implemented for [`SdkError`] (the code of its service error, if any) and for
-/// [`tower::BoxError`], which is what tower middleware such as `Timeout` turns errors into: a
-/// boxed `SdkError` of StartInstanceRefresh, AttachLoadBalancers, AttachLoadBalancerTargetGroups,
-/// AttachTrafficSources or PutWarmPool is recognised by downcasting. Implement it for your own
-/// error type to use the layer with other services.
-///
-/// ```
-/// use instance_refresh_retry::ProvideErrorCode;
-///
-/// #[derive(Debug)]
-/// struct MyError(&'static str);
-///
-/// impl ProvideErrorCode for MyError {
-///     fn error_code(&self) -> Option<&str> {
-///         Some(self.0)
-///     }
-/// }
-/// assert_eq!(MyError("InstanceRefreshInProgress").error_code(), Some("InstanceRefreshInProgress"));
-/// assert_eq!(MyError("x").request_id(), None);
-/// ```
-pub trait ProvideErrorCode {
-    /// The AWS error code (`InstanceRefreshInProgress`, `Throttling`, ...), or `None` when the
-    /// error is not an AWS service error.
-    fn error_code(&self) -> Option<&str>;
-
-    /// The AWS request id, for logs.
-    fn request_id(&self) -> Option<&str> {
-        None
-    }
-
-    /// True when this `InstanceRefreshInProgress` may be about the caller's own refresh: within
-    /// the same SDK call, an earlier attempt whose outcome is unknown (lost response, timeout,
-    /// broken connection, 5xx) was retried by the SDK. The tower layer then stops instead of
-    /// waiting, because waiting would start a second refresh. Set by
-    /// [`StartInstanceRefreshService`](crate::StartInstanceRefreshService) and the SDK
-    /// interceptor; `false` by default.
-    fn possibly_own_refresh(&self) -> bool {
-        false
-    }
-}
-
-impl<T: ProvideErrorCode + ?Sized> ProvideErrorCode for &T {
-    fn error_code(&self) -> Option<&str> {
-        (**self).error_code()
-    }
-
-    fn request_id(&self) -> Option<&str> {
-        (**self).request_id()
-    }
-
-    fn possibly_own_refresh(&self) -> bool {
-        (**self).possibly_own_refresh()
-    }
-}
-
-impl<E, R> ProvideErrorCode for SdkError<E, R>
-where
-    E: ProvideErrorMetadata + 'static,
-    R: 'static,
-{
-    fn error_code(&self) -> Option<&str> {
-        self.as_service_error().and_then(error_code)
-    }
-
-    fn request_id(&self) -> Option<&str> {
-        self.as_service_error()
-            .and_then(|e| aws_sdk_autoscaling::operation::RequestId::request_id(e.meta()))
-    }
-
-    fn possibly_own_refresh(&self) -> bool {
-        self.raw_response()
-            .and_then(|raw| (raw as &dyn Any).downcast_ref::<HttpResponse>())
-            .is_some_and(|raw| {
-                raw.extension::<crate::interceptor::guard::PossiblyOwnRefresh>()
-                    .is_some()
-            })
-    }
-}
-
-impl ProvideErrorCode for BoxError {
-    fn error_code(&self) -> Option<&str> {
-        boxed_sdk_error(self.as_ref()).and_then(|e| e.error_code())
-    }
-
-    fn request_id(&self) -> Option<&str> {
-        boxed_sdk_error(self.as_ref()).and_then(|e| e.request_id())
-    }
-
-    fn possibly_own_refresh(&self) -> bool {
-        boxed_sdk_error(self.as_ref()).is_some_and(|e| e.possibly_own_refresh())
-    }
-}
-
-/// Finds the SDK error of an affected operation inside a boxed error.
-fn boxed_sdk_error<'a>(
-    err: &'a (dyn std::error::Error + Send + Sync + 'static),
-) -> Option<&'a dyn ProvideErrorCode> {
-    macro_rules! find {
-        ($($ty:ty),+ $(,)?) => {$(
-            if let Some(e) = err.downcast_ref::<SdkError<$ty, HttpResponse>>() {
-                return Some(e);
-            }
-        )+};
-    }
-    for_blocked_operation_errors!(find);
-    None
-}
-
-/// The default classification: `InstanceRefreshInProgress` is retry-after-wait, everything else
-/// passes through.
-///
-/// Handle the cases you care about in a [`Classifier::from_fn`] and hand the rest to this
-/// function; the result plugs into both the tower layer and the SDK interceptor:
-///
-/// ```
-/// use instance_refresh_retry::{
-///     Classifier, InstanceRefreshRetryConfig, InstanceRefreshRetryLayer, ProvideErrorCode,
-///     RetryPolicy, Verdict, default_classifier,
-/// };
-///
-/// let classifier = Classifier::from_fn(|err: &dyn ProvideErrorCode| match err.error_code() {
-///     Some("ResourceContention") => Verdict::RetryAfterWait,
-///     _ => default_classifier(err),
-/// });
-/// let layer = InstanceRefreshRetryLayer::new(RetryPolicy::default()).classifier(classifier.clone());
-/// let sdk = InstanceRefreshRetryConfig::new(RetryPolicy::default()).classifier(classifier);
-/// # let _ = (layer, sdk);
-/// ```
-pub fn default_classifier<T>(err: &T) -> Verdict
-where
-    T: ProvideErrorCode + ?Sized,
-{
-    Classifier::default().classify(err)
-}
-
-/// The error code: from the error metadata if present, otherwise from the typed variant of the
-/// operation errors that can be `InstanceRefreshInProgress`.
-pub(crate) fn error_code<E>(err: &E) -> Option<&str>
-where
-    E: ProvideErrorMetadata + 'static,
-{
-    err.code().or_else(|| typed_code(err))
-}
-
-/// Maps the modelled variants of the affected operations' errors to their wire codes.
-fn typed_code(err: &dyn Any) -> Option<&'static str> {
-    if let Some(e) = err.downcast_ref::<StartInstanceRefreshError>() {
-        return match e {
-            StartInstanceRefreshError::InstanceRefreshInProgressFault(_) => {
-                Some(INSTANCE_REFRESH_IN_PROGRESS)
-            }
-            StartInstanceRefreshError::ResourceContentionFault(_) => Some("ResourceContention"),
-            StartInstanceRefreshError::LimitExceededFault(_) => Some("LimitExceeded"),
-            _ => None,
-        };
-    }
-    macro_rules! typed {
-        ($($ty:ty),+ $(,)?) => {$(
-            if let Some(e) = err.downcast_ref::<$ty>() {
-                return if e.is_instance_refresh_in_progress_fault() {
-                    Some(INSTANCE_REFRESH_IN_PROGRESS)
-                } else if e.is_resource_contention_fault() {
-                    Some("ResourceContention")
-                } else {
-                    None
-                };
-            }
-        )+};
-    }
-    // StartInstanceRefreshError was handled above (it also has LimitExceeded).
-    for_blocked_operation_errors!(typed);
-    None
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use aws_sdk_autoscaling::operation::start_instance_refresh::StartInstanceRefreshError;
     use aws_sdk_autoscaling::operation::{
         attach_load_balancer_target_groups::AttachLoadBalancerTargetGroupsError,
         attach_load_balancers::AttachLoadBalancersError,
@@ -433,6 +226,7 @@ mod tests {
     use aws_smithy_runtime_api::http::{Response, StatusCode};
     use aws_smithy_types::body::SdkBody;
     use aws_smithy_types::error::ErrorMetadata;
+    use tower::BoxError;
 
     fn raw() -> Response {
         Response::new(StatusCode::try_from(400).unwrap(), SdkBody::empty())
@@ -453,7 +247,10 @@ mod tests {
             Verdict::RetryAfterWait
         );
         let sdk: SdkError<_, Response> = SdkError::service_error(e, raw());
-        assert_eq!(default_classifier(&sdk), Verdict::RetryAfterWait);
+        assert_eq!(
+            Classifier::default().classify(&sdk),
+            Verdict::RetryAfterWait
+        );
     }
 
     #[test]
@@ -529,7 +326,7 @@ mod tests {
     fn from_fn_sees_typed_variants_and_can_hand_back() {
         let c = Classifier::from_fn(|err: &dyn ProvideErrorCode| match err.error_code() {
             Some("LimitExceeded") => Verdict::RetryAfterWait,
-            _ => default_classifier(err),
+            _ => Classifier::default().classify(err),
         });
         let limit =
             StartInstanceRefreshError::LimitExceededFault(LimitExceededFault::builder().build());

@@ -1,12 +1,10 @@
-//! Tracing: one span per wrapped call, one event per retry. Only codes, ids and timings are
-//! logged; never credentials, signatures, requests or responses.
-
-use std::time::Duration;
+//! Tracing: one span per wrapped call, one event per wait, one at the end. Only codes, ids and
+//! timings are logged; never credentials, signatures, requests or responses.
 
 use tracing::Span;
 
-use crate::classify::ProvideErrorCode;
-use crate::stats::RetryStats;
+use super::error_code::ProvideErrorCode;
+use super::outcome::{RetryEvent, RetryStats};
 
 pub(crate) fn call_span() -> Span {
     tracing::info_span!(
@@ -16,34 +14,25 @@ pub(crate) fn call_span() -> Span {
     )
 }
 
-fn code_and_id<T: ProvideErrorCode + ?Sized>(err: &T) -> (&str, &str) {
-    (
-        err.error_code().unwrap_or("<none>"),
-        err.request_id().unwrap_or("<none>"),
-    )
-}
-
-pub(crate) fn retrying<T: ProvideErrorCode + ?Sized>(attempt: u32, delay: Duration, err: &T) {
-    let (error_code, request_id) = code_and_id(err);
+pub(crate) fn retrying(event: &RetryEvent<'_>) {
     tracing::info!(
-        attempt,
-        delay_ms = delay.as_millis() as u64,
-        error_code,
-        request_id,
+        attempt = event.attempt,
+        delay_ms = event.delay.as_millis() as u64,
+        error_code = event.error_code.unwrap_or("<none>"),
+        request_id = event.request_id.unwrap_or("<none>"),
         "operation blocked; retrying after a wait"
     );
 }
 
 pub(crate) fn gave_up<T: ProvideErrorCode + ?Sized>(stats: &RetryStats, err: &T) {
-    let (error_code, request_id) = code_and_id(err);
     record(stats);
     tracing::warn!(
         attempts = stats.attempts,
         waited_ms = stats.waited.as_millis() as u64,
         elapsed_ms = stats.elapsed.as_millis() as u64,
         reason = ?stats.outcome,
-        error_code,
-        request_id,
+        error_code = err.error_code().unwrap_or("<none>"),
+        request_id = err.request_id().unwrap_or("<none>"),
         "giving up; returning the last error"
     );
 }

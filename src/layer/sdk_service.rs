@@ -6,20 +6,22 @@ use std::task::{Context, Poll};
 
 use aws_sdk_autoscaling::Client;
 use aws_sdk_autoscaling::operation::start_instance_refresh::{
-    StartInstanceRefreshError, StartInstanceRefreshInput, StartInstanceRefreshOutput,
+    StartInstanceRefreshInput, StartInstanceRefreshOutput,
 };
-use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
-use aws_smithy_runtime_api::client::result::SdkError;
 use tower::Service;
 use tracing::Instrument;
 
-use crate::interceptor::guard::Guard;
-
-/// The error of [`StartInstanceRefreshService`]: the SDK's own error type, unchanged.
-pub type StartInstanceRefreshSdkError = SdkError<StartInstanceRefreshError, HttpResponse>;
+use crate::core::guard::Guard;
+use crate::core::operation::StartInstanceRefreshSdkError;
 
 /// Calls `StartInstanceRefresh` through an [`aws_sdk_autoscaling::Client`] as a
 /// `tower::Service<StartInstanceRefreshInput>`.
+///
+/// Its errors are the SDK's own ([`StartInstanceRefreshSdkError`]), and they say whether the call
+/// may have started a refresh although it failed
+/// ([`ProvideErrorCode::may_have_started_refresh`](crate::ProvideErrorCode::may_have_started_refresh)),
+/// counting the SDK's own retries inside the call: that is what lets the layer's duplicate guard
+/// span the whole tower call.
 ///
 /// It is always ready and cheap to clone (the client is an `Arc`). Compose it with
 /// [`InstanceRefreshRetryLayer`](crate::InstanceRefreshRetryLayer) and any other tower
@@ -81,9 +83,9 @@ impl Service<StartInstanceRefreshInput> for StartInstanceRefreshService {
             "start_instance_refresh",
             group = input.auto_scaling_group_name.as_deref().unwrap_or("<none>")
         );
-        // The guard marks an InstanceRefreshInProgress that may be this call's own refresh
-        // (the SDK retried after an attempt with an unknown outcome), so the layer does not wait
-        // it out and start a second refresh.
+        // The guard marks the responses of this SDK call once one of its attempts had an
+        // unknown outcome (the SDK retries those), so the layer learns that the call may have
+        // started a refresh even when the last answer alone does not say so.
         let mut guard = aws_sdk_autoscaling::config::Builder::default();
         guard.push_interceptor(aws_sdk_autoscaling::config::SharedInterceptor::new(Guard));
         let call = self

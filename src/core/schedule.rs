@@ -1,0 +1,507 @@
+//! The per-call schedule: the pure function at the heart of the crate.
+//!
+//! [`Schedule::on_failure`] takes the elapsed time the caller measured and returns a
+//! [`Decision`]. Nothing here sleeps or reads a clock, and the jitter comes from a seedable RNG:
+//! that is what lets the tower path, the SDK path and the tests share one schedule and assert
+//! exact sequences.
+
+use std::fmt;
+use std::time::Duration;
+
+use super::outcome::StopReason;
+#[cfg(feature = "backoff")]
+use super::policy::DelaySource;
+use super::policy::{Jitter, RetryPolicy};
+
+/// What the policy says after a failed attempt.
+///
+/// ```
+/// use instance_refresh_retry::{Decision, Jitter, RetryPolicy};
+/// use std::time::Duration;
+///
+/// let policy = RetryPolicy::builder().jitter(Jitter::None).build()?;
+/// match policy.schedule().on_failure(Duration::ZERO) {
+///     Decision::RetryAfter(delay) => assert_eq!(delay, Duration::from_secs(5)),
+///     Decision::Stop(reason) => panic!("stopped: {reason}"),
+///     _ => unreachable!(),
+/// }
+/// # Ok::<(), instance_refresh_retry::PolicyError>(())
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Decision {
+    /// Wait this long, then make the next attempt.
+    RetryAfter(Duration),
+    /// Give up; the caller gets the last error.
+    Stop(StopReason),
+}
+
+impl RetryPolicy {
+    /// Starts the per-call state for one wrapped call.
+    ///
+    /// With a [seed](crate::RetryPolicyBuilder::seed) every schedule from this policy produces the same
+    /// sequence; without one each schedule draws a fresh random seed.
+    pub fn schedule(&self) -> Schedule {
+        let rng = match self.seed {
+            Some(seed) => fastrand::Rng::with_seed(seed),
+            None => fastrand::Rng::new(),
+        };
+        Schedule {
+            policy: self.clone(),
+            attempts: 0,
+            previous: self.initial_delay,
+            rng,
+            #[cfg(feature = "backoff")]
+            backoff: match &self.source {
+                DelaySource::Backoff(make) => Some(make.make()),
+                DelaySource::Exponential => None,
+            },
+        }
+    }
+
+    /// The delays this policy would wait if every call failed instantly.
+    ///
+    /// Elapsed time is taken to be the sum of the delays so far, so the sequence ends at
+    /// `max_attempts` or `max_elapsed` (its last delay cut to fit), whichever comes first. With
+    /// neither limit it is infinite. Useful for documentation, tests and comparing configurations.
+    ///
+    /// ```
+    /// use instance_refresh_retry::{Jitter, RetryPolicy};
+    /// use std::time::Duration;
+    ///
+    /// let policy = RetryPolicy::builder()
+    ///     .jitter(Jitter::None)
+    ///     .max_elapsed(Duration::from_secs(100))
+    ///     .build()?;
+    /// let delays: Vec<u64> = policy.delays().map(|d| d.as_secs()).collect();
+    /// assert_eq!(delays, [5, 10, 20, 40, 25]); // the last wait is cut to the budget
+    /// # Ok::<(), instance_refresh_retry::PolicyError>(())
+    /// ```
+    pub fn delays(&self) -> Delays {
+        Delays {
+            schedule: self.schedule(),
+            elapsed: Duration::ZERO,
+            done: false,
+        }
+    }
+
+    /// The un-jittered, capped exponential delay before retry number `retry` (0-based).
+    pub(crate) fn exponential(&self, retry: u32) -> Duration {
+        let cap = self.max_delay.as_secs_f64();
+        let exp = i32::try_from(retry).unwrap_or(i32::MAX);
+        let secs = (self.initial_delay.as_secs_f64() * self.multiplier.powi(exp)).min(cap);
+        truncate_to_millis(secs_to_duration(secs, self.max_delay))
+    }
+}
+
+/// The per-call state of a [`RetryPolicy`]: the attempt count, the previous delay and the RNG.
+///
+/// [`on_failure`](Schedule::on_failure) is the policy core used by both integration paths. It is a
+/// pure function of the attempt count, the elapsed time the caller measured, and the seeded RNG.
+///
+/// ```
+/// use instance_refresh_retry::{Decision, Jitter, RetryPolicy, StopReason};
+/// use std::time::Duration;
+///
+/// let policy = RetryPolicy::builder().jitter(Jitter::None).max_attempts(3).build()?;
+/// let mut schedule = policy.schedule();
+/// let secs = Duration::from_secs;
+/// assert_eq!(schedule.on_failure(secs(1)), Decision::RetryAfter(secs(5)));
+/// assert_eq!(schedule.on_failure(secs(7)), Decision::RetryAfter(secs(10)));
+/// assert_eq!(schedule.on_failure(secs(18)), Decision::Stop(StopReason::MaxAttempts));
+/// assert_eq!(schedule.attempts(), 3);
+/// # Ok::<(), instance_refresh_retry::PolicyError>(())
+/// ```
+pub struct Schedule {
+    policy: RetryPolicy,
+    attempts: u32,
+    previous: Duration,
+    rng: fastrand::Rng,
+    #[cfg(feature = "backoff")]
+    backoff: Option<Box<dyn backoff::backoff::Backoff + Send + Sync>>,
+}
+
+impl fmt::Debug for Schedule {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Schedule")
+            .field("attempts", &self.attempts)
+            .field("previous", &self.previous)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Schedule {
+    /// The number of failed attempts recorded so far.
+    pub fn attempts(&self) -> u32 {
+        self.attempts
+    }
+
+    /// The policy this schedule follows.
+    pub fn policy(&self) -> &RetryPolicy {
+        &self.policy
+    }
+
+    /// Records one failed attempt and decides what happens next.
+    ///
+    /// `elapsed` is the time since the first attempt started, as measured by the caller's clock
+    /// (tokio time in the tower path, the runtime's time source in the SDK path). A returned delay
+    /// never takes the total past `max_elapsed`.
+    pub fn on_failure(&mut self, elapsed: Duration) -> Decision {
+        self.attempts = self.attempts.saturating_add(1);
+        let p = &self.policy;
+        if p.max_attempts.is_some_and(|max| self.attempts >= max) {
+            return Decision::Stop(StopReason::MaxAttempts);
+        }
+        let remaining = match p.max_elapsed {
+            Some(max) if elapsed >= max => return Decision::Stop(StopReason::MaxElapsed),
+            Some(max) => max - elapsed,
+            None => Duration::MAX,
+        };
+        let delay = match self.next_raw_delay() {
+            Some(d) => d,
+            None => return Decision::Stop(StopReason::BackoffExhausted),
+        };
+        Decision::RetryAfter(delay.min(remaining))
+    }
+
+    /// The next delay before the elapsed-time cut.
+    fn next_raw_delay(&mut self) -> Option<Duration> {
+        #[cfg(feature = "backoff")]
+        if let Some(b) = self.backoff.as_mut() {
+            return b
+                .next_backoff()
+                .map(|d| truncate_to_millis(d.min(self.policy.max_delay)));
+        }
+        let p = &self.policy;
+        let retry = self.attempts - 1;
+        let delay = match p.jitter {
+            Jitter::None => p.exponential(retry),
+            Jitter::Full => p.exponential(retry).mul_f64(self.rng.f64()),
+            Jitter::Equal => {
+                // The fixed half rounded up to whole milliseconds, so that the truncation below
+                // never takes the delay under half of the exponential delay.
+                let exp = p.exponential(retry);
+                let half = ceil_to_millis(exp / 2);
+                half + (exp - half).mul_f64(self.rng.f64())
+            }
+            Jitter::Decorrelated => {
+                // Rounded up like the equal half: truncation must not go under `initial_delay`.
+                let low = ceil_to_millis(p.initial_delay).as_secs_f64();
+                let high = self.previous.as_secs_f64() * 3.0;
+                let secs = low + (high - low) * self.rng.f64();
+                secs_to_duration(secs, p.max_delay)
+            }
+        };
+        // Timers (tokio's and the SDK's) have millisecond resolution; so does the schedule, which
+        // keeps the delays that are slept exactly equal to the delays that are computed.
+        let delay = truncate_to_millis(delay);
+        self.previous = delay;
+        Some(delay)
+    }
+}
+
+/// The delay sequence of a policy whose calls all fail instantly. See [`RetryPolicy::delays`].
+///
+/// ```
+/// use instance_refresh_retry::{Jitter, RetryPolicy};
+/// use std::time::Duration;
+///
+/// let policy = RetryPolicy::builder().jitter(Jitter::Equal).seed(1).max_attempts(5).build()?;
+/// let total: Duration = policy.delays().sum();
+/// assert!(total <= Duration::from_secs(5 + 10 + 20 + 40));
+/// # Ok::<(), instance_refresh_retry::PolicyError>(())
+/// ```
+#[derive(Debug)]
+pub struct Delays {
+    schedule: Schedule,
+    elapsed: Duration,
+    done: bool,
+}
+
+impl Iterator for Delays {
+    type Item = Duration;
+
+    fn next(&mut self) -> Option<Duration> {
+        if self.done {
+            return None;
+        }
+        match self.schedule.on_failure(self.elapsed) {
+            Decision::RetryAfter(d) => {
+                self.elapsed = self.elapsed.saturating_add(d);
+                Some(d)
+            }
+            Decision::Stop(_) => {
+                self.done = true;
+                None
+            }
+        }
+    }
+}
+
+/// Converts seconds to a `Duration`, falling back to `cap` for values a `Duration` cannot hold.
+fn secs_to_duration(secs: f64, cap: Duration) -> Duration {
+    Duration::try_from_secs_f64(secs).map_or(cap, |d| d.min(cap))
+}
+
+fn ceil_to_millis(d: Duration) -> Duration {
+    let down = truncate_to_millis(d);
+    if down == d {
+        d
+    } else {
+        down + Duration::from_millis(1)
+    }
+}
+
+fn truncate_to_millis(d: Duration) -> Duration {
+    Duration::new(d.as_secs(), d.subsec_millis() * 1_000_000)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::policy::RetryPolicyBuilder;
+    use proptest::prelude::*;
+
+    fn secs(s: u64) -> Duration {
+        Duration::from_secs(s)
+    }
+
+    fn no_jitter() -> RetryPolicyBuilder {
+        RetryPolicy::builder().jitter(Jitter::None)
+    }
+
+    #[test]
+    fn unjittered_sequence_is_exact_and_fills_the_budget() {
+        let p = no_jitter().build().unwrap();
+        let delays: Vec<u64> = p.delays().map(|d| d.as_secs()).collect();
+        let mut expected = vec![5, 10, 20, 40, 80];
+        // 155 s so far, then 120 s waits until 3600 s; the last one is cut.
+        let mut total = 155;
+        while total + 120 <= 3600 {
+            expected.push(120);
+            total += 120;
+        }
+        expected.push(3600 - total);
+        assert_eq!(delays, expected);
+        assert_eq!(p.delays().sum::<Duration>(), secs(3600));
+    }
+
+    #[test]
+    fn fractional_multiplier() {
+        let p = no_jitter()
+            .initial_delay(Duration::from_millis(1000))
+            .multiplier(1.5)
+            .max_attempts(5)
+            .build()
+            .unwrap();
+        let ms: Vec<u128> = p.delays().map(|d| d.as_millis()).collect();
+        assert_eq!(ms, [1000, 1500, 2250, 3375]);
+    }
+
+    #[test]
+    fn multiplier_one_is_constant() {
+        let p = no_jitter().multiplier(1.0).max_attempts(4).build().unwrap();
+        assert_eq!(p.delays().collect::<Vec<_>>(), [secs(5); 3]);
+    }
+
+    #[test]
+    fn seeded_sequences_are_exact_and_repeatable() {
+        for jitter in [Jitter::Full, Jitter::Equal, Jitter::Decorrelated] {
+            let p = RetryPolicy::builder()
+                .jitter(jitter)
+                .seed(42)
+                .max_attempts(20)
+                .build()
+                .unwrap();
+            let a: Vec<_> = p.delays().collect();
+            let b: Vec<_> = p.delays().collect();
+            assert_eq!(a, b, "{jitter:?}");
+            assert_eq!(a.len(), 19);
+            let other: Vec<_> = RetryPolicy::builder()
+                .jitter(jitter)
+                .seed(43)
+                .max_attempts(20)
+                .build()
+                .unwrap()
+                .delays()
+                .collect();
+            assert_ne!(
+                a, other,
+                "{jitter:?}: a different seed gives a different sequence"
+            );
+        }
+    }
+
+    #[test]
+    fn seeded_full_jitter_matches_the_formula() {
+        let p = RetryPolicy::builder()
+            .seed(9)
+            .max_attempts(8)
+            .build()
+            .unwrap();
+        let mut rng = fastrand::Rng::with_seed(9);
+        let expected: Vec<Duration> = (0..7)
+            .map(|n| {
+                let exp = secs(5 * 2u64.pow(n)).min(secs(120));
+                let d = exp.mul_f64(rng.f64());
+                Duration::from_millis(d.as_millis() as u64)
+            })
+            .collect();
+        assert_eq!(p.delays().collect::<Vec<_>>(), expected);
+    }
+
+    #[test]
+    fn seeded_decorrelated_matches_the_formula() {
+        let p = RetryPolicy::builder()
+            .jitter(Jitter::Decorrelated)
+            .seed(3)
+            .max_attempts(10)
+            .build()
+            .unwrap();
+        let mut rng = fastrand::Rng::with_seed(3);
+        let mut prev = 5.0f64;
+        let expected: Vec<Duration> = (0..9)
+            .map(|_| {
+                let s = 5.0 + (prev * 3.0 - 5.0) * rng.f64();
+                let d = Duration::from_secs_f64(s).min(secs(120));
+                let d = Duration::from_millis(d.as_millis() as u64);
+                prev = d.as_secs_f64();
+                d
+            })
+            .collect();
+        assert_eq!(p.delays().collect::<Vec<_>>(), expected);
+    }
+
+    #[test]
+    fn equal_jitter_never_goes_under_half_after_truncation() {
+        // 2.459 s halves to 1.2295 s; truncating to milliseconds must not give 1.229 s.
+        let p = RetryPolicy::builder()
+            .initial_delay(Duration::from_millis(2459))
+            .multiplier(1.0)
+            .jitter(Jitter::Equal)
+            .unlimited_elapsed()
+            .max_attempts(100_000)
+            .seed(7_761_424_010_682_131_678)
+            .build()
+            .unwrap();
+        for d in p.delays() {
+            assert!(
+                d >= Duration::from_micros(1_229_500) && d <= Duration::from_millis(2459),
+                "{d:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn on_failure_stops_at_max_elapsed_and_cuts_the_last_wait() {
+        let p = no_jitter().max_elapsed(secs(60)).build().unwrap();
+        let mut s = p.schedule();
+        assert_eq!(s.on_failure(secs(0)), Decision::RetryAfter(secs(5)));
+        // The caller's clock says much more time passed (slow calls): the cut uses it.
+        assert_eq!(s.on_failure(secs(52)), Decision::RetryAfter(secs(8)));
+        assert_eq!(
+            s.on_failure(secs(60)),
+            Decision::Stop(StopReason::MaxElapsed)
+        );
+    }
+
+    #[test]
+    fn max_attempts_one_never_retries() {
+        let p = no_jitter().max_attempts(1).build().unwrap();
+        assert_eq!(p.delays().count(), 0);
+        assert_eq!(
+            p.schedule().on_failure(Duration::ZERO),
+            Decision::Stop(StopReason::MaxAttempts)
+        );
+    }
+
+    #[test]
+    fn huge_attempt_numbers_saturate_at_the_cap() {
+        let p = no_jitter().unlimited_elapsed().build().unwrap();
+        let d: Vec<_> = p.delays().skip(10_000).take(3).collect();
+        assert_eq!(d, [secs(120); 3]);
+        assert_eq!(p.exponential(u32::MAX), secs(120));
+    }
+
+    fn arb_policy() -> impl Strategy<Value = RetryPolicy> {
+        (
+            1u64..60_000,
+            1.0f64..5.0,
+            0u64..600_000,
+            prop_oneof![
+                Just(Jitter::None),
+                Just(Jitter::Full),
+                Just(Jitter::Equal),
+                Just(Jitter::Decorrelated)
+            ],
+            1u32..200,
+            1u64..20_000_000,
+            any::<u64>(),
+        )
+            .prop_map(|(init, mult, extra, jitter, attempts, elapsed, seed)| {
+                RetryPolicy::builder()
+                    .initial_delay(Duration::from_millis(init))
+                    .multiplier(mult)
+                    .max_delay(Duration::from_millis(init + extra))
+                    .jitter(jitter)
+                    .max_attempts(attempts)
+                    .max_elapsed(Duration::from_millis(elapsed))
+                    .seed(seed)
+                    .build()
+                    .unwrap()
+            })
+    }
+
+    proptest! {
+        #[test]
+        fn delays_respect_bounds(p in arb_policy()) {
+            let delays: Vec<Duration> = p.delays().collect();
+            let max_elapsed = p.max_elapsed().unwrap();
+            prop_assert!(delays.len() < p.max_attempts().unwrap() as usize);
+            prop_assert!(delays.iter().sum::<Duration>() <= max_elapsed);
+            let mut total = Duration::ZERO;
+            for (n, d) in delays.iter().enumerate() {
+                prop_assert!(*d <= p.max_delay());
+                // Only the final wait can be cut to the remaining budget.
+                let cut = n + 1 == delays.len() && *d == max_elapsed - total;
+                if !cut {
+                    let exp = p.exponential(n as u32);
+                    match p.jitter() {
+                        Jitter::None => prop_assert_eq!(*d, exp),
+                        Jitter::Full => prop_assert!(*d <= exp),
+                        Jitter::Equal => prop_assert!(*d >= exp / 2 && *d <= exp),
+                        Jitter::Decorrelated => prop_assert!(*d >= p.initial_delay()),
+                    }
+                }
+                total += *d;
+            }
+        }
+
+        #[test]
+        fn seeded_runs_repeat(p in arb_policy()) {
+            prop_assert_eq!(p.delays().collect::<Vec<_>>(), p.delays().collect::<Vec<_>>());
+        }
+
+        #[test]
+        fn unjittered_delays_never_decrease_until_the_cut(p in arb_policy()) {
+            let p = p.to_builder().jitter(Jitter::None).build().unwrap();
+            let delays: Vec<Duration> = p.delays().collect();
+            if delays.len() > 2 {
+                for w in delays[..delays.len() - 1].windows(2) {
+                    prop_assert!(w[0] <= w[1]);
+                }
+            }
+        }
+
+        #[test]
+        fn stop_once_budget_spent(p in arb_policy(), over in 0u64..1_000_000) {
+            let mut s = p.schedule();
+            let at = p.max_elapsed().unwrap() + Duration::from_millis(over);
+            let d = s.on_failure(at);
+            prop_assert!(matches!(
+                d,
+                Decision::Stop(StopReason::MaxElapsed) | Decision::Stop(StopReason::MaxAttempts)
+            ));
+        }
+    }
+}

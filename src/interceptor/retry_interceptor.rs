@@ -1,0 +1,282 @@
+//! [`RetryInterceptor`]: the SDK interceptor's hooks, one decision per attempt.
+//!
+//! The decision itself is the core's ([`after_failure`]); these hooks measure the elapsed time on
+//! the client's time source, count attempts, and turn the decision into a [`Directive`] for the
+//! SDK's retry loop, which does the sleeping.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, SystemTime};
+
+use aws_sdk_autoscaling::operation::RequestId;
+use aws_smithy_runtime_api::box_error::BoxError;
+use aws_smithy_runtime_api::client::interceptors::Intercept;
+use aws_smithy_runtime_api::client::interceptors::context::{
+    BeforeTransmitInterceptorContextMut, BeforeTransmitInterceptorContextRef, Error,
+    FinalizerInterceptorContextMut,
+};
+use aws_smithy_runtime_api::client::orchestrator::{Metadata, OrchestratorError};
+use aws_smithy_runtime_api::client::retries::RequestAttempts;
+use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
+use aws_smithy_types::config_bag::ConfigBag;
+use aws_smithy_types::timeout::TimeoutConfig;
+
+use super::call_state::{CallState, override_for_wait, restore};
+use super::directive::Directive;
+use crate::core::attempt::{Next, after_failure};
+use crate::core::error_code::ProvideErrorCode;
+use crate::core::guard;
+use crate::core::operation::{
+    RELATED_OPERATIONS, SERVICE, START_INSTANCE_REFRESH, error_code, for_blocked_operation_errors,
+};
+use crate::core::outcome::{RetryOutcome, RetryStats};
+use crate::core::settings::Settings;
+use crate::core::trace;
+
+/// Gives each interceptor instance an id, so that when several are installed (client-wide and per
+/// call) only the one that claimed the call acts on it.
+static NEXT_ID: AtomicU64 = AtomicU64::new(0);
+
+/// The SDK interceptor. See the [module docs](self).
+#[derive(Debug, Clone)]
+pub(super) struct RetryInterceptor {
+    id: u64,
+    settings: Arc<Settings>,
+    related_operations: bool,
+}
+
+impl RetryInterceptor {
+    pub(super) fn new(settings: Arc<Settings>, related_operations: bool) -> Self {
+        RetryInterceptor {
+            id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
+            settings,
+            related_operations,
+        }
+    }
+
+    fn handles(&self, cfg: &ConfigBag) -> bool {
+        cfg.load::<Metadata>().is_some_and(|m| {
+            m.service() == SERVICE
+                && (m.name() == START_INSTANCE_REFRESH
+                    || (self.related_operations && RELATED_OPERATIONS.contains(&m.name())))
+        })
+    }
+
+    /// This call's state, if this interceptor owns the call.
+    fn state<'a>(&self, cfg: &'a mut ConfigBag) -> Option<&'a mut CallState> {
+        cfg.get_mut_from_interceptor_state::<CallState>()
+            .filter(|s| s.owner == self.id)
+    }
+}
+
+/// What an attempt's error says, reduced to what the classifier and the logs need. Errors that
+/// are not an operation error of a handled operation (timeouts, dispatch failures, ...) have no
+/// code.
+#[derive(Debug, Default)]
+struct AttemptError<'a> {
+    code: Option<&'a str>,
+    request_id: Option<&'a str>,
+}
+
+impl ProvideErrorCode for AttemptError<'_> {
+    fn error_code(&self) -> Option<&str> {
+        self.code
+    }
+
+    fn request_id(&self) -> Option<&str> {
+        self.request_id
+    }
+}
+
+impl<'a> AttemptError<'a> {
+    fn of(err: &'a OrchestratorError<Error>) -> AttemptError<'a> {
+        let Some(err) = err.as_operation_error() else {
+            return AttemptError::default();
+        };
+        macro_rules! find {
+            ($($ty:ty),+ $(,)?) => {$(
+                if let Some(e) = err.downcast_ref::<$ty>() {
+                    return AttemptError {
+                        code: error_code(e),
+                        request_id: e.meta().request_id(),
+                    };
+                }
+            )+};
+        }
+        for_blocked_operation_errors!(find);
+        AttemptError::default()
+    }
+}
+
+fn elapsed(rc: &RuntimeComponents, start: SystemTime) -> Duration {
+    now(rc).duration_since(start).unwrap_or_default()
+}
+
+fn now(rc: &RuntimeComponents) -> SystemTime {
+    rc.time_source().unwrap_or_default().now()
+}
+
+impl Intercept for RetryInterceptor {
+    fn name(&self) -> &'static str {
+        "InstanceRefreshRetryInterceptor"
+    }
+
+    fn modify_before_retry_loop(
+        &self,
+        _context: &mut BeforeTransmitInterceptorContextMut<'_>,
+        rc: &RuntimeComponents,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        if !self.handles(cfg) {
+            return Ok(());
+        }
+        // Last installed wins: a per-call override runs after the client-wide interceptor and
+        // replaces its claim.
+        cfg.interceptor_state().store_put(CallState::new(
+            self.id,
+            self.settings.policy.schedule(),
+            now(rc),
+            trace::call_span(),
+        ));
+        Ok(())
+    }
+
+    fn read_before_attempt(
+        &self,
+        _context: &BeforeTransmitInterceptorContextRef<'_>,
+        _rc: &RuntimeComponents,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        let Some(state) = self.state(cfg) else {
+            return Ok(());
+        };
+        if let Some((delay, _)) = state.pending.take() {
+            state.waited = state.waited.saturating_add(delay);
+        }
+        // Undo the previous decision's override: the attempt itself, and any SDK decision about
+        // it that is not ours, see the user's configuration.
+        if let Some(saved) = state.saved.take() {
+            restore(cfg, saved);
+        }
+        Ok(())
+    }
+
+    fn modify_before_attempt_completion(
+        &self,
+        context: &mut FinalizerInterceptorContextMut<'_>,
+        rc: &RuntimeComponents,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        let request_attempt = cfg.load::<RequestAttempts>().map_or(1, |a| a.attempts());
+        // Kept by the guard, which runs first; this attempt included.
+        let may_have_started_refresh = guard::may_have_started_refresh(cfg);
+        if let Some(saved) = self.state(cfg).and_then(|s| s.saved.take()) {
+            // Only reachable if `read_before_attempt` did not run; never stack overrides.
+            restore(cfg, saved);
+        }
+        let Some(state) = self.state(cfg) else {
+            return Ok(());
+        };
+        if state.new_attempt {
+            state.new_attempt = false;
+            state.attempts = state.attempts.saturating_add(1);
+        }
+        let Some(Err(err)) = context.inner().output_or_error() else {
+            return Ok(());
+        };
+        let err = AttemptError::of(err);
+        let next = after_failure(
+            &self.settings,
+            &mut state.schedule,
+            &err,
+            may_have_started_refresh,
+            elapsed(rc, state.start),
+        );
+        let directive = match next {
+            Next::PassThrough => {
+                // Not ours. The SDK decides with the user's RetryConfig and token bucket, as if
+                // this were its attempt number `sdk_failures`: the user's max_attempts and backoff
+                // apply to each of our attempts on its own, as they would to one tower-path call.
+                state.sdk_failures += 1;
+                let failures = state.sdk_failures;
+                cfg.interceptor_state()
+                    .store_put(RequestAttempts::new(failures));
+                return Ok(());
+            }
+            Next::Wait(delay) => {
+                let attempt = state.attempts;
+                state
+                    .span
+                    .in_scope(|| self.settings.waiting(attempt, delay, &err));
+                state.pending = Some((delay, now(rc)));
+                state.new_attempt = true;
+                state.sdk_failures = 0;
+                // Our wait: exactly `delay`, at no cost to the client's retry quota, whatever the
+                // user's retry spec or mode. The override lasts until the next attempt starts.
+                let saved = override_for_wait(cfg, delay, request_attempt);
+                if let Some(state) = self.state(cfg) {
+                    state.saved = Some(saved);
+                }
+                Directive::Wait(delay)
+            }
+            Next::GiveUp(reason) => {
+                state.stopped = Some(reason);
+                Directive::Stop
+            }
+        };
+        if let Some(response) = context.response_mut() {
+            response.add_extension(directive);
+        }
+        Ok(())
+    }
+
+    fn modify_before_completion(
+        &self,
+        context: &mut FinalizerInterceptorContextMut<'_>,
+        rc: &RuntimeComponents,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        // The operation timeout, not an attempt timeout on the last attempt: the call's whole
+        // budget is spent.
+        let operation_timeout = cfg
+            .load::<TimeoutConfig>()
+            .and_then(|t| t.operation_timeout());
+        let Some(state) = self.state(cfg) else {
+            return Ok(());
+        };
+        let saved = state.saved.take();
+        let elapsed = elapsed(rc, state.start);
+        if let Some((delay, decided)) = state.pending.take() {
+            // The operation timeout cut this wait short.
+            let slept = now(rc).duration_since(decided).unwrap_or_default();
+            state.waited = state.waited.saturating_add(delay.min(slept));
+        }
+        let last_error = match context.inner().output_or_error() {
+            None | Some(Ok(_)) => None,
+            Some(Err(err)) => Some(err),
+        };
+        let outcome = match (last_error, state.stopped) {
+            (None, _) => RetryOutcome::Succeeded,
+            (Some(_), Some(reason)) => RetryOutcome::GaveUp(reason),
+            (Some(err), None)
+                if err.is_timeout_error()
+                    && operation_timeout.is_some_and(|limit| elapsed >= limit) =>
+            {
+                RetryOutcome::TimedOut
+            }
+            (Some(_), None) => RetryOutcome::NotRetryable,
+        };
+        let stats = RetryStats::new(state.attempts, state.waited, elapsed, outcome);
+        let last_error = last_error.map(AttemptError::of);
+        state
+            .span
+            .in_scope(|| self.settings.finished(&stats, last_error.as_ref()));
+        if let Some(saved) = saved {
+            restore(cfg, saved);
+        }
+        if let Some(response) = context.response_mut() {
+            response.add_extension(stats);
+        }
+        Ok(())
+    }
+}
