@@ -49,6 +49,9 @@ pub enum Fault {
     /// This is the case a retrying client must be careful about: a retried
     /// `StartInstanceRefresh` then meets the refresh its own first attempt started.
     ResponseLost,
+    /// The request **is applied**, then HTTP 500 `InternalFailure` is answered: a server error
+    /// after which the client cannot know whether its request took effect.
+    AppliedInternalFailure,
     /// The request is handled (and applied) on arrival, but the response is sent only after
     /// this much tokio time.
     Slow(Duration),
@@ -82,6 +85,7 @@ impl Fault {
             Fault::Error { .. } => "Error",
             Fault::CloseConnection => "CloseConnection",
             Fault::ResponseLost => "ResponseLost",
+            Fault::AppliedInternalFailure => "AppliedInternalFailure",
             Fault::Slow(_) => "Slow",
             Fault::MalformedBody => "MalformedBody",
             Fault::Raw { .. } => "Raw",
@@ -96,11 +100,13 @@ impl Fault {
 /// # Defaults
 ///
 /// - operation: any (including requests without a valid `Action`)
+/// - after: 0 (the next matching call)
 /// - times: 1
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FaultRule {
     fault: Fault,
     operation: Option<String>,
+    skip: u32,
     remaining: Option<u32>,
 }
 
@@ -110,6 +116,7 @@ impl FaultRule {
         FaultRule {
             fault,
             operation: None,
+            skip: 0,
             remaining: Some(1),
         }
     }
@@ -117,6 +124,25 @@ impl FaultRule {
     /// Only hit calls whose `Action` is `operation`, e.g. `"StartInstanceRefresh"`.
     pub fn on(mut self, operation: impl Into<String>) -> Self {
         self.operation = Some(operation.into());
+        self
+    }
+
+    /// Let the first `calls` matching calls pass, then hit. Every matching call counts, whichever
+    /// rule (if any) hits it, so rules with different `after` values script a sequence:
+    ///
+    /// ```
+    /// use instance_refresh_retry::sim::{Fault, FaultRule};
+    ///
+    /// // The 2nd StartInstanceRefresh is throttled, and so are the 4th and 5th.
+    /// let second = FaultRule::new(Fault::Throttling).on("StartInstanceRefresh").after(1);
+    /// let fourth_and_fifth = FaultRule::new(Fault::Throttling)
+    ///     .on("StartInstanceRefresh")
+    ///     .after(3)
+    ///     .times(2);
+    /// # let _ = (second, fourth_and_fifth);
+    /// ```
+    pub fn after(mut self, calls: u32) -> Self {
+        self.skip = calls;
         self
     }
 
@@ -203,10 +229,20 @@ impl FaultPlan {
         self.random = None;
     }
 
-    /// The fault for a call of `operation`: the first matching scripted rule (consuming one of
-    /// its uses), else a random draw.
+    /// The fault for a call of `operation`: the first matching scripted rule that has let its
+    /// `after` calls pass (consuming one of its uses), else a random draw. Every matching rule
+    /// still counting down its `after` calls counts this one.
     pub(crate) fn take(&mut self, operation: Option<&str>) -> Option<Fault> {
-        if let Some(pos) = self.rules.iter().position(|r| r.matches(operation)) {
+        let hit = self
+            .rules
+            .iter()
+            .position(|r| r.skip == 0 && r.matches(operation));
+        for rule in &mut self.rules {
+            if rule.skip > 0 && rule.matches(operation) {
+                rule.skip -= 1;
+            }
+        }
+        if let Some(pos) = hit {
             let rule = &mut self.rules[pos];
             let fault = rule.fault.clone();
             if let Some(n) = &mut rule.remaining {
@@ -242,6 +278,35 @@ mod tests {
         assert_eq!(plan.take(Some("A")), Some(Fault::Throttling));
         assert_eq!(plan.take(Some("A")), Some(Fault::Throttling));
         assert_eq!(plan.take(Some("A")), None);
+    }
+
+    #[test]
+    fn after_counts_every_matching_call() {
+        let mut plan = FaultPlan::default();
+        plan.push(FaultRule::new(Fault::Throttling).on("A").after(1));
+        plan.push(
+            FaultRule::new(Fault::InternalFailure)
+                .on("A")
+                .after(3)
+                .times(2),
+        );
+        plan.push(FaultRule::new(Fault::MalformedBody).on("B").after(1));
+        let seen: Vec<_> = (0..7).map(|_| plan.take(Some("A"))).collect();
+        assert_eq!(
+            seen,
+            [
+                None,
+                Some(Fault::Throttling),
+                None,
+                Some(Fault::InternalFailure),
+                Some(Fault::InternalFailure),
+                None,
+                None
+            ]
+        );
+        // Calls of other operations do not count.
+        assert_eq!(plan.take(Some("B")), None);
+        assert_eq!(plan.take(Some("B")), Some(Fault::MalformedBody));
     }
 
     #[test]

@@ -241,14 +241,18 @@ fn error_reply(state: &mut State, error: &ApiError) -> (Reply, CallOutcome, Opti
     )
 }
 
+fn internal_failure() -> ApiError {
+    ApiError::new(
+        500,
+        "InternalFailure",
+        "The request processing has failed because of an unknown error, exception or failure.",
+    )
+}
+
 fn fault_error(fault: &Fault) -> Option<ApiError> {
     Some(match fault {
         Fault::Throttling => ApiError::new(400, "Throttling", "Rate exceeded"),
-        Fault::InternalFailure => ApiError::new(
-            500,
-            "InternalFailure",
-            "The request processing has failed because of an unknown error, exception or failure.",
-        ),
+        Fault::InternalFailure => internal_failure(),
         Fault::ServiceUnavailable => ApiError::new(
             503,
             "ServiceUnavailable",
@@ -342,10 +346,10 @@ fn decide(state: &mut State, decoded: Decoded) -> (Reply, Option<Duration>) {
                 }
                 Err(error) => error_reply(state, &error),
             };
-            if matches!(other, Some(Fault::ResponseLost)) {
-                (Reply::Drop, CallOutcome::Dropped, None)
-            } else {
-                (reply, outcome, request_id)
+            match other {
+                Some(Fault::ResponseLost) => (Reply::Drop, CallOutcome::Dropped, None),
+                Some(Fault::AppliedInternalFailure) => error_reply(state, &internal_failure()),
+                _ => (reply, outcome, request_id),
             }
         }
     };

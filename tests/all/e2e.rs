@@ -13,7 +13,7 @@ use instance_refresh_retry::{
 };
 use tower::{ServiceBuilder, ServiceExt};
 
-use crate::support::send_start;
+use crate::support::{TokioTime, send_start};
 
 fn secs(s: u64) -> Duration {
     Duration::from_secs(s)
@@ -219,29 +219,6 @@ async fn tower_throttling_on_a_blocked_start_ends_in_one_refresh() {
 // ---- The SDK interceptor path ----
 
 use instance_refresh_retry::{AutoScalingConfigExt, InstanceRefreshRetryConfig, retry_stats};
-
-/// The SDK's time source on tokio time, so that paused-time tests measure `max_elapsed` on the
-/// same clock the SDK's (tokio) sleep advances.
-#[derive(Debug)]
-struct TokioTime {
-    base: std::time::SystemTime,
-    start: tokio::time::Instant,
-}
-
-impl TokioTime {
-    fn new() -> Self {
-        TokioTime {
-            base: std::time::SystemTime::now(),
-            start: tokio::time::Instant::now(),
-        }
-    }
-}
-
-impl aws_smithy_async::time::TimeSource for TokioTime {
-    fn now(&self) -> std::time::SystemTime {
-        self.base + self.start.elapsed()
-    }
-}
 
 /// A client with the interceptor installed; the SDK's own retry left at its defaults.
 fn sdk_client(

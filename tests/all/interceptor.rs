@@ -1,7 +1,7 @@
 //! SDK interceptor tests: the real SDK client, aws-smithy-mocks, virtual time.
 
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, UNIX_EPOCH};
 
 use aws_sdk_autoscaling::Client;
 use aws_sdk_autoscaling::config::{Builder, StalledStreamProtectionConfig};
@@ -14,7 +14,7 @@ use aws_sdk_autoscaling::operation::start_instance_refresh::{
 use aws_sdk_autoscaling::types::error::InstanceRefreshInProgressFault;
 use aws_smithy_async::rt::sleep::{SharedAsyncSleep, TokioSleep};
 use aws_smithy_async::test_util::{InstantSleep, instant_time_and_sleep};
-use aws_smithy_async::time::{SharedTimeSource, TimeSource};
+use aws_smithy_async::time::SharedTimeSource;
 use aws_smithy_mocks::{MockResponseInterceptor, Rule, RuleMode, create_mock_http_client, mock};
 use aws_smithy_runtime::client::retries::{RetryPartition, TokenBucket};
 use aws_smithy_runtime_api::client::result::SdkError;
@@ -28,7 +28,7 @@ use instance_refresh_retry::{
     StopReason, retry_stats, with_instance_refresh_retry,
 };
 
-use crate::support::Capture;
+use crate::support::{Capture, TokioTime};
 
 fn secs(s: u64) -> Duration {
     Duration::from_secs(s)
@@ -666,16 +666,6 @@ async fn custom_classifier_waits_out_extra_codes() {
     assert_eq!(h.sleep.logs(), [secs(5), secs(10)]);
 }
 
-/// A time source that follows tokio's (paused) clock.
-#[derive(Debug)]
-struct TokioTime(tokio::time::Instant);
-
-impl TimeSource for TokioTime {
-    fn now(&self) -> SystemTime {
-        UNIX_EPOCH + self.0.elapsed()
-    }
-}
-
 #[tokio::test(start_paused = true)]
 async fn operation_timeout_bounds_the_whole_wait() {
     for (spec, retry) in specs() {
@@ -694,7 +684,7 @@ async fn operation_timeout_bounds_the_whole_wait() {
                 .http_client(create_mock_http_client())
                 .interceptor(mock)
                 .sleep_impl(SharedAsyncSleep::new(TokioSleep::new()))
-                .time_source(SharedTimeSource::new(TokioTime(start)))
+                .time_source(SharedTimeSource::new(TokioTime::new()))
                 .retry_config(retry)
                 .timeout_config(TimeoutConfig::builder().operation_timeout(secs(60)).build())
                 .instance_refresh_retry(&config)

@@ -8,4 +8,6 @@ mod tower_sdk;
 #[cfg(feature = "sim")]
 mod e2e;
 #[cfg(feature = "sim")]
+mod parity;
+#[cfg(feature = "sim")]
 mod sim;

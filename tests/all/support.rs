@@ -18,6 +18,29 @@ fn raw(status: u16) -> HttpResponse {
     HttpResponse::new(StatusCode::try_from(status).unwrap(), SdkBody::empty())
 }
 
+/// The SDK's time source on tokio time, so that paused-time tests measure `max_elapsed` on the
+/// same clock the SDK's (tokio) sleep advances.
+#[derive(Debug)]
+pub struct TokioTime {
+    base: std::time::SystemTime,
+    start: tokio::time::Instant,
+}
+
+impl TokioTime {
+    pub fn new() -> Self {
+        TokioTime {
+            base: std::time::SystemTime::now(),
+            start: tokio::time::Instant::now(),
+        }
+    }
+}
+
+impl aws_smithy_async::time::TimeSource for TokioTime {
+    fn now(&self) -> std::time::SystemTime {
+        self.base + self.start.elapsed()
+    }
+}
+
 /// `StartInstanceRefresh` for `group`, through `client` (and whatever it has installed).
 pub async fn send_start(
     client: &aws_sdk_autoscaling::Client,
