@@ -74,16 +74,16 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     // 2. tower layer: the refresh we just started now blocks the next one.
     println!("\n[2] tower layer: StartInstanceRefresh while {first} is running");
     let svc = ServiceBuilder::new()
-        .layer(InstanceRefreshRetryLayer::new(policy).on_finish(|stats| println!("[2] {stats}")))
+        .layer(InstanceRefreshRetryLayer::new(policy).with_stats())
         .timeout(Duration::from_secs(10))
         .service(StartInstanceRefreshService::new(sim.client()));
     let t = Instant::now();
     let input = StartInstanceRefreshInput::builder()
         .auto_scaling_group_name("web")
         .build()?;
-    let out = svc.oneshot(input).await?;
+    let (out, stats) = svc.oneshot(input).await?;
     println!(
-        "[2] started refresh {} after {:.1?}",
+        "[2] started refresh {} after {:.1?} ({stats})",
         out.instance_refresh_id().unwrap_or_default(),
         t.elapsed()
     );
