@@ -145,6 +145,7 @@ impl StartInstanceRefreshExt for StartInstanceRefreshFluentBuilder {
             let output = send.await?;
             let stats = slot.lock().unwrap_or_else(PoisonError::into_inner).take();
             // The interceptor reports every call it handled, and it handles this one.
+            debug_assert!(stats.is_some(), "the interceptor reported no stats");
             let stats = stats.unwrap_or(RetryStats::new(
                 1,
                 Duration::ZERO,

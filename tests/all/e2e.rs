@@ -8,12 +8,12 @@ use aws_sdk_autoscaling::operation::start_instance_refresh::StartInstanceRefresh
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use instance_refresh_retry::sim::{AutoScalingSim, Fault, FaultRule, GroupConfig, RefreshStatus};
 use instance_refresh_retry::{
-    InstanceRefreshRetryLayer, Jitter, RetryOutcome, RetryPolicy, RetryStats,
-    StartInstanceRefreshService, StopReason,
+    InstanceRefreshRetryLayer, RetryOutcome, RetryPolicy, RetryStats, StartInstanceRefreshService,
+    StopReason,
 };
 use tower::{ServiceBuilder, ServiceExt};
 
-use crate::support::{TokioTime, send_start};
+use crate::support::{TokioTime, e2e_policy as policy, send_start};
 
 fn secs(s: u64) -> Duration {
     Duration::from_secs(s)
@@ -29,16 +29,6 @@ async fn sim_with_running_refresh(remaining: Duration) -> (AutoScalingSim, Strin
 fn input(group: &str) -> StartInstanceRefreshInput {
     StartInstanceRefreshInput::builder()
         .auto_scaling_group_name(group)
-        .build()
-        .unwrap()
-}
-
-fn policy() -> RetryPolicy {
-    RetryPolicy::builder()
-        .initial_delay(secs(10))
-        .max_delay(secs(60))
-        .jitter(Jitter::None)
-        .max_elapsed(secs(3600))
         .build()
         .unwrap()
 }

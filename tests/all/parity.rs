@@ -7,15 +7,17 @@ use std::time::Duration;
 
 use aws_sdk_autoscaling::config::retry::RetryConfig;
 use aws_sdk_autoscaling::operation::start_instance_refresh::StartInstanceRefreshInput;
+use aws_sdk_autoscaling::operation::start_instance_refresh::StartInstanceRefreshOutput;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use instance_refresh_retry::sim::{AutoScalingSim, Fault, FaultRule, GroupConfig};
 use instance_refresh_retry::{
     AutoScalingConfigExt, Classifier, InstanceRefreshRetryConfig, InstanceRefreshRetryLayer,
-    Jitter, RetryOutcome, RetryPolicy, RetryStats, StartInstanceRefreshService, StopReason,
+    RetryEvent, RetryOutcome, RetryPolicy, RetryStats, StartInstanceRefreshSdkError,
+    StartInstanceRefreshService, StopReason,
 };
 use tower::{ServiceBuilder, ServiceExt};
 
-use crate::support::{TokioTime, send_start};
+use crate::support::{TokioTime, e2e_policy as policy, send_start};
 
 fn secs(s: u64) -> Duration {
     Duration::from_secs(s)
@@ -24,17 +26,6 @@ fn secs(s: u64) -> Duration {
 const START: &str = "StartInstanceRefresh";
 const BLOCKED: Option<&str> = Some("InstanceRefreshInProgress");
 const THROTTLED: Option<&str> = Some("Throttling");
-
-/// 10 s, doubling, 60 s cap, no jitter, 1 h.
-fn policy() -> RetryPolicy {
-    RetryPolicy::builder()
-        .initial_delay(secs(10))
-        .max_delay(secs(60))
-        .jitter(Jitter::None)
-        .max_elapsed(secs(3600))
-        .build()
-        .unwrap()
-}
 
 /// The SDK's standard retry (3 attempts, 1 s then 2 s), without its jitter.
 fn sdk_retry() -> RetryConfig {
@@ -93,10 +84,12 @@ impl Scenario {
     fn finish(
         &self,
         sim: &AutoScalingSim,
-        stats: Vec<RetryStats>,
-        waits: Vec<(u32, Duration)>,
-        result: Result<String, Option<String>>,
+        recorder: &Recorder,
+        result: Result<StartInstanceRefreshOutput, StartInstanceRefreshSdkError>,
     ) -> Run {
+        let result = result
+            .map(|out| out.instance_refresh_id().unwrap().to_owned())
+            .map_err(|e| e.code().map(str::to_owned));
         let requests = sim
             .calls()
             .iter()
@@ -106,8 +99,8 @@ impl Scenario {
         let refreshes = sim.refreshes("web").unwrap().len() - usize::from(self.blocker.is_some());
         Run {
             requests,
-            stats,
-            waits,
+            stats: std::mem::take(&mut recorder.stats.lock().unwrap()),
+            waits: std::mem::take(&mut recorder.waits.lock().unwrap()),
             result,
             refreshes,
         }
@@ -117,11 +110,11 @@ impl Scenario {
     /// own retry.
     async fn tower(&self) -> Run {
         let sim = self.sim().await;
-        let (stats, waits) = (Recorded::default(), Waits::default());
+        let recorder = Recorder::default();
         let layer = InstanceRefreshRetryLayer::new(self.policy.clone())
             .classifier(self.classifier.clone())
-            .on_finish(stats.sink())
-            .on_retry(waits.sink());
+            .on_finish(recorder.on_finish())
+            .on_retry(recorder.on_retry());
         let client = aws_sdk_autoscaling::Client::from_conf(
             sim.sdk_config_builder()
                 .retry_config(self.sdk_retry.clone())
@@ -134,22 +127,18 @@ impl Scenario {
             .auto_scaling_group_name("web")
             .build()
             .unwrap();
-        let result = svc
-            .oneshot(input)
-            .await
-            .map(|out| out.instance_refresh_id().unwrap().to_owned())
-            .map_err(|e| e.code().map(str::to_owned));
-        self.finish(&sim, stats.take(), waits.take(), result)
+        let result = svc.oneshot(input).await;
+        self.finish(&sim, &recorder, result)
     }
 
     /// The SDK path: the interceptor on a client with the same own retry.
     async fn sdk(&self) -> Run {
         let sim = self.sim().await;
-        let (stats, waits) = (Recorded::default(), Waits::default());
+        let recorder = Recorder::default();
         let retry = InstanceRefreshRetryConfig::new(self.policy.clone())
             .classifier(self.classifier.clone())
-            .on_finish(stats.sink())
-            .on_retry(waits.sink());
+            .on_finish(recorder.on_finish())
+            .on_retry(recorder.on_retry());
         let client = aws_sdk_autoscaling::Client::from_conf(
             sim.sdk_config_builder()
                 .retry_config(self.sdk_retry.clone())
@@ -157,11 +146,8 @@ impl Scenario {
                 .instance_refresh_retry(retry)
                 .build(),
         );
-        let result = send_start(&client, "web")
-            .await
-            .map(|out| out.instance_refresh_id().unwrap().to_owned())
-            .map_err(|e| e.code().map(str::to_owned));
-        self.finish(&sim, stats.take(), waits.take(), result)
+        let result = send_start(&client, "web").await;
+        self.finish(&sim, &recorder, result)
     }
 
     /// Runs both paths and checks that they did the same; returns what they did.
@@ -173,31 +159,22 @@ impl Scenario {
     }
 }
 
-#[derive(Clone, Default)]
-struct Recorded(Arc<Mutex<Vec<RetryStats>>>);
+/// What the callbacks of one path saw: every call's stats, and every wait (attempt, delay).
+#[derive(Default)]
+struct Recorder {
+    stats: Arc<Mutex<Vec<RetryStats>>>,
+    waits: Arc<Mutex<Vec<(u32, Duration)>>>,
+}
 
-impl Recorded {
-    fn sink(&self) -> impl Fn(&RetryStats) + Send + Sync + 'static {
-        let sink = self.0.clone();
+impl Recorder {
+    fn on_finish(&self) -> impl Fn(&RetryStats) + Send + Sync + 'static {
+        let sink = self.stats.clone();
         move |s| sink.lock().unwrap().push(*s)
     }
 
-    fn take(&self) -> Vec<RetryStats> {
-        std::mem::take(&mut self.0.lock().unwrap())
-    }
-}
-
-#[derive(Clone, Default)]
-struct Waits(Arc<Mutex<Vec<(u32, Duration)>>>);
-
-impl Waits {
-    fn sink(&self) -> impl Fn(&instance_refresh_retry::RetryEvent<'_>) + Send + Sync + 'static {
-        let sink = self.0.clone();
+    fn on_retry(&self) -> impl Fn(&RetryEvent<'_>) + Send + Sync + 'static {
+        let sink = self.waits.clone();
         move |e| sink.lock().unwrap().push((e.attempt, e.delay))
-    }
-
-    fn take(&self) -> Vec<(u32, Duration)> {
-        std::mem::take(&mut self.0.lock().unwrap())
     }
 }
 

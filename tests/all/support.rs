@@ -41,6 +41,17 @@ impl aws_smithy_async::time::TimeSource for TokioTime {
     }
 }
 
+/// The end-to-end tests' policy: 10 s, doubling, 60 s cap, no jitter, 1 h.
+pub fn e2e_policy() -> instance_refresh_retry::RetryPolicy {
+    instance_refresh_retry::RetryPolicy::builder()
+        .initial_delay(std::time::Duration::from_secs(10))
+        .max_delay(std::time::Duration::from_secs(60))
+        .jitter(instance_refresh_retry::Jitter::None)
+        .max_elapsed(std::time::Duration::from_secs(3600))
+        .build()
+        .unwrap()
+}
+
 /// `StartInstanceRefresh` for `group`, through `client` (and whatever it has installed).
 pub async fn send_start(
     client: &aws_sdk_autoscaling::Client,
