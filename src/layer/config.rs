@@ -1,8 +1,10 @@
 //! [`LayerConfig`]: what the layer and every service it builds share.
 
-use aws_smithy_async::rt::sleep::SharedAsyncSleep;
+use aws_smithy_async::rt::sleep::{SharedAsyncSleep, TokioSleep};
 use aws_smithy_async::time::SharedTimeSource;
 
+use super::clock::TokioTime;
+use crate::core::policy::RetryPolicy;
 use crate::core::settings::Settings;
 
 /// What the layer and every service it builds share: the [`Settings`] of both paths, plus the
@@ -12,4 +14,16 @@ pub(crate) struct LayerConfig {
     pub(crate) settings: Settings,
     pub(crate) sleep: SharedAsyncSleep,
     pub(crate) time: SharedTimeSource,
+}
+
+impl LayerConfig {
+    /// This policy with the layer's defaults: the default classifier, no callbacks, tokio's sleep
+    /// and clock.
+    pub(crate) fn new(policy: RetryPolicy) -> Self {
+        LayerConfig {
+            settings: Settings::new(policy),
+            sleep: SharedAsyncSleep::new(TokioSleep::new()),
+            time: SharedTimeSource::new(TokioTime::new()),
+        }
+    }
 }

@@ -3,18 +3,16 @@
 use std::marker::PhantomData;
 use std::sync::Arc;
 
-use aws_smithy_async::rt::sleep::{AsyncSleep, SharedAsyncSleep, TokioSleep};
+use aws_smithy_async::rt::sleep::{AsyncSleep, SharedAsyncSleep};
 use aws_smithy_async::time::{SharedTimeSource, TimeSource};
 use tower::Layer;
 
-use super::clock::TokioTime;
 use super::config::LayerConfig;
 use super::respond::{Unchanged, WithStats};
 use super::service::InstanceRefreshRetry;
 use crate::core::classify::Classifier;
 use crate::core::outcome::{OnFinish, OnRetry, RetryEvent, RetryStats};
 use crate::core::policy::RetryPolicy;
-use crate::core::settings::Settings;
 
 /// A tower [`Layer`] that retries `InstanceRefreshInProgress` (and any other code the
 /// [`Classifier`] is given) on a [`RetryPolicy`] schedule. See the
@@ -67,11 +65,7 @@ impl InstanceRefreshRetryLayer {
     /// A layer with this policy and the [defaults](Self#defaults).
     pub fn new(policy: RetryPolicy) -> Self {
         InstanceRefreshRetryLayer {
-            config: Arc::new(LayerConfig {
-                settings: Settings::new(policy),
-                sleep: SharedAsyncSleep::new(TokioSleep::new()),
-                time: SharedTimeSource::new(TokioTime::new()),
-            }),
+            config: Arc::new(LayerConfig::new(policy)),
             _respond: PhantomData,
         }
     }

@@ -50,8 +50,7 @@ impl<S> InstanceRefreshRetry<S> {
     /// # }
     /// ```
     pub fn new(inner: S, policy: RetryPolicy) -> Self {
-        use tower::Layer;
-        crate::InstanceRefreshRetryLayer::new(policy).layer(inner)
+        InstanceRefreshRetry::from_config(inner, Arc::new(LayerConfig::new(policy)))
     }
 }
 
