@@ -282,6 +282,13 @@ impl Default for RetryPolicyBuilder {
 impl RetryPolicyBuilder {
     /// The delay before the first retry (`b`). Default 5 s. Must be at least 1 ms, the
     /// schedule's resolution.
+    ///
+    /// There is no upper limit besides [`max_delay`](Self::max_delay): anything up to
+    /// [`Duration::MAX`] is accepted, and the schedule saturates instead of overflowing. Delays are
+    /// truncated to whole milliseconds (`Duration::MAX` is waited as `u64::MAX` s and 999 ms) and
+    /// computed in `f64` seconds: past a few months, rounding can take a jittered or intermediate
+    /// delay a millisecond off the exact formula, and past about 140,000 years (2⁴² s) an `f64` no
+    /// longer resolves milliseconds at all. A delay still never exceeds `max_delay`.
     pub fn initial_delay(mut self, delay: Duration) -> Self {
         self.policy.initial_delay = delay;
         self
@@ -289,12 +296,19 @@ impl RetryPolicyBuilder {
 
     /// The factor each delay grows by (`m`). Default 2. Must be finite and at least 1; 1 gives a
     /// constant delay.
+    ///
+    /// Any finite value is accepted, up to [`f64::MAX`]: once `b·mⁿ` reaches `max_delay`, or
+    /// overflows an `f64` or a [`Duration`], the delay is `max_delay`. So `f64::MAX` means
+    /// "`initial_delay`, then `max_delay` from the second retry on".
     pub fn multiplier(mut self, multiplier: f64) -> Self {
         self.policy.multiplier = multiplier;
         self
     }
 
     /// The longest single wait (`cap`). Default 2 min. Must be at least `initial_delay`.
+    ///
+    /// Anything up to [`Duration::MAX`] is accepted; no delay ever exceeds it. Delays have
+    /// millisecond resolution, so a cap that is not whole milliseconds is reached truncated.
     pub fn max_delay(mut self, delay: Duration) -> Self {
         self.policy.max_delay = delay;
         self
@@ -307,7 +321,8 @@ impl RetryPolicyBuilder {
     }
 
     /// The maximum number of calls, counting the first one. Default unlimited. Must be at least 1;
-    /// 1 means no retries.
+    /// 1 means no retries. `u32::MAX` is accepted: `u32::MAX - 1` retries, and the attempt
+    /// counter saturates instead of overflowing.
     pub fn max_attempts(mut self, attempts: u32) -> Self {
         self.policy.max_attempts = Some(attempts);
         self
@@ -321,6 +336,7 @@ impl RetryPolicyBuilder {
 
     /// The time budget, measured from the start of the first call. Default 1 h. Must be greater
     /// than zero. The last wait is cut so that a retry never starts after the budget is spent.
+    /// Anything up to [`Duration::MAX`] is accepted.
     pub fn max_elapsed(mut self, elapsed: Duration) -> Self {
         self.policy.max_elapsed = Some(elapsed);
         self
@@ -403,6 +419,28 @@ impl RetryPolicyBuilder {
     }
 
     /// Validates the fields and returns the policy.
+    ///
+    /// There are no upper limits: every value up to [`Duration::MAX`], [`f64::MAX`] and
+    /// [`u32::MAX`] is accepted, and no policy this returns can make
+    /// [`Schedule::on_failure`](crate::Schedule::on_failure) or
+    /// [`delays`](RetryPolicy::delays) panic: the schedule's arithmetic saturates, and every delay
+    /// stays within `max_delay` and the remaining `max_elapsed`.
+    ///
+    /// ```
+    /// use instance_refresh_retry::{Jitter, RetryPolicy};
+    /// use std::time::Duration;
+    ///
+    /// let policy = RetryPolicy::builder()
+    ///     .initial_delay(Duration::MAX)
+    ///     .max_delay(Duration::MAX)
+    ///     .multiplier(f64::MAX)
+    ///     .jitter(Jitter::Decorrelated)
+    ///     .max_attempts(u32::MAX)
+    ///     .build()?;
+    /// // The 1 h budget cuts the first (astronomically long) wait, and that is the only one.
+    /// assert_eq!(policy.delays().collect::<Vec<_>>(), [Duration::from_secs(3600)]);
+    /// # Ok::<(), instance_refresh_retry::PolicyError>(())
+    /// ```
     ///
     /// # Errors
     ///

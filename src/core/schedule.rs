@@ -86,11 +86,21 @@ impl RetryPolicy {
     }
 
     /// The un-jittered, capped exponential delay before retry number `retry` (0-based).
+    ///
+    /// Never panics: `b·mⁿ` is computed in `f64` seconds, which may overflow to infinity (a
+    /// multiplier of `f64::MAX`, or `u32::MAX` retries); anything at or past the cap is the cap,
+    /// and the result is kept within `[initial_delay, max_delay]` before truncation.
     pub(crate) fn exponential(&self, retry: u32) -> Duration {
         let cap = self.max_delay.as_secs_f64();
         let exp = i32::try_from(retry).unwrap_or(i32::MAX);
-        let secs = (self.initial_delay.as_secs_f64() * self.multiplier.powi(exp)).min(cap);
-        truncate_to_millis(secs_to_duration(secs, self.max_delay))
+        let secs = self.initial_delay.as_secs_f64() * self.multiplier.powi(exp);
+        let delay = if secs >= cap {
+            // Also covers an infinite product, and a cap that `f64` rounds down.
+            self.max_delay
+        } else {
+            secs_to_duration(secs, self.initial_delay, self.max_delay)
+        };
+        truncate_to_millis(delay)
     }
 }
 
@@ -173,28 +183,34 @@ impl Schedule {
                 .map(|d| truncate_to_millis(d.min(self.policy.max_delay)));
         }
         let p = &self.policy;
-        let retry = self.attempts - 1;
+        // `on_failure` has counted this attempt, so `attempts >= 1`.
+        let retry = self.attempts.saturating_sub(1);
+        // No arithmetic below can panic, for any policy `build()` accepts (up to `Duration::MAX`
+        // and `f64::MAX`): sums and differences saturate, and `f64` results that a `Duration`
+        // cannot hold fall back to the cap of the term they compute.
         let delay = match p.jitter {
             Jitter::None => p.exponential(retry),
-            Jitter::Full => p.exponential(retry).mul_f64(self.rng.f64()),
+            Jitter::Full => scale(p.exponential(retry), self.rng.f64()),
             Jitter::Equal => {
                 // The fixed half rounded up to whole milliseconds, so that the truncation below
-                // never takes the delay under half of the exponential delay.
+                // never takes the delay under half of the exponential delay. `exp` is whole
+                // milliseconds, so `half <= exp` and the sum stays within `exp`.
                 let exp = p.exponential(retry);
                 let half = ceil_to_millis(exp / 2);
-                half + (exp - half).mul_f64(self.rng.f64())
+                half.saturating_add(scale(exp.saturating_sub(half), self.rng.f64()))
             }
             Jitter::Decorrelated => {
                 // Rounded up like the equal half: truncation must not go under `initial_delay`.
-                let low = ceil_to_millis(p.initial_delay).as_secs_f64();
+                let low = ceil_to_millis(p.initial_delay);
+                let low_secs = low.as_secs_f64();
                 let high = self.previous.as_secs_f64() * 3.0;
-                let secs = low + (high - low) * self.rng.f64();
-                secs_to_duration(secs, p.max_delay)
+                let secs = low_secs + (high - low_secs) * self.rng.f64();
+                secs_to_duration(secs, low, p.max_delay)
             }
         };
         // Timers (tokio's and the SDK's) have millisecond resolution; so does the schedule, which
         // keeps the delays that are slept exactly equal to the delays that are computed.
-        let delay = truncate_to_millis(delay);
+        let delay = truncate_to_millis(delay.min(p.max_delay));
         self.previous = delay;
         Some(delay)
     }
@@ -238,17 +254,33 @@ impl Iterator for Delays {
     }
 }
 
-/// Converts seconds to a `Duration`, falling back to `cap` for values a `Duration` cannot hold.
-fn secs_to_duration(secs: f64, cap: Duration) -> Duration {
-    Duration::try_from_secs_f64(secs).map_or(cap, |d| d.min(cap))
+/// Converts seconds to a `Duration` clamped to `[floor, cap]` (`cap` wins if `floor > cap`),
+/// falling back to `cap` for values a `Duration` cannot hold.
+///
+/// Callers pass a `secs` computed from at least `floor`. For realistic delays the `f64` round trip
+/// is exact and the floor changes nothing; for astronomically long ones it keeps `f64` rounding
+/// from taking the delay below `floor`.
+fn secs_to_duration(secs: f64, floor: Duration, cap: Duration) -> Duration {
+    Duration::try_from_secs_f64(secs).map_or(cap, |d| d.max(floor).min(cap))
 }
 
+/// `d · factor` for a `factor` in `[0, 1)`, without panicking.
+///
+/// Exactly [`Duration::mul_f64`] (which is `Duration::from_secs_f64(factor * d.as_secs_f64())`)
+/// whenever that does not panic, but capped at `d`, and `d` where the `f64` product rounds past
+/// what a `Duration` holds.
+fn scale(d: Duration, factor: f64) -> Duration {
+    Duration::try_from_secs_f64(factor * d.as_secs_f64()).map_or(d, |s| s.min(d))
+}
+
+/// Rounds up to whole milliseconds, saturating at `Duration::MAX` (which is not whole
+/// milliseconds).
 fn ceil_to_millis(d: Duration) -> Duration {
     let down = truncate_to_millis(d);
     if down == d {
         d
     } else {
-        down + Duration::from_millis(1)
+        down.saturating_add(Duration::from_millis(1))
     }
 }
 
@@ -450,6 +482,181 @@ mod tests {
                     .build()
                     .unwrap()
             })
+    }
+
+    const ALL_JITTERS: [Jitter; 4] = [
+        Jitter::None,
+        Jitter::Full,
+        Jitter::Equal,
+        Jitter::Decorrelated,
+    ];
+
+    #[test]
+    fn duration_max_decorrelated_does_not_panic() {
+        for jitter in ALL_JITTERS {
+            let p = RetryPolicy::builder()
+                .initial_delay(Duration::MAX)
+                .max_delay(Duration::MAX)
+                .jitter(jitter)
+                .build()
+                .unwrap();
+            let mut s = p.schedule();
+            for elapsed in [
+                Duration::ZERO,
+                secs(1),
+                secs(3599),
+                secs(3600),
+                Duration::MAX,
+            ] {
+                match s.on_failure(elapsed) {
+                    Decision::RetryAfter(d) => {
+                        assert!(d <= p.max_delay(), "{jitter:?}: {d:?}");
+                        assert!(
+                            d <= secs(3600) - elapsed,
+                            "{jitter:?}: {d:?} at {elapsed:?}"
+                        );
+                    }
+                    Decision::Stop(reason) => {
+                        assert_eq!(reason, StopReason::MaxElapsed, "{jitter:?} at {elapsed:?}")
+                    }
+                }
+            }
+            // The budget (1 h by default) cuts the first wait.
+            assert_eq!(p.delays().collect::<Vec<_>>(), [secs(3600)], "{jitter:?}");
+            let unlimited = p.to_builder().unlimited_elapsed().build().unwrap();
+            // Without the budget the cap applies, truncated to whole milliseconds.
+            let cap = Duration::MAX - Duration::from_nanos(999_999);
+            let low = match jitter {
+                Jitter::Full => Duration::ZERO,
+                Jitter::Equal => cap / 2,
+                _ => cap,
+            };
+            for d in unlimited.delays().take(50) {
+                assert!(d >= low && d <= cap, "{jitter:?}: {d:?}");
+            }
+        }
+    }
+
+    /// Durations from the smallest valid delay to the largest a `Duration` holds.
+    fn arb_extreme_duration() -> impl Strategy<Value = Duration> {
+        prop_oneof![
+            Just(Duration::from_millis(1)),
+            (1u64..600_000).prop_map(Duration::from_millis),
+            Just(Duration::from_millis(u64::MAX)),
+            Just(Duration::MAX),
+            Just(Duration::MAX - Duration::from_nanos(1)),
+            Just(Duration::from_secs(u64::MAX)),
+            (u64::MAX - 1_000_000..=u64::MAX, 0u32..1_000_000_000)
+                .prop_map(|(s, n)| Duration::new(s, n)),
+            (1u64 << 52..1u64 << 63).prop_map(Duration::from_secs),
+        ]
+    }
+
+    fn arb_extreme_policy() -> impl Strategy<Value = RetryPolicyBuilder> {
+        (
+            arb_extreme_duration(),
+            arb_extreme_duration(),
+            prop_oneof![
+                Just(1.0f64),
+                Just(2.0),
+                Just(1e10),
+                Just(1e300),
+                Just(f64::MAX),
+                1.0f64..5.0,
+            ],
+            prop::sample::select(ALL_JITTERS.to_vec()),
+            prop_oneof![
+                Just(None),
+                Just(Some(Duration::from_millis(1))),
+                Just(Some(Duration::MAX)),
+                (1u64..20_000_000).prop_map(|ms| Some(Duration::from_millis(ms))),
+                arb_extreme_duration().prop_map(Some),
+            ],
+            prop_oneof![
+                Just(None),
+                Just(Some(1u32)),
+                Just(Some(2)),
+                Just(Some(u32::MAX))
+            ],
+            any::<u64>(),
+        )
+            .prop_map(|(a, b, mult, jitter, elapsed, attempts, seed)| {
+                let (initial, max) = if a <= b { (a, b) } else { (b, a) };
+                let builder = RetryPolicy::builder()
+                    .initial_delay(initial)
+                    .max_delay(max)
+                    .multiplier(mult)
+                    .jitter(jitter)
+                    .seed(seed);
+                let builder = match elapsed {
+                    Some(e) => builder.max_elapsed(e),
+                    None => builder.unlimited_elapsed(),
+                };
+                match attempts {
+                    Some(n) => builder.max_attempts(n),
+                    None => builder.unlimited_attempts(),
+                }
+            })
+    }
+
+    /// `d` is a valid answer for a call that failed at `elapsed`.
+    fn check_delay(p: &RetryPolicy, elapsed: Duration, d: Duration) -> Result<(), TestCaseError> {
+        prop_assert!(
+            d <= p.max_delay(),
+            "{:?} > max_delay {:?}",
+            d,
+            p.max_delay()
+        );
+        if let Some(max) = p.max_elapsed() {
+            prop_assert!(elapsed < max, "retried at {:?}, budget {:?}", elapsed, max);
+            prop_assert!(
+                d <= max - elapsed,
+                "{:?} at {:?} overruns {:?}",
+                d,
+                elapsed,
+                max
+            );
+        }
+        Ok(())
+    }
+
+    proptest! {
+        #[test]
+        fn extreme_values_never_panic(
+            builder in arb_extreme_policy(),
+            picks in prop::collection::vec((0u8..5, arb_extreme_duration()), 50),
+        ) {
+            let p = builder.build().unwrap();
+            let mut s = p.schedule();
+            let mut total = Duration::ZERO;
+            for (pick, any_elapsed) in picks {
+                let elapsed = match pick {
+                    0 => Duration::ZERO,
+                    1 => Duration::MAX,
+                    2 => any_elapsed,
+                    _ => total,
+                };
+                if let Decision::RetryAfter(d) = s.on_failure(elapsed) {
+                    check_delay(&p, elapsed, d)?;
+                    total = total.saturating_add(d);
+                }
+            }
+            // The lower bounds hold too, even where `f64` cannot resolve a millisecond.
+            let floor = match p.jitter() {
+                Jitter::None => truncate_to_millis(p.initial_delay()),
+                Jitter::Decorrelated => {
+                    truncate_to_millis(ceil_to_millis(p.initial_delay()).min(p.max_delay()))
+                }
+                _ => Duration::ZERO,
+            };
+            let mut elapsed = Duration::ZERO;
+            for d in p.delays().take(50) {
+                check_delay(&p, elapsed, d)?;
+                let cut = p.max_elapsed().is_some_and(|max| d == max - elapsed);
+                prop_assert!(cut || d >= floor, "{:?} under {:?}", d, floor);
+                elapsed = elapsed.saturating_add(d);
+            }
+        }
     }
 
     proptest! {
