@@ -375,3 +375,42 @@ async fn neither_path_retries_after_an_applied_500_even_when_its_refresh_ends_du
         .await;
     assert_stopped_after_the_500(&run);
 }
+
+// ---- No valid policy panics, on either path ----
+
+#[tokio::test(start_paused = true)]
+async fn the_longest_delays_saturate_on_both_paths() {
+    // Every wait is Duration::MAX (to the millisecond): the sums of waits saturate instead of
+    // overflowing, and the sleeps (tokio's, on both paths) cap each wait at about 30 years.
+    let two_centuries = secs(200 * 365 * 86_400);
+    let mut scenario = Scenario::new(Some(two_centuries), vec![]);
+    scenario.policy = RetryPolicy::builder()
+        .initial_delay(Duration::MAX)
+        .max_delay(Duration::MAX)
+        .jitter(instance_refresh_retry::Jitter::Decorrelated)
+        .unlimited_elapsed()
+        .max_attempts(3)
+        .build()
+        .unwrap();
+    for run in [scenario.tower().await, scenario.sdk().await] {
+        assert_eq!(run.requests.len(), 3, "{run:?}");
+        assert!(
+            run.requests
+                .iter()
+                .all(|(_, code)| code.as_deref() == BLOCKED)
+        );
+        let [stats] = run.stats.as_slice() else {
+            panic!("one call, one report: {run:?}");
+        };
+        assert_eq!(
+            (stats.attempts, stats.waited, stats.outcome),
+            (
+                3,
+                Duration::MAX,
+                RetryOutcome::GaveUp(StopReason::MaxAttempts)
+            )
+        );
+        let longest = Duration::MAX - Duration::from_nanos(999_999);
+        assert_eq!(run.waits, [(1, longest), (2, longest)]);
+    }
+}
