@@ -40,7 +40,7 @@
 //!    through untouched.
 //! 2. *Retry, and after how long?* A [`RetryPolicy`] gives each call a [`Schedule`], a pure
 //!    function: attempt number, elapsed time and a seedable RNG in, [`Decision`] out. It never
-//!    sleeps and never reads a clock.
+//!    sleeps and never reads a clock (unless you give it a `backoff` delay source that does).
 //! 3. *Doing it.* Only the two integrations sleep, each with an injectable sleep and time source
 //!    (the SDK client's own on the SDK path; [`sleep_impl`](InstanceRefreshRetryLayer::sleep_impl)
 //!    and [`time_source`](InstanceRefreshRetryLayer::time_source) on the tower path), and both
@@ -56,7 +56,9 @@
 //! each wait: a call that waited three times made four attempts. The policy's `max_attempts`
 //! limits these attempts, and [`RetryStats::attempts`] counts them, on both paths: the same
 //! answers from Auto Scaling make both paths send the same requests and report the same
-//! [`RetryStats`].
+//! [`RetryStats`] (in the SDK's standard retry mode and while its retry quota lasts; `elapsed`
+//! agrees to the microsecond only on a virtual clock, since the tower path starts its clock when
+//! the call is made and the SDK path when the SDK's retry loop starts).
 //!
 //! # The SDK interceptor
 //!
@@ -64,7 +66,7 @@
 //! target operation the interceptor runs the [`RetryPolicy`] and hands each delay to the SDK
 //! (through the classifier, as an explicit retry delay); the SDK does the sleeping, with the sleep
 //! implementation and time source of the client. Every other operation, and every other error,
-//! is left to the SDK's retry exactly as configured.
+//! is left to the SDK's retry as configured, counted per [attempt](#what-an-attempt-is) (see below).
 //!
 //! ## Installing it
 //!
@@ -208,7 +210,9 @@
 //! [related operations](InstanceRefreshRetryConfig::related_operations) (for those, install it
 //! client-wide or per call with [`config_override`](InstanceRefreshRetryConfig::config_override)),
 //! an [`on_retry`](InstanceRefreshRetryConfig::on_retry) callback for each wait, and an
-//! [`on_finish`](InstanceRefreshRetryConfig::on_finish) callback for the end of every call.
+//! [`on_finish`](InstanceRefreshRetryConfig::on_finish) callback for the end of every call that
+//! runs to completion (a `.send()` future that is dropped reports nothing: bound the call with the
+//! SDK's `operation_timeout` instead, which reports [`RetryOutcome::TimedOut`]).
 //!
 //! ## What changes, and what does not
 //!
@@ -221,7 +225,7 @@
 //!   other operation still has its full retry quota (but see *Quota* below for the one retry
 //!   permit a wait can forfeit).
 //! - Every other error of the target operation (throttling, 5xx, timeouts, ...) is retried by the
-//!   SDK as if the waits had not happened: within each [attempt](#what-an-attempt-is), the
+//!   SDK as if each attempt were a call of its own: within each [attempt](#what-an-attempt-is), the
 //!   user's `max_attempts` counts those errors alone, their backoff is computed from their own
 //!   count, and each of those retries takes tokens from the client's retry quota as usual. Three
 //!   attempts stay three attempts, however long the refresh wait.
@@ -244,7 +248,9 @@
 //! ([`ProvideErrorCode::may_have_started_refresh`]): [`StartInstanceRefreshService`] reports it
 //! for each inner call, the SDK's own retries inside that call included. An inner service of
 //! your own must report it too (its error type implements the method), or the layer cannot
-//! know. The SDK's own retry (on by default) still retries an unknown outcome inside one
+//! know (an inner service that returns the SDK's own `SdkError` of `StartInstanceRefresh`
+//! reports its final answer; only `StartInstanceRefreshService` also sees the SDK's retries
+//! inside the call). The SDK's own retry (on by default) still retries an unknown outcome inside one
 //! attempt; if the refresh it may have started ended within that short backoff, the retry could
 //! start a second one, which no client can rule out without asking `DescribeInstanceRefreshes`.
 //!
@@ -255,16 +261,17 @@
 //! with the SDK's timeout error ([`SdkError::TimeoutError`](aws_smithy_runtime_api::client::result::SdkError::TimeoutError)), which has no raw response; its
 //! [`RetryStats`] (outcome [`RetryOutcome::TimedOut`]) reach `on_finish` only. Set it above
 //! the policy's `max_elapsed`, or leave it unset, unless you want it to be the limit. The
-//! `operation_attempt_timeout` applies to each attempt and never to a wait.
+//! `operation_attempt_timeout` applies to each request (each of the SDK's own attempts) and never
+//! to a wait.
 //!
 //! [`TimeoutConfig`]: aws_smithy_types::timeout::TimeoutConfig
 //!
 //! ## Differences from the SDK's retry
 //!
 //! - **Delays.** A classifier can already ask the SDK for an explicit delay, but the standard
-//!   strategy caps it at `max_backoff` (20 s by default) and, under retry spec 2.1, clamps it to
-//!   within 5 s of the SDK's own backoff. Here each delay is exactly the policy's: minutes, not
-//!   seconds.
+//!   strategy caps it at `max_backoff` (20 s by default) under retry spec 2.0, and under spec 2.1
+//!   clamps it to between the SDK's own backoff and 5 s more. Here each delay is exactly the
+//!   policy's: minutes, not seconds.
 //! - **Attempts.** The SDK stops at `max_attempts` (3 by default); here waits stop at the
 //!   policy's `max_attempts` and `max_elapsed` (one hour by default).
 //! - **Quota.** Every SDK retry takes 5 to 14 tokens from a bucket of 500 shared by the whole
@@ -274,13 +281,15 @@
 //!   throttling, 5xx or timeout retry of *any* call on the same client (with no success in
 //!   between) forfeits that retry's tokens instead of letting a later success refund them,
 //!   exactly as a second SDK retry would. That is at most one retry's cost per such retry, never
-//!   more than those retries already took.
+//!   more than those retries already took. And the success that ends a call after a wait does
+//!   not add back the one token that a first-attempt success adds.
 //! - **Retry spec 2.0 and 2.1 behave the same.** For the one retry decision after a wait, the
 //!   interceptor swaps in a copy of the user's `RetryConfig` with spec 2.0, standard mode, a
 //!   `max_backoff` of at least the delay and room for one more attempt, plus an unlimited token
-//!   bucket; the user's values come back before the next attempt. (The `AWS_NEW_RETRIES_2026`
-//!   variable is read by `aws-config`, which turns it into that spec on the `RetryConfig`; this
-//!   crate sees only the result.)
+//!   bucket; the user's values come back when the next attempt starts (`read_before_attempt`),
+//!   after the SDK has slept and taken that attempt's send token. (However the spec gets onto the
+//!   `RetryConfig`, through `aws-config`, a `BehaviorVersion` or `with_retry_spec`, this crate
+//!   sees only the result.)
 //! - **Adaptive mode.** The client-side rate limiter is neither consulted nor updated for waits,
 //!   and the attempt right after a wait skips it too: the override above is still in place when
 //!   the SDK takes that attempt's send token.
@@ -295,8 +304,12 @@
 //!   is the natural order.
 //! - When it is installed more than once (client-wide and per call), the last one installed acts
 //!   alone; per-call settings win over client-wide ones.
-//! - Its retry classifier runs after the SDK's classifiers. A classifier of your own with a
-//!   higher priority that returns `RetryForbidden` stops the waiting.
+//! - Its retry classifier runs after the SDK's classifiers (with a priority just above the
+//!   transient-error classifier). A classifier of yours that returns `RetryForbidden`, at any
+//!   priority, stops the waiting; one with a higher priority that returns any other action
+//!   replaces the policy's delay.
+//! - A `.send()` future that is dropped (for example by `tokio::time::timeout`) reports nothing
+//!   to `on_finish`; the SDK's `operation_timeout` ends the call with a report.
 //! - Retries need a sleep implementation on the client (every client built with
 //!   `aws-config` or `BehaviorVersion` defaults has one).
 //!
@@ -305,7 +318,7 @@
 //! [`InstanceRefreshRetryLayer`] wraps any `Clone` service whose error carries an AWS error code
 //! ([`ProvideErrorCode`]: `SdkError`, or the boxed errors of tower middleware such as `Timeout`).
 //! [`StartInstanceRefreshService`] adapts the SDK client, and it is what lets the duplicate
-//! guard work on this path. Waiting uses tokio's sleep and clock unless you give the layer the
+//! guard see the SDK's own retries inside each call. Waiting uses tokio's sleep and clock unless you give the layer the
 //! SDK's kind ([`sleep_impl`](InstanceRefreshRetryLayer::sleep_impl),
 //! [`time_source`](InstanceRefreshRetryLayer::time_source)), so tests under
 //! `tokio::time::pause()` cover hours in milliseconds.
@@ -336,14 +349,18 @@
 //!
 //! # Logs
 //!
-//! Each wrapped call runs in one `instance_refresh_retry` span. Every wait emits an `INFO` event
+//! Each wrapped call has one `instance_refresh_retry` span (on the tower path the whole call runs
+//! in it; on the SDK path it holds the crate's own events, not the SDK's logs). Every wait emits
+//! an `INFO` event
 //! with the fields `attempt`, `delay_ms`, `error_code` and `request_id`; giving up emits a `WARN`
 //! event with `attempts`, `waited_ms`, `elapsed_ms`, `reason`, `error_code` and `request_id`; any
-//! other end a `DEBUG` event. Credentials, signatures, requests and responses are never logged.
+//! other end a `DEBUG` event. [`StartInstanceRefreshService`] adds a `DEBUG` span
+//! `start_instance_refresh` with the field `group` (the Auto Scaling group's name). Credentials,
+//! signatures, request bodies and responses are never logged.
 //!
 //! # Features
 //!
-//! - `sim`: [`sim`], an embedded Auto Scaling simulator serving the awsQuery protocol on
+//! - `sim`: `instance_refresh_retry::sim`, an embedded Auto Scaling simulator serving the awsQuery protocol on
 //!   127.0.0.1.
 //! - `backoff`: take delays from a `backoff::backoff::Backoff` (the `backoff` crate is
 //!   unmaintained; this is for interoperability only).

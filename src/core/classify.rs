@@ -162,9 +162,11 @@ impl Classifier {
         self.codes.iter().map(|c| c.as_ref())
     }
 
-    /// Classifies an error. Only AWS service errors can be retry-after-wait; timeouts, dispatch
-    /// failures and unparseable responses always pass through (the SDK's own retry deals with
-    /// those).
+    /// Classifies an error. With codes alone, only errors that carry a code (AWS service errors)
+    /// can be retry-after-wait; timeouts, dispatch failures and unparseable responses pass through
+    /// (the SDK's own retry deals with those). A [`from_fn`](Self::from_fn) function is asked
+    /// about errors without a code too; for `StartInstanceRefresh`, the duplicate guard then stops
+    /// the call rather than wait after an error whose outcome is unknown.
     ///
     /// `err` is usually an [`SdkError`](aws_smithy_runtime_api::client::result::SdkError), but any [`ProvideErrorCode`] works, including the boxed
     /// errors of tower middleware such as `Timeout`.

@@ -51,9 +51,11 @@ pub trait ProvideErrorCode {
     ///
     /// The SDK errors of `StartInstanceRefresh` answer it (best with
     /// [`StartInstanceRefreshService`](crate::StartInstanceRefreshService), which also sees the
-    /// SDK's own retries inside one call); the SDK errors of the other operations say `false`. A
-    /// boxed error that is none of those SDK errors says `true`: its outcome cannot be read, so it
-    /// is assumed to be unknown. Implement it for your own error type if a failure can leave a
+    /// SDK's own retries inside one call); the SDK errors of the other operations say `false`.
+    /// Inside a `BoxError`, only the `SdkError<_, HttpResponse>` of the five operations that
+    /// `InstanceRefreshInProgress` blocks is recognised; any other boxed error (a boxed `SdkError`
+    /// of another operation included) has no code and says `true`: its outcome cannot be read, so
+    /// it is assumed to be unknown. Implement it for your own error type if a failure can leave a
     /// start's outcome unknown; the default is `false`.
     fn may_have_started_refresh(&self) -> bool {
         false

@@ -72,11 +72,13 @@ pub enum RetryOutcome {
     Succeeded,
     /// The last attempt failed with an error the classifier passed through.
     NotRetryable,
-    /// Every attempt was blocked and the policy stopped; the caller gets the last error.
+    /// The last attempt was ours to handle (the classifier said retry-after-wait) and the call
+    /// stopped waiting: a limit of the policy, or the duplicate guard (see the [`StopReason`]).
+    /// The caller gets the last error.
     GaveUp(StopReason),
     /// The SDK's `operation_timeout` ended the call while it was attempting or waiting (SDK
-    /// interceptor path); the caller gets the SDK's timeout error. A per-attempt timeout
-    /// (`operation_attempt_timeout`) on the last attempt is an error the SDK's own retry handles,
+    /// interceptor path); the caller gets the SDK's timeout error. A per-request timeout
+    /// (`operation_attempt_timeout`) on the last request is an error the SDK's own retry handles,
     /// so it ends as [`NotRetryable`](Self::NotRetryable).
     TimedOut,
     /// The call's future was dropped before it finished, for example by a timeout above the
@@ -88,8 +90,11 @@ pub enum RetryOutcome {
 
 /// What one wrapped call did. SDK errors pass through unchanged; this travels beside them.
 ///
-/// Both paths count the same things: the same answers give the same stats. Every call's stats
-/// reach `on_finish`; a success's come with its output through
+/// Both paths count the same things: the same answers give the same stats (see
+/// [What an attempt is](crate#what-an-attempt-is)). Every call that runs to completion reports
+/// to `on_finish`, and on the tower path a dropped call does too
+/// ([`RetryOutcome::Cancelled`]); on the SDK path a dropped `.send()` future reports nothing. A
+/// success's stats come with its output through
 /// [`send_with_stats`](crate::StartInstanceRefreshExt::send_with_stats) (SDK path) or
 /// [`InstanceRefreshRetryLayer::with_stats`](crate::InstanceRefreshRetryLayer::with_stats) (tower
 /// path); a failure's, on the SDK path, through [`retry_stats`](crate::retry_stats).

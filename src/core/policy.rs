@@ -103,7 +103,7 @@ pub(crate) enum DelaySource {
 ///
 /// | field | default | why |
 /// |---|---|---|
-/// | `initial_delay` | 5 s | a refresh never ends within milliseconds; the first re-check need not be instant |
+/// | `initial_delay` | 5 s | a refresh never ends within milliseconds; the exponential delay starts at 5 s (with full jitter each wait is drawn from 0 up to it) |
 /// | `multiplier` | 2 | the usual doubling |
 /// | `max_delay` | 2 min | a refresh that ends is noticed within two minutes; with full jitter the mean wait at the cap is one minute, so about 60 calls per hour (30 without jitter) |
 /// | `jitter` | [`Jitter::Full`] | AWS's recommendation; spreads pipelines that were blocked by the same refresh |
@@ -217,12 +217,14 @@ impl RetryPolicy {
         self.jitter
     }
 
-    /// The maximum number of calls, including the first; `None` is unlimited.
+    /// The maximum number of [attempts](crate#what-an-attempt-is), including the first; `None` is
+    /// unlimited.
     pub fn max_attempts(&self) -> Option<u32> {
         self.max_attempts
     }
 
-    /// The time budget from the start of the first call; `None` is unlimited.
+    /// The time budget from the start of the first attempt (on the SDK path, the start of the
+    /// SDK's retry loop); `None` is unlimited.
     pub fn max_elapsed(&self) -> Option<Duration> {
         self.max_elapsed
     }
@@ -320,7 +322,8 @@ impl RetryPolicyBuilder {
         self
     }
 
-    /// The maximum number of calls, counting the first one. Default unlimited. Must be at least 1;
+    /// The maximum number of [attempts](crate#what-an-attempt-is), counting the first one. Default
+    /// unlimited. Must be at least 1;
     /// 1 means no retries. `u32::MAX` is accepted: `u32::MAX - 1` retries, and the attempt
     /// counter saturates instead of overflowing.
     pub fn max_attempts(mut self, attempts: u32) -> Self {
@@ -334,7 +337,8 @@ impl RetryPolicyBuilder {
         self
     }
 
-    /// The time budget, measured from the start of the first call. Default 1 h. Must be greater
+    /// The time budget, measured from the start of the first attempt (on the SDK path, the start
+    /// of the SDK's retry loop). Default 1 h. Must be greater
     /// than zero. The last wait is cut so that a retry never starts after the budget is spent.
     /// Anything up to [`Duration::MAX`] is accepted.
     pub fn max_elapsed(mut self, elapsed: Duration) -> Self {
@@ -362,8 +366,9 @@ impl RetryPolicyBuilder {
 
     /// Takes the delays from a [`backoff::backoff::Backoff`] instead of the built-in exponential
     /// schedule. Each call clones `backoff` and resets it. `max_attempts` and `max_elapsed` still
-    /// apply (with the caller's clock); `initial_delay`, `multiplier` and `jitter` are ignored, and
-    /// `max_delay` still caps each delay.
+    /// apply (with the caller's clock); `initial_delay`, `multiplier` and `jitter` are ignored (but
+    /// `build()` still checks that `max_delay` is at least `initial_delay`), and `max_delay` still
+    /// caps each delay.
     ///
     /// The `backoff` crate is unmaintained (RUSTSEC-2025-0012); this exists so existing
     /// configurations keep working. Note that `ExponentialBackoff::max_elapsed_time` reads the

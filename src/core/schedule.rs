@@ -154,7 +154,8 @@ impl Schedule {
     /// Records one failed attempt and decides what happens next.
     ///
     /// `elapsed` is the time since the first attempt started, as measured by the caller's clock
-    /// (tokio time in the tower path, the runtime's time source in the SDK path). A returned delay
+    /// (the layer's time source in the tower path, tokio's clock by default; the client's time
+    /// source in the SDK path). A returned delay
     /// never takes the total past `max_elapsed`.
     pub fn on_failure(&mut self, elapsed: Duration) -> Decision {
         self.attempts = self.attempts.saturating_add(1);

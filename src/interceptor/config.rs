@@ -81,7 +81,8 @@ impl InstanceRefreshRetryConfig {
     }
 
     /// Calls `f` with the [`RetryStats`] of every handled call when it ends: success, an error
-    /// passed through, the policy giving up, or the operation timeout.
+    /// passed through, the call giving up, or the operation timeout. A `.send()` future that is
+    /// dropped reports nothing; bound the call with the SDK's `operation_timeout` instead.
     ///
     /// ```
     /// use instance_refresh_retry::{InstanceRefreshRetryConfig, RetryPolicy};

@@ -108,6 +108,14 @@ impl<'a> AttemptError<'a> {
     }
 }
 
+/// True when a timeout error says it is the operation timeout, not an attempt timeout. The SDK's
+/// operation timeout starts before any hook of ours can read the clock, so with a real clock our
+/// `elapsed` can fall a little short of it; its message tells them apart.
+fn names_the_operation_timeout(err: &OrchestratorError<Error>) -> bool {
+    std::error::Error::source(err)
+        .is_some_and(|source| source.to_string().starts_with("operation timeout ("))
+}
+
 fn elapsed(rc: &RuntimeComponents, start: SystemTime) -> Duration {
     now(rc).duration_since(start).unwrap_or_default()
 }
@@ -246,8 +254,9 @@ impl Intercept for RetryInterceptor {
         };
         let saved = state.saved.take();
         let elapsed = elapsed(rc, state.start);
+        // Only the operation timeout can end a call during one of our waits.
+        let cut_a_wait = state.pending.is_some();
         if let Some((delay, decided)) = state.pending.take() {
-            // The operation timeout cut this wait short.
             let slept = now(rc).duration_since(decided).unwrap_or_default();
             state.waited = state.waited.saturating_add(delay.min(slept));
         }
@@ -260,7 +269,9 @@ impl Intercept for RetryInterceptor {
             (Some(_), Some(reason)) => RetryOutcome::GaveUp(reason),
             (Some(err), None)
                 if err.is_timeout_error()
-                    && operation_timeout.is_some_and(|limit| elapsed >= limit) =>
+                    && operation_timeout.is_some_and(|limit| {
+                        cut_a_wait || elapsed >= limit || names_the_operation_timeout(err)
+                    }) =>
             {
                 RetryOutcome::TimedOut
             }
@@ -278,5 +289,23 @@ impl Intercept for RetryInterceptor {
             response.add_extension(stats);
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_operation_timeout_is_told_from_an_attempt_timeout_by_its_message() {
+        // The messages of aws-smithy-runtime's timeouts (tests/all pins them against the SDK).
+        let operation: OrchestratorError<Error> = OrchestratorError::timeout(
+            "operation timeout (all attempts including retries) occurred after 60s".into(),
+        );
+        let attempt: OrchestratorError<Error> = OrchestratorError::timeout(
+            "operation attempt timeout (single attempt) occurred after 2s".into(),
+        );
+        assert!(names_the_operation_timeout(&operation));
+        assert!(!names_the_operation_timeout(&attempt));
     }
 }

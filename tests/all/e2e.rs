@@ -449,6 +449,14 @@ async fn sdk_attempt_timeout_is_not_reported_as_the_operation_timeout() {
         ),
         "{err:?}"
     );
+    // Not the operation timeout's message, which the interceptor reads as TimedOut.
+    let source = std::error::Error::source(&err).map(ToString::to_string);
+    assert!(
+        source
+            .as_deref()
+            .is_some_and(|s| s.starts_with("operation attempt timeout (")),
+        "{source:?}"
+    );
     let seen = seen.lock().unwrap();
     assert_eq!(seen.len(), 1);
     assert_eq!(

@@ -692,6 +692,15 @@ async fn operation_timeout_bounds_the_whole_wait() {
         );
         let err = client.start_instance_refresh().send().await.unwrap_err();
         assert!(matches!(err, SdkError::TimeoutError(_)), "{spec}: {err:?}");
+        // The interceptor tells the operation timeout from an attempt timeout by this message
+        // (its own clock can read a little less than the timeout's on a real clock).
+        let source = std::error::Error::source(&err).map(ToString::to_string);
+        assert!(
+            source
+                .as_deref()
+                .is_some_and(|s| s.starts_with("operation timeout (")),
+            "{spec}: {source:?}"
+        );
         assert_eq!(start.elapsed(), secs(60), "{spec}");
         // Attempts at 0, 5, 15 and 35 s; the 40 s wait is cut at 60 s.
         assert_eq!(rule.num_calls(), 4, "{spec}");
