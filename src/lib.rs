@@ -374,6 +374,34 @@ mod layer;
 pub mod sim;
 
 /// The futures of the tower path, as in tower (`tower::retry::future`).
+///
+/// Name them to keep a call in a struct or to return it from a function:
+///
+/// ```
+/// use aws_sdk_autoscaling::operation::start_instance_refresh::StartInstanceRefreshInput;
+/// use instance_refresh_retry::future::{ResponseFuture, StartInstanceRefreshFuture};
+/// use instance_refresh_retry::{InstanceRefreshRetry, RetryPolicy, StartInstanceRefreshService};
+/// use tower::Service;
+///
+/// type Sdk = StartInstanceRefreshService;
+/// type Started = ResponseFuture<Sdk, StartInstanceRefreshInput, StartInstanceRefreshFuture>;
+///
+/// fn start(svc: &mut InstanceRefreshRetry<Sdk>, input: StartInstanceRefreshInput) -> Started {
+///     svc.call(input) // no need to wait for readiness: the SDK service is always ready
+/// }
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// # use aws_sdk_autoscaling::operation::start_instance_refresh::StartInstanceRefreshOutput;
+/// # use aws_smithy_mocks::{mock, mock_client};
+/// # let rule = mock!(aws_sdk_autoscaling::Client::start_instance_refresh)
+/// #     .then_output(|| StartInstanceRefreshOutput::builder().instance_refresh_id("r-1").build());
+/// # let client = mock_client!(aws_sdk_autoscaling, [&rule]);
+/// let mut svc = InstanceRefreshRetry::new(Sdk::new(client), RetryPolicy::default());
+/// let input = StartInstanceRefreshInput::builder().auto_scaling_group_name("web").build()?;
+/// assert_eq!(start(&mut svc, input).await?.instance_refresh_id(), Some("r-1"));
+/// # Ok(())
+/// # }
+/// ```
 pub mod future {
     pub use crate::layer::future::ResponseFuture;
     pub use crate::layer::sdk_service::StartInstanceRefreshFuture;
@@ -387,7 +415,9 @@ pub use crate::core::outcome::{RetryEvent, RetryOutcome, RetryStats, StopReason}
 pub use crate::core::policy::{Jitter, PolicyError, RetryPolicy, RetryPolicyBuilder};
 pub use crate::core::schedule::{Decision, Delays, Schedule};
 
-// The tower path.
+// The tower path. Its futures are in `future`, as in tower; they stay at the root too.
+#[doc(no_inline)]
+pub use crate::future::{ResponseFuture, StartInstanceRefreshFuture};
 pub use crate::layer::sdk_service::StartInstanceRefreshService;
 pub use crate::layer::{
     InstanceRefreshRetry, InstanceRefreshRetryLayer, Respond, Unchanged, WithStats,

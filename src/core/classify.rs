@@ -123,7 +123,20 @@ impl Classifier {
         }
     }
 
-    /// Also treats errors with this code as retry-after-wait.
+    /// Also treats errors with this code as retry-after-wait. A code already present is not added
+    /// twice.
+    ///
+    /// ```
+    /// use instance_refresh_retry::Classifier;
+    ///
+    /// let code = String::from("ScalingActivityInProgress"); // a `&'static str` or a `String`
+    /// let classifier = Classifier::default().with_code("ResourceContention").with_code(code);
+    /// assert_eq!(
+    ///     classifier.codes().collect::<Vec<_>>(),
+    ///     ["InstanceRefreshInProgress", "ResourceContention", "ScalingActivityInProgress"]
+    /// );
+    /// assert_eq!(classifier.with_code("ResourceContention").codes().count(), 3);
+    /// ```
     #[must_use]
     pub fn with_code(self, code: impl Into<Cow<'static, str>>) -> Self {
         self.with_codes([code])
@@ -158,6 +171,15 @@ impl Classifier {
 
     /// The codes treated as retry-after-wait (without asking a [`from_fn`](Self::from_fn)
     /// function).
+    ///
+    /// ```
+    /// use instance_refresh_retry::{Classifier, INSTANCE_REFRESH_IN_PROGRESS};
+    ///
+    /// assert!(Classifier::default().codes().eq([INSTANCE_REFRESH_IN_PROGRESS]));
+    /// // A `from_fn` classifier starts with none: its function decides.
+    /// let custom = Classifier::from_fn(|err| Classifier::default().classify(err));
+    /// assert_eq!(custom.codes().count(), 0);
+    /// ```
     pub fn codes(&self) -> impl Iterator<Item = &str> {
         self.codes.iter().map(|c| c.as_ref())
     }
@@ -203,7 +225,25 @@ impl Classifier {
         }
     }
 
-    /// Classifies an operation error (the `E` of `SdkError<E, R>`).
+    /// Classifies an operation error (the `E` of `SdkError<E, R>`, as
+    /// [`as_service_error`](aws_smithy_runtime_api::client::result::SdkError::as_service_error)
+    /// returns it).
+    ///
+    /// ```
+    /// use aws_sdk_autoscaling::operation::start_instance_refresh::StartInstanceRefreshError;
+    /// use aws_sdk_autoscaling::types::error::InstanceRefreshInProgressFault;
+    /// use aws_smithy_types::error::ErrorMetadata;
+    /// use instance_refresh_retry::{Classifier, Verdict};
+    ///
+    /// // A typed variant without a code (as aws-smithy-mocks builds it)...
+    /// let fault = InstanceRefreshInProgressFault::builder().build();
+    /// let typed = StartInstanceRefreshError::InstanceRefreshInProgressFault(fault);
+    /// assert_eq!(Classifier::default().classify_error(&typed), Verdict::RetryAfterWait);
+    /// // ...or an error with the code in its metadata (as the SDK parses it).
+    /// let throttled = ErrorMetadata::builder().code("Throttling").build();
+    /// let coded = StartInstanceRefreshError::generic(throttled);
+    /// assert_eq!(Classifier::default().classify_error(&coded), Verdict::PassThrough);
+    /// ```
     pub fn classify_error<E>(&self, err: &E) -> Verdict
     where
         E: ProvideErrorMetadata + 'static,

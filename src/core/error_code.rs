@@ -36,9 +36,44 @@ use super::operation::{error_code, for_blocked_operation_errors};
 pub trait ProvideErrorCode {
     /// The AWS error code (`InstanceRefreshInProgress`, `Throttling`, ...), or `None` when the
     /// error is not an AWS service error.
+    ///
+    /// ```
+    /// use aws_sdk_autoscaling::operation::start_instance_refresh::StartInstanceRefreshError;
+    /// use aws_sdk_autoscaling::types::error::InstanceRefreshInProgressFault;
+    /// use instance_refresh_retry::{ProvideErrorCode, StartInstanceRefreshSdkError};
+    /// # use aws_smithy_runtime_api::http::{Response, StatusCode};
+    /// # use aws_smithy_types::body::SdkBody;
+    /// # let raw = Response::new(StatusCode::try_from(400).unwrap(), SdkBody::empty());
+    ///
+    /// let fault = InstanceRefreshInProgressFault::builder().build();
+    /// let err = StartInstanceRefreshSdkError::service_error(
+    ///     StartInstanceRefreshError::InstanceRefreshInProgressFault(fault),
+    ///     raw,
+    /// );
+    /// assert_eq!(err.error_code(), Some("InstanceRefreshInProgress"));
+    /// // Not a service error: no code.
+    /// assert_eq!(StartInstanceRefreshSdkError::timeout_error("slow").error_code(), None);
+    /// ```
     fn error_code(&self) -> Option<&str>;
 
     /// The AWS request id, for logs.
+    ///
+    /// ```
+    /// use aws_sdk_autoscaling::operation::start_instance_refresh::StartInstanceRefreshError;
+    /// use aws_smithy_types::error::ErrorMetadata;
+    /// use instance_refresh_retry::{ProvideErrorCode, StartInstanceRefreshSdkError};
+    /// # use aws_smithy_runtime_api::http::{Response, StatusCode};
+    /// # use aws_smithy_types::body::SdkBody;
+    /// # let raw = Response::new(StatusCode::try_from(400).unwrap(), SdkBody::empty());
+    ///
+    /// // Where the SDK keeps the `x-amzn-RequestId` of a service error:
+    /// let meta = ErrorMetadata::builder().code("Throttling").custom("aws_request_id", "req-1");
+    /// let err = StartInstanceRefreshSdkError::service_error(
+    ///     StartInstanceRefreshError::generic(meta.build()),
+    ///     raw,
+    /// );
+    /// assert_eq!(err.request_id(), Some("req-1"));
+    /// ```
     fn request_id(&self) -> Option<&str> {
         None
     }
@@ -57,6 +92,28 @@ pub trait ProvideErrorCode {
     /// of another operation included) has no code and says `true`: its outcome cannot be read, so
     /// it is assumed to be unknown. Implement it for your own error type if a failure can leave a
     /// start's outcome unknown; the default is `false`.
+    ///
+    /// ```
+    /// use instance_refresh_retry::{ProvideErrorCode, StartInstanceRefreshSdkError};
+    /// # use aws_sdk_autoscaling::operation::start_instance_refresh::StartInstanceRefreshError;
+    /// # use aws_smithy_runtime_api::http::{Response, StatusCode};
+    /// # use aws_smithy_types::{body::SdkBody, error::ErrorMetadata};
+    /// # fn answer(status: u16, code: &str) -> StartInstanceRefreshSdkError {
+    /// #     let meta = ErrorMetadata::builder().code(code).build();
+    /// #     let error = StartInstanceRefreshError::generic(meta);
+    /// #     let raw = Response::new(StatusCode::try_from(status).unwrap(), SdkBody::empty());
+    /// #     StartInstanceRefreshSdkError::service_error(error, raw)
+    /// # }
+    ///
+    /// // Unknown outcomes: no answer in time, or a server error while handling the request.
+    /// let timeout = StartInstanceRefreshSdkError::timeout_error("no answer within 30s");
+    /// assert!(timeout.may_have_started_refresh());
+    /// // (`answer` builds the service error of an HTTP status and an error code.)
+    /// assert!(answer(500, "InternalFailure").may_have_started_refresh());
+    /// // Definite refusals: nothing was started.
+    /// assert!(!answer(400, "Throttling").may_have_started_refresh());
+    /// assert!(!answer(500, "ResourceContention").may_have_started_refresh());
+    /// ```
     fn may_have_started_refresh(&self) -> bool {
         false
     }

@@ -31,6 +31,23 @@ pub(crate) const RELATED_OPERATIONS: [&str; 4] = [
 pub const INSTANCE_REFRESH_IN_PROGRESS: &str = "InstanceRefreshInProgress";
 
 /// The error of `StartInstanceRefresh` on both paths: the SDK's own error type, unchanged.
+///
+/// ```
+/// use aws_sdk_autoscaling::operation::start_instance_refresh::StartInstanceRefreshError;
+/// use aws_sdk_autoscaling::types::error::InstanceRefreshInProgressFault;
+/// use instance_refresh_retry::StartInstanceRefreshSdkError;
+/// # use aws_smithy_runtime_api::http::{Response, StatusCode};
+/// # use aws_smithy_types::body::SdkBody;
+/// # let raw = Response::new(StatusCode::try_from(400).unwrap(), SdkBody::empty());
+///
+/// let fault = InstanceRefreshInProgressFault::builder().build();
+/// let err = StartInstanceRefreshSdkError::service_error(
+///     StartInstanceRefreshError::InstanceRefreshInProgressFault(fault),
+///     raw,
+/// );
+/// // What the SDK's own `send()` returns, so the SDK's checks keep working:
+/// assert!(err.as_service_error().unwrap().is_instance_refresh_in_progress_fault());
+/// ```
 pub type StartInstanceRefreshSdkError = SdkError<StartInstanceRefreshError, HttpResponse>;
 
 /// Calls `$m!` with the error types of every operation that Auto Scaling refuses with

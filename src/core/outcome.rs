@@ -123,6 +123,17 @@ pub struct RetryStats {
 
 impl RetryStats {
     /// Builds stats (for tests and custom integrations).
+    ///
+    /// ```
+    /// use instance_refresh_retry::{RetryOutcome, RetryStats, StopReason};
+    /// use std::time::Duration;
+    ///
+    /// // Testing an `on_finish` callback of your own:
+    /// let report = |s: &RetryStats| format!("{} retries, waited {:?}", s.retries(), s.waited);
+    /// let outcome = RetryOutcome::GaveUp(StopReason::MaxAttempts);
+    /// let stats = RetryStats::new(4, Duration::from_secs(35), Duration::from_secs(36), outcome);
+    /// assert_eq!(report(&stats), "3 retries, waited 35s");
+    /// ```
     pub fn new(attempts: u32, waited: Duration, elapsed: Duration, outcome: RetryOutcome) -> Self {
         RetryStats {
             attempts,
@@ -133,6 +144,14 @@ impl RetryStats {
     }
 
     /// Retries made: `attempts - 1`.
+    ///
+    /// ```
+    /// use instance_refresh_retry::{RetryOutcome, RetryStats};
+    /// use std::time::Duration;
+    ///
+    /// let first_try = RetryStats::new(1, Duration::ZERO, Duration::ZERO, RetryOutcome::Succeeded);
+    /// assert_eq!(first_try.retries(), 0);
+    /// ```
     pub fn retries(&self) -> u32 {
         self.attempts.saturating_sub(1)
     }

@@ -198,38 +198,85 @@ impl RetryPolicy {
     }
 
     /// The delay before the first retry.
+    ///
+    /// ```
+    /// use instance_refresh_retry::RetryPolicy;
+    /// use std::time::Duration;
+    ///
+    /// assert_eq!(RetryPolicy::default().initial_delay(), Duration::from_secs(5));
+    /// ```
     pub fn initial_delay(&self) -> Duration {
         self.initial_delay
     }
 
     /// The factor each delay grows by.
+    ///
+    /// ```
+    /// use instance_refresh_retry::RetryPolicy;
+    ///
+    /// assert_eq!(RetryPolicy::default().multiplier(), 2.0);
+    /// ```
     pub fn multiplier(&self) -> f64 {
         self.multiplier
     }
 
     /// The longest single wait.
+    ///
+    /// ```
+    /// use instance_refresh_retry::RetryPolicy;
+    /// use std::time::Duration;
+    ///
+    /// assert_eq!(RetryPolicy::default().max_delay(), Duration::from_secs(120));
+    /// ```
     pub fn max_delay(&self) -> Duration {
         self.max_delay
     }
 
     /// The jitter mode.
+    ///
+    /// ```
+    /// use instance_refresh_retry::{Jitter, RetryPolicy};
+    ///
+    /// assert_eq!(RetryPolicy::default().jitter(), Jitter::Full);
+    /// ```
     pub fn jitter(&self) -> Jitter {
         self.jitter
     }
 
     /// The maximum number of [attempts](crate#what-an-attempt-is), including the first; `None` is
     /// unlimited.
+    ///
+    /// ```
+    /// use instance_refresh_retry::RetryPolicy;
+    ///
+    /// assert_eq!(RetryPolicy::default().max_attempts(), None);
+    /// ```
     pub fn max_attempts(&self) -> Option<u32> {
         self.max_attempts
     }
 
     /// The time budget from the start of the first attempt (on the SDK path, the start of the
     /// SDK's retry loop); `None` is unlimited.
+    ///
+    /// ```
+    /// use instance_refresh_retry::RetryPolicy;
+    /// use std::time::Duration;
+    ///
+    /// assert_eq!(RetryPolicy::default().max_elapsed(), Some(Duration::from_secs(3600)));
+    /// ```
     pub fn max_elapsed(&self) -> Option<Duration> {
         self.max_elapsed
     }
 
     /// The RNG seed, if one was set.
+    ///
+    /// ```
+    /// use instance_refresh_retry::RetryPolicy;
+    ///
+    /// assert_eq!(RetryPolicy::default().seed(), None);
+    /// assert_eq!(RetryPolicy::builder().seed(7).build()?.seed(), Some(7));
+    /// # Ok::<(), instance_refresh_retry::PolicyError>(())
+    /// ```
     pub fn seed(&self) -> Option<u64> {
         self.seed
     }
@@ -291,6 +338,21 @@ impl RetryPolicyBuilder {
     /// computed in `f64` seconds: past a few months, rounding can take a jittered or intermediate
     /// delay a millisecond off the exact formula, and past about 140,000 years (2⁴² s) an `f64` no
     /// longer resolves milliseconds at all. A delay still never exceeds `max_delay`.
+    ///
+    /// ```
+    /// use instance_refresh_retry::{Jitter, RetryPolicy};
+    /// use std::time::Duration;
+    ///
+    /// let policy = RetryPolicy::builder()
+    ///     .initial_delay(Duration::from_secs(30))
+    ///     .jitter(Jitter::None)
+    ///     .max_attempts(4)
+    ///     .build()?;
+    /// let delays: Vec<u64> = policy.delays().map(|d| d.as_secs()).collect();
+    /// assert_eq!(delays, [30, 60, 120]);
+    /// assert!(RetryPolicy::builder().initial_delay(Duration::ZERO).build().is_err());
+    /// # Ok::<(), instance_refresh_retry::PolicyError>(())
+    /// ```
     pub fn initial_delay(mut self, delay: Duration) -> Self {
         self.policy.initial_delay = delay;
         self
@@ -302,6 +364,19 @@ impl RetryPolicyBuilder {
     /// Any finite value is accepted, up to [`f64::MAX`]: once `b·mⁿ` reaches `max_delay`, or
     /// overflows an `f64` or a [`Duration`], the delay is `max_delay`. So `f64::MAX` means
     /// "`initial_delay`, then `max_delay` from the second retry on".
+    ///
+    /// ```
+    /// use instance_refresh_retry::{Jitter, RetryPolicy};
+    ///
+    /// let policy = RetryPolicy::builder()
+    ///     .multiplier(1.0)
+    ///     .jitter(Jitter::None)
+    ///     .max_attempts(4)
+    ///     .build()?;
+    /// let delays: Vec<u64> = policy.delays().map(|d| d.as_secs()).collect();
+    /// assert_eq!(delays, [5, 5, 5]); // a constant delay
+    /// # Ok::<(), instance_refresh_retry::PolicyError>(())
+    /// ```
     pub fn multiplier(mut self, multiplier: f64) -> Self {
         self.policy.multiplier = multiplier;
         self
@@ -311,12 +386,39 @@ impl RetryPolicyBuilder {
     ///
     /// Anything up to [`Duration::MAX`] is accepted; no delay ever exceeds it. Delays have
     /// millisecond resolution, so a cap that is not whole milliseconds is reached truncated.
+    ///
+    /// ```
+    /// use instance_refresh_retry::{Jitter, RetryPolicy};
+    /// use std::time::Duration;
+    ///
+    /// let policy = RetryPolicy::builder()
+    ///     .max_delay(Duration::from_secs(15))
+    ///     .jitter(Jitter::None)
+    ///     .max_attempts(5)
+    ///     .build()?;
+    /// let delays: Vec<u64> = policy.delays().map(|d| d.as_secs()).collect();
+    /// assert_eq!(delays, [5, 10, 15, 15]);
+    /// # Ok::<(), instance_refresh_retry::PolicyError>(())
+    /// ```
     pub fn max_delay(mut self, delay: Duration) -> Self {
         self.policy.max_delay = delay;
         self
     }
 
     /// The [`Jitter`] mode. Default [`Jitter::Full`].
+    ///
+    /// ```
+    /// use instance_refresh_retry::{Jitter, RetryPolicy};
+    /// use std::time::Duration;
+    ///
+    /// let policy = RetryPolicy::builder().jitter(Jitter::Equal).max_attempts(4).build()?;
+    /// // Equal jitter: between half of the exponential delay and all of it.
+    /// for (delay, exponential) in policy.delays().zip([5, 10, 20]) {
+    ///     let exponential = Duration::from_secs(exponential);
+    ///     assert!(delay >= exponential / 2 && delay <= exponential);
+    /// }
+    /// # Ok::<(), instance_refresh_retry::PolicyError>(())
+    /// ```
     pub fn jitter(mut self, jitter: Jitter) -> Self {
         self.policy.jitter = jitter;
         self
@@ -326,12 +428,34 @@ impl RetryPolicyBuilder {
     /// unlimited. Must be at least 1;
     /// 1 means no retries. `u32::MAX` is accepted: `u32::MAX - 1` retries, and the attempt
     /// counter saturates instead of overflowing.
+    ///
+    /// ```
+    /// use instance_refresh_retry::{PolicyError, RetryPolicy};
+    ///
+    /// let policy = RetryPolicy::builder().max_attempts(3).build()?;
+    /// assert_eq!(policy.delays().count(), 2); // 3 attempts, 2 waits
+    /// let err = RetryPolicy::builder().max_attempts(0).build().unwrap_err();
+    /// assert_eq!(err, PolicyError::ZeroMaxAttempts(0));
+    /// # Ok::<(), instance_refresh_retry::PolicyError>(())
+    /// ```
     pub fn max_attempts(mut self, attempts: u32) -> Self {
         self.policy.max_attempts = Some(attempts);
         self
     }
 
     /// Removes the attempt limit (the default).
+    ///
+    /// ```
+    /// use instance_refresh_retry::{Jitter, RetryPolicy};
+    /// use std::time::Duration;
+    ///
+    /// let limited = RetryPolicy::builder().jitter(Jitter::None).max_attempts(3).build()?;
+    /// let policy = limited.to_builder().unlimited_attempts().build()?;
+    /// assert_eq!(policy.max_attempts(), None);
+    /// // Only the time budget (1 h) ends the waits now.
+    /// assert_eq!(policy.delays().sum::<Duration>(), Duration::from_secs(3600));
+    /// # Ok::<(), instance_refresh_retry::PolicyError>(())
+    /// ```
     pub fn unlimited_attempts(mut self) -> Self {
         self.policy.max_attempts = None;
         self
@@ -341,6 +465,19 @@ impl RetryPolicyBuilder {
     /// of the SDK's retry loop). Default 1 h. Must be greater
     /// than zero. The last wait is cut so that a retry never starts after the budget is spent.
     /// Anything up to [`Duration::MAX`] is accepted.
+    ///
+    /// ```
+    /// use instance_refresh_retry::{Jitter, RetryPolicy};
+    /// use std::time::Duration;
+    ///
+    /// let policy = RetryPolicy::builder()
+    ///     .max_elapsed(Duration::from_secs(60))
+    ///     .jitter(Jitter::None)
+    ///     .build()?;
+    /// let delays: Vec<u64> = policy.delays().map(|d| d.as_secs()).collect();
+    /// assert_eq!(delays, [5, 10, 20, 25]); // the last wait is cut: 60 s in all
+    /// # Ok::<(), instance_refresh_retry::PolicyError>(())
+    /// ```
     pub fn max_elapsed(mut self, elapsed: Duration) -> Self {
         self.policy.max_elapsed = Some(elapsed);
         self
@@ -348,6 +485,21 @@ impl RetryPolicyBuilder {
 
     /// Removes the time budget. Combine with [`max_attempts`](Self::max_attempts), or the policy
     /// retries for as long as the error persists.
+    ///
+    /// ```
+    /// use instance_refresh_retry::{Jitter, RetryPolicy};
+    /// use std::time::Duration;
+    ///
+    /// let policy = RetryPolicy::builder()
+    ///     .unlimited_elapsed()
+    ///     .max_attempts(100)
+    ///     .jitter(Jitter::None)
+    ///     .build()?;
+    /// assert_eq!(policy.max_elapsed(), None);
+    /// // 99 waits, over three hours in all: no time budget cuts them.
+    /// assert!(policy.delays().sum::<Duration>() > Duration::from_secs(3 * 3600));
+    /// # Ok::<(), instance_refresh_retry::PolicyError>(())
+    /// ```
     pub fn unlimited_elapsed(mut self) -> Self {
         self.policy.max_elapsed = None;
         self
@@ -359,6 +511,15 @@ impl RetryPolicyBuilder {
     /// every call made with this policy, in every process, waits the same jittered delays, so
     /// pipelines blocked by the same refresh retry in lockstep, which is what jitter exists to
     /// prevent.
+    ///
+    /// ```
+    /// use instance_refresh_retry::RetryPolicy;
+    ///
+    /// let policy = RetryPolicy::builder().seed(42).max_attempts(6).build()?;
+    /// let first_call: Vec<_> = policy.delays().collect();
+    /// assert!(policy.delays().eq(first_call)); // every call waits the same jittered delays
+    /// # Ok::<(), instance_refresh_retry::PolicyError>(())
+    /// ```
     pub fn seed(mut self, seed: u64) -> Self {
         self.policy.seed = Some(seed);
         self

@@ -41,6 +41,21 @@ impl RetryPolicy {
     ///
     /// With a [seed](crate::RetryPolicyBuilder::seed) every schedule from this policy produces the same
     /// sequence; without one each schedule draws a fresh random seed.
+    ///
+    /// ```
+    /// use instance_refresh_retry::{Decision, Jitter, RetryPolicy};
+    /// use std::time::Duration;
+    ///
+    /// let policy = RetryPolicy::builder().jitter(Jitter::None).build()?;
+    /// let mut first = policy.schedule();
+    /// first.on_failure(Duration::ZERO);
+    /// first.on_failure(Duration::from_secs(5));
+    /// // The next call starts from the beginning: schedules share no state.
+    /// let mut second = policy.schedule();
+    /// assert_eq!(second.on_failure(Duration::ZERO), Decision::RetryAfter(Duration::from_secs(5)));
+    /// assert_eq!((first.attempts(), second.attempts()), (2, 1));
+    /// # Ok::<(), instance_refresh_retry::PolicyError>(())
+    /// ```
     pub fn schedule(&self) -> Schedule {
         let rng = match self.seed {
             Some(seed) => fastrand::Rng::with_seed(seed),
@@ -142,11 +157,29 @@ impl fmt::Debug for Schedule {
 
 impl Schedule {
     /// The number of failed attempts recorded so far.
+    ///
+    /// ```
+    /// use instance_refresh_retry::RetryPolicy;
+    /// use std::time::Duration;
+    ///
+    /// let mut schedule = RetryPolicy::default().schedule();
+    /// assert_eq!(schedule.attempts(), 0);
+    /// schedule.on_failure(Duration::ZERO);
+    /// assert_eq!(schedule.attempts(), 1);
+    /// ```
     pub fn attempts(&self) -> u32 {
         self.attempts
     }
 
     /// The policy this schedule follows.
+    ///
+    /// ```
+    /// use instance_refresh_retry::RetryPolicy;
+    ///
+    /// let schedule = RetryPolicy::builder().max_attempts(5).build()?.schedule();
+    /// assert_eq!(schedule.policy().max_attempts(), Some(5));
+    /// # Ok::<(), instance_refresh_retry::PolicyError>(())
+    /// ```
     pub fn policy(&self) -> &RetryPolicy {
         &self.policy
     }
@@ -157,6 +190,20 @@ impl Schedule {
     /// (the layer's time source in the tower path, tokio's clock by default; the client's time
     /// source in the SDK path). A returned delay
     /// never takes the total past `max_elapsed`.
+    ///
+    /// ```
+    /// use instance_refresh_retry::{Decision, Jitter, RetryPolicy, StopReason};
+    /// use std::time::Duration;
+    ///
+    /// let secs = Duration::from_secs;
+    /// let policy = RetryPolicy::builder().jitter(Jitter::None).max_elapsed(secs(60)).build()?;
+    /// let mut schedule = policy.schedule();
+    /// assert_eq!(schedule.on_failure(secs(50)), Decision::RetryAfter(secs(5)));
+    /// // The next delay (10 s) is cut to the 2 s left of the budget.
+    /// assert_eq!(schedule.on_failure(secs(58)), Decision::RetryAfter(secs(2)));
+    /// assert_eq!(schedule.on_failure(secs(60)), Decision::Stop(StopReason::MaxElapsed));
+    /// # Ok::<(), instance_refresh_retry::PolicyError>(())
+    /// ```
     pub fn on_failure(&mut self, elapsed: Duration) -> Decision {
         self.attempts = self.attempts.saturating_add(1);
         let p = &self.policy;

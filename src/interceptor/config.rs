@@ -59,6 +59,15 @@ impl fmt::Debug for InstanceRefreshRetryConfig {
 
 impl InstanceRefreshRetryConfig {
     /// Waits on this policy, with the [defaults](Self#defaults) for everything else.
+    ///
+    /// ```
+    /// use instance_refresh_retry::{InstanceRefreshRetryConfig, RetryPolicy};
+    ///
+    /// let policy = RetryPolicy::builder().max_attempts(5).build()?;
+    /// let retry = InstanceRefreshRetryConfig::new(policy);
+    /// assert_eq!(retry.policy().max_attempts(), Some(5));
+    /// # Ok::<(), instance_refresh_retry::PolicyError>(())
+    /// ```
     pub fn new(policy: RetryPolicy) -> Self {
         InstanceRefreshRetryConfig {
             settings: Settings::new(policy),
@@ -67,6 +76,42 @@ impl InstanceRefreshRetryConfig {
     }
 
     /// Replaces the classifier, for example to also wait out `ResourceContention`.
+    ///
+    /// ```
+    /// # use aws_sdk_autoscaling::operation::start_instance_refresh::{
+    /// #     StartInstanceRefreshError, StartInstanceRefreshOutput,
+    /// # };
+    /// # use aws_sdk_autoscaling::types::error::ResourceContentionFault;
+    /// # use aws_sdk_autoscaling::config::StalledStreamProtectionConfig;
+    /// # use aws_smithy_async::test_util::instant_time_and_sleep;
+    /// # use aws_smithy_mocks::{mock, mock_client, RuleMode};
+    /// # use std::time::UNIX_EPOCH;
+    /// use instance_refresh_retry::{AutoScalingConfigExt, Classifier, InstanceRefreshRetryConfig};
+    /// use instance_refresh_retry::{Jitter, RetryPolicy};
+    /// use std::time::Duration;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let rule = mock!(aws_sdk_autoscaling::Client::start_instance_refresh)
+    /// #     .sequence()
+    /// #     .error(|| StartInstanceRefreshError::ResourceContentionFault(
+    /// #         ResourceContentionFault::builder().build()))
+    /// #     .output(|| StartInstanceRefreshOutput::builder().build())
+    /// #     .build();
+    /// # let (time, sleep) = instant_time_and_sleep(UNIX_EPOCH);
+    /// let policy = RetryPolicy::builder().jitter(Jitter::None).build()?;
+    /// let retry = InstanceRefreshRetryConfig::new(policy)
+    ///     .classifier(Classifier::default().with_code("ResourceContention"));
+    /// let client = mock_client!(aws_sdk_autoscaling, RuleMode::Sequential, [&rule], |c| c
+    /// #   .stalled_stream_protection(StalledStreamProtectionConfig::disabled())
+    /// #   .sleep_impl(sleep.clone()).time_source(time.clone())
+    ///     .instance_refresh_retry(&retry));
+    /// // Refused once with ResourceContention, then started after one wait.
+    /// client.start_instance_refresh().auto_scaling_group_name("web").send().await?;
+    /// assert_eq!(sleep.logs(), [Duration::from_secs(5)]);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn classifier(mut self, classifier: Classifier) -> Self {
         self.settings.classifier = classifier;
         self
@@ -75,6 +120,40 @@ impl InstanceRefreshRetryConfig {
     /// Also waits in AttachLoadBalancers, AttachLoadBalancerTargetGroups, AttachTrafficSources
     /// and PutWarmPool, which Auto Scaling also refuses with `InstanceRefreshInProgress`.
     /// Default `false`.
+    ///
+    /// ```
+    /// # use aws_sdk_autoscaling::operation::put_warm_pool::{PutWarmPoolError, PutWarmPoolOutput};
+    /// # use aws_sdk_autoscaling::types::error::InstanceRefreshInProgressFault;
+    /// # use aws_sdk_autoscaling::config::StalledStreamProtectionConfig;
+    /// # use aws_smithy_async::test_util::instant_time_and_sleep;
+    /// # use aws_smithy_mocks::{mock, mock_client, RuleMode};
+    /// # use std::time::UNIX_EPOCH;
+    /// use instance_refresh_retry::{AutoScalingConfigExt, InstanceRefreshRetryConfig};
+    /// use instance_refresh_retry::{Jitter, RetryPolicy};
+    /// use std::time::Duration;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let rule = mock!(aws_sdk_autoscaling::Client::put_warm_pool)
+    /// #     .sequence()
+    /// #     .error(|| PutWarmPoolError::InstanceRefreshInProgressFault(
+    /// #         InstanceRefreshInProgressFault::builder().build()))
+    /// #     .times(2)
+    /// #     .output(|| PutWarmPoolOutput::builder().build())
+    /// #     .build();
+    /// # let (time, sleep) = instant_time_and_sleep(UNIX_EPOCH);
+    /// let policy = RetryPolicy::builder().jitter(Jitter::None).build()?;
+    /// let retry = InstanceRefreshRetryConfig::new(policy).related_operations(true);
+    /// let client = mock_client!(aws_sdk_autoscaling, RuleMode::Sequential, [&rule], |c| c
+    /// #   .stalled_stream_protection(StalledStreamProtectionConfig::disabled())
+    /// #   .sleep_impl(sleep.clone()).time_source(time.clone())
+    ///     .instance_refresh_retry(&retry));
+    /// // PutWarmPool, refused twice with InstanceRefreshInProgress, waits too.
+    /// client.put_warm_pool().auto_scaling_group_name("web").send().await?;
+    /// assert_eq!(sleep.logs(), [Duration::from_secs(5), Duration::from_secs(10)]);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn related_operations(mut self, enabled: bool) -> Self {
         self.related_operations = enabled;
         self
@@ -118,6 +197,18 @@ impl InstanceRefreshRetryConfig {
     }
 
     /// The policy.
+    ///
+    /// ```
+    /// use instance_refresh_retry::{InstanceRefreshRetryConfig, InstanceRefreshRetryLayer};
+    /// use instance_refresh_retry::RetryPolicy;
+    ///
+    /// let policy = RetryPolicy::builder().max_attempts(5).build()?;
+    /// let retry = InstanceRefreshRetryConfig::new(policy);
+    /// // The same schedule on the tower path:
+    /// let layer = InstanceRefreshRetryLayer::new(retry.policy().clone());
+    /// assert_eq!(layer.policy().max_attempts(), Some(5));
+    /// # Ok::<(), instance_refresh_retry::PolicyError>(())
+    /// ```
     pub fn policy(&self) -> &RetryPolicy {
         &self.settings.policy
     }

@@ -46,6 +46,41 @@ mod sealed {
 pub trait AutoScalingConfigExt: sealed::Sealed {
     /// Installs the interceptor with `retry`: a [`RetryPolicy`] or an
     /// [`InstanceRefreshRetryConfig`].
+    ///
+    /// ```
+    /// # use aws_sdk_autoscaling::config::StalledStreamProtectionConfig;
+    /// # use aws_sdk_autoscaling::operation::start_instance_refresh::{
+    /// #     StartInstanceRefreshError, StartInstanceRefreshOutput,
+    /// # };
+    /// # use aws_sdk_autoscaling::types::error::InstanceRefreshInProgressFault;
+    /// # use aws_smithy_async::test_util::instant_time_and_sleep;
+    /// # use aws_smithy_mocks::{mock, mock_client, RuleMode};
+    /// # use std::time::UNIX_EPOCH;
+    /// use instance_refresh_retry::{AutoScalingConfigExt, Jitter, RetryPolicy};
+    /// use std::time::Duration;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let rule = mock!(aws_sdk_autoscaling::Client::start_instance_refresh)
+    /// #     .sequence()
+    /// #     .error(|| StartInstanceRefreshError::InstanceRefreshInProgressFault(
+    /// #         InstanceRefreshInProgressFault::builder().build()))
+    /// #     .times(1)
+    /// #     .output(|| StartInstanceRefreshOutput::builder().instance_refresh_id("r-1").build())
+    /// #     .build();
+    /// # let (time, sleep) = instant_time_and_sleep(UNIX_EPOCH);
+    /// let policy = RetryPolicy::builder().jitter(Jitter::None).build()?;
+    /// let client = mock_client!(aws_sdk_autoscaling, RuleMode::Sequential, [&rule], |c| c
+    /// #   .stalled_stream_protection(StalledStreamProtectionConfig::disabled())
+    /// #   .sleep_impl(sleep.clone()).time_source(time.clone())
+    ///     .instance_refresh_retry(&policy));
+    /// // Refused once with InstanceRefreshInProgress, then started after one wait.
+    /// let out = client.start_instance_refresh().auto_scaling_group_name("web").send().await?;
+    /// assert_eq!(out.instance_refresh_id(), Some("r-1"));
+    /// assert_eq!(sleep.logs(), [Duration::from_secs(5)]);
+    /// # Ok(())
+    /// # }
+    /// ```
     #[must_use]
     fn instance_refresh_retry(self, retry: impl Into<InstanceRefreshRetryConfig>) -> Self;
 }
@@ -102,6 +137,44 @@ pub fn with_instance_refresh_retry(
 /// ```
 pub trait StartInstanceRefreshExt: sealed::Sealed {
     /// Sends the request, waiting out `InstanceRefreshInProgress` with `retry`.
+    ///
+    /// ```
+    /// # use aws_sdk_autoscaling::config::StalledStreamProtectionConfig;
+    /// # use aws_sdk_autoscaling::operation::start_instance_refresh::{
+    /// #     StartInstanceRefreshError, StartInstanceRefreshOutput,
+    /// # };
+    /// # use aws_sdk_autoscaling::types::error::InstanceRefreshInProgressFault;
+    /// # use aws_smithy_async::test_util::instant_time_and_sleep;
+    /// # use aws_smithy_mocks::{mock, mock_client, RuleMode};
+    /// # use std::time::UNIX_EPOCH;
+    /// use instance_refresh_retry::{Jitter, RetryPolicy, StartInstanceRefreshExt};
+    /// use std::time::Duration;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let rule = mock!(aws_sdk_autoscaling::Client::start_instance_refresh)
+    /// #     .sequence()
+    /// #     .error(|| StartInstanceRefreshError::InstanceRefreshInProgressFault(
+    /// #         InstanceRefreshInProgressFault::builder().build()))
+    /// #     .times(3)
+    /// #     .output(|| StartInstanceRefreshOutput::builder().instance_refresh_id("r-1").build())
+    /// #     .build();
+    /// # let (time, sleep) = instant_time_and_sleep(UNIX_EPOCH);
+    /// # let client = mock_client!(aws_sdk_autoscaling, RuleMode::Sequential, [&rule], |c| c
+    /// #     .stalled_stream_protection(StalledStreamProtectionConfig::disabled())
+    /// #     .sleep_impl(sleep.clone()).time_source(time.clone()));
+    /// // A plain `send()` fails at once: the client itself is unchanged...
+    /// let plain = client.start_instance_refresh().auto_scaling_group_name("web").send().await;
+    /// assert!(plain.unwrap_err().into_service_error().is_instance_refresh_in_progress_fault());
+    /// // ...while this call waits out the refresh in progress (two more refusals).
+    /// let policy = RetryPolicy::builder().jitter(Jitter::None).build()?;
+    /// let start = client.start_instance_refresh().auto_scaling_group_name("web");
+    /// let out = start.send_with_retry(&policy).await?;
+    /// assert_eq!(out.instance_refresh_id(), Some("r-1"));
+    /// assert_eq!(sleep.total_duration(), Duration::from_secs(5 + 10));
+    /// # Ok(())
+    /// # }
+    /// ```
     fn send_with_retry(
         self,
         retry: impl Into<InstanceRefreshRetryConfig>,
@@ -110,6 +183,42 @@ pub trait StartInstanceRefreshExt: sealed::Sealed {
     /// Like [`send_with_retry`](Self::send_with_retry), and a success comes with its
     /// [`RetryStats`]. An error is the SDK's own, unchanged; read its stats with
     /// [`retry_stats`].
+    ///
+    /// ```
+    /// # use aws_sdk_autoscaling::config::StalledStreamProtectionConfig;
+    /// # use aws_sdk_autoscaling::operation::start_instance_refresh::{
+    /// #     StartInstanceRefreshError, StartInstanceRefreshOutput,
+    /// # };
+    /// # use aws_sdk_autoscaling::types::error::InstanceRefreshInProgressFault;
+    /// # use aws_smithy_async::test_util::instant_time_and_sleep;
+    /// # use aws_smithy_mocks::{mock, mock_client, RuleMode};
+    /// # use std::time::UNIX_EPOCH;
+    /// use instance_refresh_retry::{Jitter, RetryOutcome, RetryPolicy, StartInstanceRefreshExt};
+    /// use std::time::Duration;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let rule = mock!(aws_sdk_autoscaling::Client::start_instance_refresh)
+    /// #     .sequence()
+    /// #     .error(|| StartInstanceRefreshError::InstanceRefreshInProgressFault(
+    /// #         InstanceRefreshInProgressFault::builder().build()))
+    /// #     .times(2)
+    /// #     .output(|| StartInstanceRefreshOutput::builder().instance_refresh_id("r-1").build())
+    /// #     .build();
+    /// # let (time, sleep) = instant_time_and_sleep(UNIX_EPOCH);
+    /// # let client = mock_client!(aws_sdk_autoscaling, RuleMode::Sequential, [&rule], |c| c
+    /// #     .stalled_stream_protection(StalledStreamProtectionConfig::disabled())
+    /// #     .sleep_impl(sleep.clone()).time_source(time.clone()));
+    /// let policy = RetryPolicy::builder().jitter(Jitter::None).build()?;
+    /// let start = client.start_instance_refresh().auto_scaling_group_name("web");
+    /// let (out, stats) = start.send_with_stats(&policy).await?;
+    /// assert_eq!(out.instance_refresh_id(), Some("r-1"));
+    /// assert_eq!(stats.attempts, 3);
+    /// assert_eq!(stats.waited, Duration::from_secs(5 + 10));
+    /// assert_eq!(stats.outcome, RetryOutcome::Succeeded);
+    /// # Ok(())
+    /// # }
+    /// ```
     fn send_with_stats(
         self,
         retry: impl Into<InstanceRefreshRetryConfig>,

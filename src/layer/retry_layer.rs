@@ -63,6 +63,20 @@ impl<K> Clone for InstanceRefreshRetryLayer<K> {
 
 impl InstanceRefreshRetryLayer {
     /// A layer with this policy and the [defaults](Self#defaults).
+    ///
+    /// ```
+    /// use instance_refresh_retry::{InstanceRefreshRetryLayer, RetryPolicy};
+    /// use tower::{Layer, ServiceExt, service_fn};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// # type Error = instance_refresh_retry::StartInstanceRefreshSdkError;
+    /// let layer = InstanceRefreshRetryLayer::new(RetryPolicy::default());
+    /// let svc = layer.layer(service_fn(|group: &'static str| async move {
+    ///     Ok::<_, Error>(format!("refresh of {group}"))
+    /// }));
+    /// assert_eq!(svc.oneshot("web").await.unwrap(), "refresh of web");
+    /// # }
+    /// ```
     pub fn new(policy: RetryPolicy) -> Self {
         InstanceRefreshRetryLayer {
             config: Arc::new(LayerConfig::new(policy)),
@@ -172,6 +186,37 @@ impl<K> InstanceRefreshRetryLayer<K> {
 
     /// Measures `max_elapsed` and [`RetryStats::elapsed`] with `time` instead of tokio's clock,
     /// like the SDK's `time_source`.
+    ///
+    /// ```
+    /// use aws_smithy_async::test_util::instant_time_and_sleep;
+    /// use instance_refresh_retry::{InstanceRefreshRetryLayer, Jitter, RetryPolicy};
+    /// use std::time::{Duration, UNIX_EPOCH};
+    /// use tower::{Layer, ServiceExt};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # use aws_sdk_autoscaling::operation::start_instance_refresh::StartInstanceRefreshError;
+    /// # use aws_sdk_autoscaling::types::error::InstanceRefreshInProgressFault;
+    /// # use aws_smithy_runtime_api::http::{Response, StatusCode};
+    /// # use aws_smithy_types::body::SdkBody;
+    /// # fn in_progress() -> instance_refresh_retry::StartInstanceRefreshSdkError {
+    /// #     let fault = InstanceRefreshInProgressFault::builder().build();
+    /// #     let raw = Response::new(StatusCode::try_from(400).unwrap(), SdkBody::empty());
+    /// #     aws_smithy_runtime_api::client::result::SdkError::service_error(
+    /// #         StartInstanceRefreshError::InstanceRefreshInProgressFault(fault), raw)
+    /// # }
+    /// # let always_in_progress = tower::service_fn(|_: ()| async { Err::<(), _>(in_progress()) });
+    /// let secs = Duration::from_secs;
+    /// let policy = RetryPolicy::builder().jitter(Jitter::None).max_elapsed(secs(60)).build()?;
+    /// let (time, sleep) = instant_time_and_sleep(UNIX_EPOCH);
+    /// let layer = InstanceRefreshRetryLayer::new(policy).sleep_impl(sleep.clone());
+    /// let svc = layer.time_source(time).layer(always_in_progress);
+    /// assert!(svc.oneshot(()).await.is_err());
+    /// // The 60 s budget, spent on the test clock (the last wait cut to fit).
+    /// assert_eq!(sleep.logs(), [secs(5), secs(10), secs(20), secs(25)]);
+    /// # Ok(())
+    /// # }
+    /// ```
     #[must_use]
     pub fn time_source(self, time: impl TimeSource + 'static) -> Self {
         let time = SharedTimeSource::new(time);
@@ -179,6 +224,16 @@ impl<K> InstanceRefreshRetryLayer<K> {
     }
 
     /// The policy this layer applies.
+    ///
+    /// ```
+    /// use instance_refresh_retry::{InstanceRefreshRetryLayer, RetryPolicy};
+    ///
+    /// let layer = InstanceRefreshRetryLayer::new(RetryPolicy::builder().max_attempts(5).build()?);
+    /// assert_eq!(layer.policy().max_attempts(), Some(5));
+    /// // The options keep it:
+    /// assert_eq!(layer.with_stats().policy().max_attempts(), Some(5));
+    /// # Ok::<(), instance_refresh_retry::PolicyError>(())
+    /// ```
     pub fn policy(&self) -> &RetryPolicy {
         &self.config.settings.policy
     }

@@ -51,17 +51,75 @@ pub struct StartInstanceRefreshService {
 
 impl StartInstanceRefreshService {
     /// Wraps a client.
+    ///
+    /// ```
+    /// use aws_sdk_autoscaling::operation::start_instance_refresh::StartInstanceRefreshInput;
+    /// use instance_refresh_retry::StartInstanceRefreshService;
+    /// use tower::ServiceExt;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # use aws_sdk_autoscaling::operation::start_instance_refresh::StartInstanceRefreshOutput;
+    /// # use aws_smithy_mocks::{mock, mock_client};
+    /// # let rule = mock!(aws_sdk_autoscaling::Client::start_instance_refresh)
+    /// #     .then_output(|| {
+    /// #         StartInstanceRefreshOutput::builder().instance_refresh_id("r-1").build()
+    /// #     });
+    /// # let client = mock_client!(aws_sdk_autoscaling, [&rule]);
+    /// let svc = StartInstanceRefreshService::new(client);
+    /// let input = StartInstanceRefreshInput::builder().auto_scaling_group_name("web").build()?;
+    /// let out = svc.oneshot(input).await?;
+    /// assert_eq!(out.instance_refresh_id(), Some("r-1"));
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn new(client: Client) -> Self {
         StartInstanceRefreshService { client }
     }
 
     /// The wrapped client.
+    ///
+    /// ```
+    /// use instance_refresh_retry::StartInstanceRefreshService;
+    ///
+    /// # let config = aws_sdk_autoscaling::Config::builder()
+    /// #     .behavior_version(aws_sdk_autoscaling::config::BehaviorVersion::latest())
+    /// #     .region(aws_sdk_autoscaling::config::Region::new("eu-west-1"))
+    /// #     .build();
+    /// # let client = aws_sdk_autoscaling::Client::from_conf(config);
+    /// let svc = StartInstanceRefreshService::new(client);
+    /// let region = svc.client().config().region();
+    /// assert_eq!(region.map(|r| r.as_ref()), Some("eu-west-1"));
+    /// ```
     pub fn client(&self) -> &Client {
         &self.client
     }
 }
 
 /// The future returned by [`StartInstanceRefreshService`].
+///
+/// ```
+/// use aws_sdk_autoscaling::operation::start_instance_refresh::StartInstanceRefreshInput;
+/// use instance_refresh_retry::StartInstanceRefreshService;
+/// use instance_refresh_retry::future::StartInstanceRefreshFuture;
+/// use tower::Service;
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// # use aws_sdk_autoscaling::operation::start_instance_refresh::StartInstanceRefreshOutput;
+/// # use aws_smithy_mocks::{mock, mock_client};
+/// # let rule = mock!(aws_sdk_autoscaling::Client::start_instance_refresh)
+/// #     .then_output(|| {
+/// #         StartInstanceRefreshOutput::builder().instance_refresh_id("r-1").build()
+/// #     });
+/// # let client = mock_client!(aws_sdk_autoscaling, [&rule]);
+/// let mut svc = StartInstanceRefreshService::new(client);
+/// let input = StartInstanceRefreshInput::builder().auto_scaling_group_name("web").build()?;
+/// let future: StartInstanceRefreshFuture = svc.call(input); // always ready: no `poll_ready`
+/// assert_eq!(future.await?.instance_refresh_id(), Some("r-1"));
+/// # Ok(())
+/// # }
+/// ```
 pub type StartInstanceRefreshFuture = Pin<
     Box<
         dyn Future<Output = Result<StartInstanceRefreshOutput, StartInstanceRefreshSdkError>>
