@@ -368,6 +368,7 @@
 mod core;
 mod interceptor;
 mod layer;
+mod refresher;
 
 #[cfg(feature = "sim")]
 #[cfg_attr(docsrs, doc(cfg(feature = "sim")))]
@@ -421,6 +422,12 @@ pub use crate::future::{ResponseFuture, StartInstanceRefreshFuture};
 pub use crate::layer::sdk_service::StartInstanceRefreshService;
 pub use crate::layer::{
     InstanceRefreshRetry, InstanceRefreshRetryLayer, Respond, Unchanged, WithStats,
+};
+
+// The Refresher.
+pub use crate::refresher::{
+    Completed, OnConflict, Progress, RefreshError, RefreshErrorKind, Refresher, RefresherFuture,
+    Started,
 };
 
 // The SDK path.

@@ -6,12 +6,14 @@
 //! - [`guard`] holds *could this call have started a refresh already?* The unknown-outcome guard.
 //! - [`attempt`] holds the one decision both paths make after a failed attempt, from those three.
 //! - [`outcome`], [`settings`] and [`trace`]: what a call did, who hears about it, and the logs.
+//! - [`clock`] holds the default time source of the integrations that sleep with tokio.
 //! - [`operation`] holds the names Auto Scaling uses.
 //!
 //! Nothing in this folder imports from `layer/` or `interceptor/`.
 
 pub(crate) mod attempt;
 pub(crate) mod classify;
+pub(crate) mod clock;
 pub(crate) mod error_code;
 pub(crate) mod guard;
 pub(crate) mod operation;

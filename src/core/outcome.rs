@@ -119,6 +119,9 @@ pub struct RetryStats {
     pub elapsed: Duration,
     /// How the call ended.
     pub outcome: RetryOutcome,
+    /// `DescribeInstanceRefreshes` calls made (the [`Refresher`](crate::Refresher) describes the
+    /// blocking refresh between its attempts; 0 on the two plain paths).
+    pub describe_calls: u32,
 }
 
 impl RetryStats {
@@ -140,6 +143,7 @@ impl RetryStats {
             waited,
             elapsed,
             outcome,
+            describe_calls: 0,
         }
     }
 
@@ -159,10 +163,14 @@ impl RetryStats {
 
 impl fmt::Display for RetryStats {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} attempts", self.attempts)?;
+        if self.describe_calls > 0 {
+            write!(f, " and {} describes", self.describe_calls)?;
+        }
         write!(
             f,
-            "{} attempts, waited {:?} over {:?}: {:?}",
-            self.attempts, self.waited, self.elapsed, self.outcome
+            ", waited {:?} over {:?}: {:?}",
+            self.waited, self.elapsed, self.outcome
         )
     }
 }

@@ -205,6 +205,23 @@ impl Schedule {
     /// # Ok::<(), instance_refresh_retry::PolicyError>(())
     /// ```
     pub fn on_failure(&mut self, elapsed: Duration) -> Decision {
+        self.decide(elapsed, None)
+    }
+
+    /// Like [`on_failure`](Self::on_failure), with a delay the caller proposes from what it knows
+    /// (the Refresher's estimate of when a blocking refresh ends) in place of the policy's
+    /// exponential one. The policy still bounds it: `max_attempts` counts this failure, the
+    /// delay is capped at `max_delay` (and kept whole milliseconds), and cut to what is left of
+    /// `max_elapsed`. `None` is exactly `on_failure`.
+    pub(crate) fn on_failure_proposing(
+        &mut self,
+        elapsed: Duration,
+        proposed: Option<Duration>,
+    ) -> Decision {
+        self.decide(elapsed, proposed)
+    }
+
+    fn decide(&mut self, elapsed: Duration, proposed: Option<Duration>) -> Decision {
         self.attempts = self.attempts.saturating_add(1);
         let p = &self.policy;
         if p.max_attempts.is_some_and(|max| self.attempts >= max) {
@@ -215,9 +232,12 @@ impl Schedule {
             Some(max) => max - elapsed,
             None => Duration::MAX,
         };
-        let delay = match self.next_raw_delay() {
-            Some(d) => d,
-            None => return Decision::Stop(StopReason::BackoffExhausted),
+        let delay = match proposed {
+            Some(d) => truncate_to_millis(d.min(p.max_delay)),
+            None => match self.next_raw_delay() {
+                Some(d) => d,
+                None => return Decision::Stop(StopReason::BackoffExhausted),
+            },
         };
         Decision::RetryAfter(delay.min(remaining))
     }

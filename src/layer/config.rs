@@ -3,7 +3,7 @@
 use aws_smithy_async::rt::sleep::{SharedAsyncSleep, TokioSleep};
 use aws_smithy_async::time::SharedTimeSource;
 
-use super::clock::TokioTime;
+use crate::core::clock::TokioTime;
 use crate::core::policy::RetryPolicy;
 use crate::core::settings::Settings;
 

@@ -8,11 +8,10 @@
 //!   its end;
 //! - [`respond`] holds how a success is handed back, [`Unchanged`] or [`WithStats`];
 //! - [`sdk_service`] holds the adapter, [`StartInstanceRefreshService`](sdk_service::StartInstanceRefreshService);
-//! - [`config`] and [`clock`] hold what a layer's services share, and the default time source.
+//! - [`config`] holds what a layer's services share.
 //!
 //! Nothing here imports from `interceptor/`; both paths build on `core/`.
 
-mod clock;
 mod config;
 pub(crate) mod future;
 mod respond;

@@ -1,5 +1,6 @@
-//! The tower path's default clock: tokio's, so that a test under `tokio::time::pause()` measures
-//! `max_elapsed` on the same clock that the default sleep (tokio's) advances.
+//! The default clock of the tower path and the Refresher: tokio's, so that a test under
+//! `tokio::time::pause()` measures `max_elapsed` on the same clock that the default sleep
+//! (tokio's) advances.
 
 use std::time::SystemTime;
 

@@ -1,0 +1,284 @@
+//! *When will the blocking refresh end, and when should we look again?* A pure function of what
+//! `DescribeInstanceRefreshes` reported, what this call saw before, and the time now.
+//!
+//! The estimate only proposes the next check; the [`Schedule`](crate::Schedule) still bounds it
+//! (`max_delay`, `max_elapsed`, `max_attempts`), so nothing here can make a call wait longer than
+//! its policy allows.
+
+use std::time::{Duration, SystemTime};
+
+use super::observe::{Phase, Refresh};
+
+/// The shortest wait between two checks near the estimated end: what bounds the start latency
+/// after the blocker ends.
+pub(crate) const NEAR_END_CHECK: Duration = Duration::from_secs(10);
+/// Between two checks while `Pending`, `Cancelling` or `RollbackInProgress`: short, since these
+/// phases take seconds to minutes and say little about their end.
+const SHORT_CHECK: Duration = Duration::from_secs(15);
+/// The first check of a refresh that has made no progress yet, when its warmup is unknown.
+const UNKNOWN_PROGRESS_CHECK: Duration = Duration::from_secs(60);
+/// How long a refresh may show the same percentage, beyond its checkpoint delays and warmup,
+/// before it counts as stalled (a suspended `Launch` process stalls a refresh forever).
+pub(crate) const STALL_AFTER: Duration = Duration::from_secs(30 * 60);
+
+/// What this call remembers about the blocking refresh between checks.
+#[derive(Debug, Default, Clone)]
+pub(crate) struct Memory {
+    id: Option<String>,
+    /// The percentage last seen, and when it was first seen.
+    percentage: Option<(u32, SystemTime)>,
+    /// The first percentage seen, and the last change seen: (percentage, first seen at).
+    first_seen: Option<(u32, SystemTime)>,
+    last_move: Option<(u32, SystemTime)>,
+    /// The last check before the refresh was seen `Baking`, and the first that saw it `Baking`.
+    before_baking: Option<SystemTime>,
+    baking_seen: Option<SystemTime>,
+    /// When this call last checked at all.
+    last_check: Option<SystemTime>,
+}
+
+/// The answer for one check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Estimate {
+    /// When the refresh should end, if that can be told.
+    pub(crate) end: Option<SystemTime>,
+    /// The earliest it can end: what cannot be shortened (checkpoint delays and bake time still
+    /// ahead) plus half the projected work. Used to fail fast.
+    pub(crate) earliest_end: Option<SystemTime>,
+    /// When to look again.
+    pub(crate) next_check: Duration,
+    /// The percentage has not moved for longer than any checkpoint or warmup explains.
+    pub(crate) stalled: bool,
+}
+
+impl Memory {
+    /// Records what a check saw and estimates from it.
+    pub(crate) fn observe(&mut self, refresh: &Refresh, now: SystemTime) -> Estimate {
+        if self.id.as_deref() != Some(refresh.id.as_str()) {
+            *self = Memory {
+                id: Some(refresh.id.clone()),
+                ..Memory::default()
+            };
+        }
+        let previous_check = self.last_check.replace(now);
+        let estimate = match refresh.phase {
+            Phase::InProgress => self.in_progress(refresh, now),
+            Phase::Baking => self.baking(refresh, now, previous_check),
+            Phase::Pending | Phase::Cancelling | Phase::RollbackInProgress => Estimate {
+                end: None,
+                earliest_end: None,
+                next_check: SHORT_CHECK,
+                stalled: false,
+            },
+            Phase::Ended => Estimate {
+                end: Some(now),
+                earliest_end: Some(now),
+                next_check: Duration::ZERO,
+                stalled: false,
+            },
+        };
+        if refresh.phase != Phase::Baking {
+            self.before_baking = Some(now);
+        }
+        estimate
+    }
+
+    fn in_progress(&mut self, r: &Refresh, now: SystemTime) -> Estimate {
+        let p = r.percentage.min(100);
+        match self.percentage {
+            Some((seen, _)) if seen == p => {}
+            Some(_) => {
+                self.percentage = Some((p, now));
+                self.last_move = Some((p, now));
+            }
+            None => {
+                self.percentage = Some((p, now));
+                self.first_seen = Some((p, now));
+            }
+        }
+        // When the current percentage was first seen: the work so far ran until then.
+        let moved = self.percentage.map_or(now, |(_, t)| t);
+        let since_start = r
+            .start_time
+            .and_then(|s| moved.duration_since(s).ok())
+            .unwrap_or_default();
+        let checkpoint_delay = r.checkpoint_delay.unwrap_or_default();
+        // Checkpoints below the percentage have been waited out (one at it is being waited out:
+        // `in_pause`); those above it are still ahead, and so is 100, the delay after the last
+        // batch.
+        let passed = r.checkpoints.iter().filter(|&&c| c < p).count() as u32;
+        let ahead = r.checkpoints.iter().filter(|&&c| c > p || c == 100).count() as u32;
+        let fixed_ahead = checkpoint_delay
+            .saturating_mul(ahead)
+            .saturating_add(r.bake_time.unwrap_or_default());
+        // Paused at a checkpoint: the rest of its delay is ahead too.
+        let in_pause = self
+            .percentage
+            .filter(|&(seen, _)| r.checkpoints.contains(&seen) && seen < 100)
+            .map(|(_, since)| {
+                checkpoint_delay.saturating_sub(now.duration_since(since).unwrap_or_default())
+            })
+            .unwrap_or_default();
+        let stalled_for = self
+            .percentage
+            .and_then(|(_, since)| now.duration_since(since).ok())
+            .unwrap_or_default();
+        let allowance = STALL_AFTER
+            .saturating_add(r.warmup.unwrap_or_default())
+            .saturating_add(if in_pause.is_zero() && !r.checkpoints.contains(&p) {
+                Duration::ZERO
+            } else {
+                checkpoint_delay
+            });
+        let stalled = stalled_for > allowance;
+        if p == 0 || stalled {
+            // No rate to go on: look again after about one batch (its warmup), or soon.
+            let next = r
+                .warmup
+                .unwrap_or(UNKNOWN_PROGRESS_CHECK)
+                .max(NEAR_END_CHECK);
+            return Estimate {
+                end: None,
+                earliest_end: Some(now + fixed_ahead),
+                next_check: next,
+                stalled,
+            };
+        }
+        // The time per percent: between the first percentage seen and the last change, or else
+        // from the start (less the checkpoint delays already waited out).
+        let per_percent = match (self.first_seen, self.last_move) {
+            (Some((p0, t0)), Some((p1, t1))) if p1 > p0 => {
+                t1.duration_since(t0).unwrap_or_default() / (p1 - p0)
+            }
+            _ => {
+                let working = since_start.saturating_sub(checkpoint_delay.saturating_mul(passed));
+                working / p
+            }
+        };
+        let work_left = per_percent.saturating_mul(100 - p);
+        // The work runs on from when the current percentage was first seen.
+        let end = moved + work_left + in_pause + fixed_ahead;
+        let end = end.max(now);
+        let earliest_end = now + work_left / 2 + in_pause + fixed_ahead;
+        Estimate {
+            end: Some(end),
+            earliest_end: Some(earliest_end.max(now)),
+            next_check: next_check(end, now),
+            stalled: false,
+        }
+    }
+
+    fn baking(&mut self, r: &Refresh, now: SystemTime, previous: Option<SystemTime>) -> Estimate {
+        let bake = r.bake_time.unwrap_or_default();
+        if self.baking_seen.is_none() {
+            self.baking_seen = Some(now);
+        }
+        // Baking began after the last check that saw it working, and before the first that saw
+        // it baking: it ends within `bake` after those.
+        let began_after = self.before_baking.or(previous);
+        let latest_end = self.baking_seen.map_or(now, |t| t + bake);
+        let (end, earliest) = match began_after {
+            Some(t) => (t + bake, t + bake),
+            // Only ever seen baking: it may have begun `bake` ago.
+            None => (latest_end, now),
+        };
+        let end = end.max(now);
+        Estimate {
+            end: Some(end),
+            earliest_end: Some(earliest.max(now)),
+            next_check: next_check(end, now),
+            stalled: false,
+        }
+    }
+}
+
+/// Sleep long early and check often near the end: half the way to the estimated end, and never
+/// less than [`NEAR_END_CHECK`].
+fn next_check(end: SystemTime, now: SystemTime) -> Duration {
+    let left = end.duration_since(now).unwrap_or_default();
+    (left / 2).max(NEAR_END_CHECK)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::UNIX_EPOCH;
+
+    fn secs(s: u64) -> Duration {
+        Duration::from_secs(s)
+    }
+
+    fn at(s: u64) -> SystemTime {
+        UNIX_EPOCH + secs(1_000_000 + s)
+    }
+
+    fn refresh(phase: Phase, percentage: u32) -> Refresh {
+        Refresh {
+            id: "r-1".into(),
+            phase,
+            percentage,
+            start_time: Some(at(0)),
+            ..Refresh::default()
+        }
+    }
+
+    #[test]
+    fn in_progress_projects_the_rate_and_checks_half_way() {
+        let mut m = Memory::default();
+        // 25% after 10 minutes: 30 more minutes of work.
+        let e = m.observe(&refresh(Phase::InProgress, 25), at(600));
+        assert_eq!(e.end, Some(at(600 + 1800)));
+        assert_eq!(e.next_check, secs(900));
+        assert!(!e.stalled);
+        // Seen moving from 25% to 50% over 10 minutes: the rest takes 20 minutes.
+        let e = m.observe(&refresh(Phase::InProgress, 50), at(1200));
+        assert_eq!(e.end, Some(at(1200 + 1200)));
+        // Near the end, checks come every NEAR_END_CHECK.
+        let e = m.observe(&refresh(Phase::InProgress, 50), at(2390));
+        assert_eq!(e.next_check, NEAR_END_CHECK);
+    }
+
+    #[test]
+    fn checkpoints_and_bake_time_ahead_are_added_and_count_for_the_earliest_end() {
+        let mut m = Memory::default();
+        let mut r = refresh(Phase::InProgress, 20);
+        r.checkpoints = vec![50, 100];
+        r.checkpoint_delay = Some(secs(3600));
+        r.bake_time = Some(secs(600));
+        let e = m.observe(&r, at(100));
+        // 400 s of work, two checkpoint delays and the bake time ahead.
+        assert_eq!(e.end, Some(at(100 + 400 + 7200 + 600)));
+        assert_eq!(e.earliest_end, Some(at(100 + 200 + 7200 + 600)));
+    }
+
+    #[test]
+    fn baking_ends_a_bake_time_after_the_last_check_that_saw_it_working() {
+        let mut m = Memory::default();
+        let mut r = refresh(Phase::InProgress, 90);
+        r.bake_time = Some(secs(300));
+        m.observe(&r, at(900));
+        r.phase = Phase::Baking;
+        r.percentage = 100;
+        let e = m.observe(&r, at(1000));
+        assert_eq!(e.end, Some(at(900 + 300)));
+        assert_eq!(e.next_check, secs(100));
+    }
+
+    #[test]
+    fn a_frozen_percentage_is_a_stall_and_short_phases_get_short_checks() {
+        let mut m = Memory::default();
+        m.observe(&refresh(Phase::InProgress, 40), at(0));
+        let e = m.observe(
+            &refresh(Phase::InProgress, 40),
+            at(STALL_AFTER.as_secs() + 1),
+        );
+        assert!(e.stalled);
+        assert_eq!(e.end, None);
+        for phase in [Phase::Pending, Phase::Cancelling, Phase::RollbackInProgress] {
+            let e = Memory::default().observe(&refresh(phase, 0), at(5));
+            assert_eq!((e.next_check, e.end), (SHORT_CHECK, None), "{phase:?}");
+        }
+        let e = Memory::default().observe(&refresh(Phase::Ended, 100), at(5));
+        assert_eq!(e.next_check, Duration::ZERO);
+    }
+}

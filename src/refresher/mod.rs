@@ -1,0 +1,32 @@
+//! The Refresher: the third consumer of the core. Where the two plain paths wait blindly, it
+//! watches the refresh it waits for (`DescribeInstanceRefreshes`), adopts the call's own refresh
+//! instead of starting a second one, and follows a refresh to its end.
+//!
+//! - [`options`] holds [`Refresher`], its options and [`OnConflict`];
+//! - [`start`] holds [`Refresher::start`] and [`Started`];
+//! - [`completion`] holds [`Refresher::wait_for_completion`] and [`Completed`];
+//! - [`run`] holds one call in motion: schedule, clock, counters, describe, wait, report;
+//! - [`observe`] reduces a described refresh to what the decisions need, and matches a request;
+//! - [`estimate`] holds the pure estimate of when a refresh ends and when to look again;
+//! - [`progress`] and [`error`] hold what the callback and the caller are told;
+//! - [`service`] holds the `tower::Service` implementation.
+//!
+//! It builds on `core/` (the schedule bounds every wait) and on the tower path's
+//! `StartInstanceRefreshService` (whose errors say whether a start may have been applied).
+
+mod completion;
+mod error;
+mod estimate;
+mod observe;
+mod options;
+mod progress;
+mod run;
+mod service;
+mod start;
+
+pub use completion::Completed;
+pub use error::{RefreshError, RefreshErrorKind};
+pub use options::{OnConflict, Refresher};
+pub use progress::Progress;
+pub use service::RefresherFuture;
+pub use start::Started;

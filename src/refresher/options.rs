@@ -1,0 +1,241 @@
+//! [`Refresher`], its options, and [`OnConflict`].
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use aws_sdk_autoscaling::Client;
+use aws_smithy_async::rt::sleep::{AsyncSleep, SharedAsyncSleep, TokioSleep};
+use aws_smithy_async::time::{SharedTimeSource, TimeSource};
+
+use super::progress::{OnProgress, Progress};
+use crate::core::clock::TokioTime;
+use crate::core::policy::{Jitter, RetryPolicy};
+
+/// What the Refresher does when another refresh blocks the group.
+///
+/// ```
+/// use instance_refresh_retry::{OnConflict, Refresher, RetryPolicy};
+///
+/// # fn doc(client: aws_sdk_autoscaling::Client) {
+/// let refresher = Refresher::new(client, RetryPolicy::default()).on_conflict(OnConflict::Fail);
+/// assert_eq!(refresher.conflict_strategy(), OnConflict::Fail);
+/// # }
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[non_exhaustive]
+pub enum OnConflict {
+    /// Wait for the other refresh to end, then start (the default).
+    #[default]
+    Wait,
+    /// Cancel the other refresh (`CancelInstanceRefresh`), wait until it is cancelled, then
+    /// start. **This destroys someone else's refresh**: their deployment stops half-way, with
+    /// some instances replaced and some not. It is what Terraform does; prefer `Wait`.
+    CancelAndReplace,
+    /// Make one `StartInstanceRefresh` call, and fail with
+    /// [`RefreshErrorKind::Conflict`](crate::RefreshErrorKind::Conflict), naming the blocking
+    /// refresh, if the group is busy.
+    Fail,
+}
+
+#[derive(Debug)]
+pub(crate) struct Inner {
+    pub(crate) client: Client,
+    pub(crate) policy: RetryPolicy,
+    pub(crate) on_conflict: OnConflict,
+    pub(crate) status_aware: bool,
+    pub(crate) fail_fast: bool,
+    pub(crate) clock_skew: Duration,
+    pub(crate) on_progress: Option<OnProgress>,
+    pub(crate) sleep: SharedAsyncSleep,
+    pub(crate) time: SharedTimeSource,
+}
+
+/// Starts instance refreshes the way a careful operator would: it waits out a running refresh
+/// by watching what it does, never starts a second refresh for one call, and follows a refresh to
+/// its end. See the [crate docs](crate#the-refresher).
+///
+/// # Defaults
+///
+/// | option | default |
+/// |---|---|
+/// | `on_conflict` | [`OnConflict::Wait`] |
+/// | `status_aware` | `true`: describe the blocking refresh and check when it should end |
+/// | `fail_fast` | `true`: stop early when the blocker cannot end within `max_elapsed` |
+/// | `clock_skew` | 5 min, how much earlier than our first send a refresh may have started and still be adopted |
+/// | `on_progress` | none |
+/// | `sleep_impl`, `time_source` | tokio's |
+///
+/// The policy bounds every wait (`max_delay`, `max_elapsed`, and `max_attempts`, which counts
+/// checks: starts and describes). [`Refresher::default_policy`] is sized for refreshes.
+///
+/// ```no_run
+/// use instance_refresh_retry::{OnConflict, Refresher, RetryPolicy};
+/// use aws_sdk_autoscaling::operation::start_instance_refresh::StartInstanceRefreshInput;
+/// use std::time::Duration;
+///
+/// # async fn doc(client: aws_sdk_autoscaling::Client) -> Result<(), Box<dyn std::error::Error>> {
+/// let refresher = Refresher::new(client, Refresher::default_policy())
+///     .on_conflict(OnConflict::Wait)
+///     .status_aware(true);
+/// let input = StartInstanceRefreshInput::builder().auto_scaling_group_name("web").build()?;
+/// let started = refresher.start(input).await?;
+/// let done = refresher
+///     .wait_for_completion("web", started.instance_refresh_id(), Duration::from_secs(4 * 3600))
+///     .await?;
+/// println!("{} ended {:?}", started.instance_refresh_id(), done.status());
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone)]
+pub struct Refresher {
+    pub(crate) inner: Arc<Inner>,
+}
+
+impl Refresher {
+    /// A refresher over `client` (whose own retry handles throttling and 5xx) with `policy` and
+    /// the [defaults](Self#defaults).
+    pub fn new(client: Client, policy: RetryPolicy) -> Refresher {
+        Refresher {
+            inner: Arc::new(Inner {
+                client,
+                policy,
+                on_conflict: OnConflict::Wait,
+                status_aware: true,
+                fail_fast: true,
+                clock_skew: Duration::from_secs(300),
+                on_progress: None,
+                sleep: SharedAsyncSleep::new(TokioSleep::new()),
+                time: SharedTimeSource::new(TokioTime::new()),
+            }),
+        }
+    }
+
+    /// A policy sized for instance refreshes, which take minutes to days: checkpoints wait an
+    /// hour each by default and a bake time can reach 48 h.
+    ///
+    /// | field | value | why |
+    /// |---|---|---|
+    /// | `initial_delay` | 5 s | the first check after a refusal comes soon; later ones follow the estimate |
+    /// | `max_delay` | 30 min | status-aware checks sleep long early; this caps one sleep |
+    /// | `jitter` | [`Jitter::Equal`] | spreads pipelines, never checks at once |
+    /// | `max_elapsed` | 6 h | a rolling refresh with a few checkpoints; a longer blocker is seen at the first describe and fails fast instead of spending the budget |
+    ///
+    /// ```
+    /// use instance_refresh_retry::Refresher;
+    /// use std::time::Duration;
+    ///
+    /// let policy = Refresher::default_policy();
+    /// assert_eq!(policy.max_elapsed(), Some(Duration::from_secs(6 * 3600)));
+    /// ```
+    pub fn default_policy() -> RetryPolicy {
+        RetryPolicy::builder()
+            .initial_delay(Duration::from_secs(5))
+            .max_delay(Duration::from_secs(30 * 60))
+            .jitter(Jitter::Equal)
+            .max_elapsed(Duration::from_secs(6 * 3600))
+            .build()
+            .expect("the Refresher's default policy is valid")
+    }
+
+    fn map(self, f: impl FnOnce(&mut Inner)) -> Refresher {
+        let mut inner = Inner::clone(&self.inner);
+        f(&mut inner);
+        Refresher {
+            inner: Arc::new(inner),
+        }
+    }
+
+    /// What to do when another refresh blocks the group. Default [`OnConflict::Wait`].
+    #[must_use]
+    pub fn on_conflict(self, on_conflict: OnConflict) -> Refresher {
+        self.map(|i| i.on_conflict = on_conflict)
+    }
+
+    /// The conflict strategy.
+    pub fn conflict_strategy(&self) -> OnConflict {
+        self.inner.on_conflict
+    }
+
+    /// Describe the blocking refresh and check again when it should end (default `true`).
+    /// With `false`, a blocked start is retried on the policy's plain schedule.
+    ///
+    /// ```
+    /// use instance_refresh_retry::{Refresher, RetryPolicy};
+    ///
+    /// # fn doc(client: aws_sdk_autoscaling::Client) {
+    /// let blind = Refresher::new(client, RetryPolicy::default()).status_aware(false);
+    /// # let _ = blind;
+    /// # }
+    /// ```
+    #[must_use]
+    pub fn status_aware(self, enabled: bool) -> Refresher {
+        self.map(|i| i.status_aware = enabled)
+    }
+
+    /// Stop early, with [`RefreshErrorKind::WontEndInTime`](crate::RefreshErrorKind::WontEndInTime),
+    /// when the blocking refresh cannot end within what is left of `max_elapsed`: even half its
+    /// projected work plus the checkpoint delays and bake time still ahead (which nothing
+    /// shortens) ends too late. Default `true`; `false` waits anyway, until `max_elapsed`.
+    #[must_use]
+    pub fn fail_fast(self, enabled: bool) -> Refresher {
+        self.map(|i| i.fail_fast = enabled)
+    }
+
+    /// How much earlier than this call's first `StartInstanceRefresh` a refresh may have started
+    /// and still be adopted as the call's own (Auto Scaling's clock and ours differ; its
+    /// `StartTime` has whole seconds). Default 5 min, the clock skew that AWS request signing
+    /// itself tolerates.
+    #[must_use]
+    pub fn clock_skew(self, skew: Duration) -> Refresher {
+        self.map(|i| i.clock_skew = skew)
+    }
+
+    /// Calls `f` at each check of a refresh the Refresher waits for ([`Progress`]).
+    #[must_use]
+    pub fn on_progress<F>(self, f: F) -> Refresher
+    where
+        F: Fn(&Progress) + Send + Sync + 'static,
+    {
+        self.map(|i| i.on_progress = Some(OnProgress(Arc::new(f))))
+    }
+
+    /// Sleeps with `sleep` instead of tokio's sleep. Set a [`time_source`](Self::time_source) on
+    /// the same clock.
+    #[must_use]
+    pub fn sleep_impl(self, sleep: impl AsyncSleep + 'static) -> Refresher {
+        let sleep = SharedAsyncSleep::new(sleep);
+        self.map(|i| i.sleep = sleep)
+    }
+
+    /// Reads the time from `time` instead of tokio's clock.
+    #[must_use]
+    pub fn time_source(self, time: impl TimeSource + 'static) -> Refresher {
+        let time = SharedTimeSource::new(time);
+        self.map(|i| i.time = time)
+    }
+
+    /// The policy.
+    pub fn policy(&self) -> &RetryPolicy {
+        &self.inner.policy
+    }
+
+    /// The client.
+    pub fn client(&self) -> &Client {
+        &self.inner.client
+    }
+}
+
+impl Clone for Inner {
+    fn clone(&self) -> Self {
+        Inner {
+            client: self.client.clone(),
+            policy: self.policy.clone(),
+            on_conflict: self.on_conflict,
+            status_aware: self.status_aware,
+            fail_fast: self.fail_fast,
+            clock_skew: self.clock_skew,
+            on_progress: self.on_progress.clone(),
+            sleep: self.sleep.clone(),
+            time: self.time.clone(),
+        }
+    }
+}

@@ -1,0 +1,193 @@
+//! One Refresher call in motion: its schedule, clock, counters and memory of the refresh it
+//! watches, and the few things it does (describe, wait, report). Both flows, starting and waiting
+//! for completion, are built from these.
+
+use std::time::{Duration, SystemTime};
+
+use aws_sdk_autoscaling::error::ProvideErrorMetadata;
+use aws_sdk_autoscaling::operation::describe_instance_refreshes::DescribeInstanceRefreshesError;
+use aws_sdk_autoscaling::types::InstanceRefresh;
+use aws_smithy_async::rt::sleep::AsyncSleep;
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
+use aws_smithy_runtime_api::client::result::SdkError;
+use tracing::Span;
+
+use super::error::{RefreshError, RefreshErrorKind};
+use super::estimate::{Estimate, Memory};
+use super::observe::Refresh;
+use super::options::Inner;
+use super::progress::Progress;
+use crate::core::outcome::{RetryOutcome, RetryStats, StopReason};
+use crate::core::schedule::{Decision, Schedule};
+
+pub(crate) type DescribeSdkError = SdkError<DescribeInstanceRefreshesError, HttpResponse>;
+pub(crate) type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+/// How many refreshes one describe of a group asks for: the active one and recent history.
+const HISTORY: i32 = 20;
+
+pub(crate) struct Run<'a> {
+    pub(crate) inner: &'a Inner,
+    pub(crate) group: String,
+    pub(crate) schedule: Schedule,
+    /// The time source's reading when the call began.
+    pub(crate) start: SystemTime,
+    /// When `max_elapsed` (or `max_wait`) runs out.
+    pub(crate) deadline: Option<SystemTime>,
+    pub(crate) attempts: u32,
+    pub(crate) describes: u32,
+    pub(crate) waited: Duration,
+    pub(crate) memory: Memory,
+    /// The last SDK error, the source of a give-up.
+    pub(crate) last_error: Option<BoxError>,
+    pub(crate) span: Span,
+}
+
+impl<'a> Run<'a> {
+    pub(crate) fn new(inner: &'a Inner, group: &str, max_elapsed: Option<Duration>) -> Run<'a> {
+        let policy = match max_elapsed {
+            Some(limit) => inner
+                .policy
+                .to_builder()
+                .max_elapsed(limit)
+                .build()
+                .unwrap_or_else(|_| inner.policy.clone()),
+            None => inner.policy.clone(),
+        };
+        let start = inner.time.now();
+        Run {
+            inner,
+            group: group.to_owned(),
+            deadline: policy.max_elapsed().and_then(|m| start.checked_add(m)),
+            schedule: policy.schedule(),
+            start,
+            attempts: 0,
+            describes: 0,
+            waited: Duration::ZERO,
+            memory: Memory::default(),
+            last_error: None,
+            span: tracing::info_span!("instance_refresh_retry", group = group),
+        }
+    }
+
+    pub(crate) fn now(&self) -> SystemTime {
+        self.inner.time.now()
+    }
+
+    pub(crate) fn elapsed(&self) -> Duration {
+        self.now().duration_since(self.start).unwrap_or_default()
+    }
+
+    pub(crate) fn stats(&self, outcome: RetryOutcome) -> RetryStats {
+        let mut stats = RetryStats::new(self.attempts, self.waited, self.elapsed(), outcome);
+        stats.describe_calls = self.describes;
+        stats
+    }
+
+    pub(crate) fn error(&mut self, kind: RefreshErrorKind) -> RefreshError {
+        let outcome = match &kind {
+            RefreshErrorKind::GaveUp(reason) => RetryOutcome::GaveUp(*reason),
+            _ => RetryOutcome::NotRetryable,
+        };
+        RefreshError::new(kind, self.stats(outcome), self.last_error.take())
+    }
+
+    /// The group's refreshes, newest first (or one refresh, by id).
+    pub(crate) async fn describe(
+        &mut self,
+        id: Option<&str>,
+    ) -> Result<Vec<InstanceRefresh>, DescribeSdkError> {
+        self.describes = self.describes.saturating_add(1);
+        let mut request = self
+            .inner
+            .client
+            .describe_instance_refreshes()
+            .auto_scaling_group_name(&self.group);
+        request = match id {
+            Some(id) => request.instance_refresh_ids(id),
+            None => request.max_records(HISTORY),
+        };
+        request
+            .send()
+            .await
+            .map(|out| out.instance_refreshes().to_vec())
+    }
+
+    /// The group's active refresh (`None` when nothing blocks a start).
+    pub(crate) async fn active(&mut self) -> Result<Option<Refresh>, DescribeSdkError> {
+        let refreshes = self.describe(None).await?;
+        Ok(refreshes
+            .iter()
+            .map(Refresh::of)
+            .find(|r| r.phase.is_active()))
+    }
+
+    /// Asks the schedule about the next wait, with the estimate's proposal (or the plain
+    /// schedule), and sleeps it. `Err(reason)` when the policy stops.
+    pub(crate) async fn wait(
+        &mut self,
+        proposed: Option<Duration>,
+    ) -> Result<Duration, StopReason> {
+        let decision = self.schedule.on_failure_proposing(self.elapsed(), proposed);
+        match decision {
+            Decision::RetryAfter(delay) => {
+                self.inner.sleep.sleep(delay).await;
+                self.waited = self.waited.saturating_add(delay);
+                Ok(delay)
+            }
+            Decision::Stop(reason) => Err(reason),
+        }
+    }
+
+    /// The delay the schedule would allow for `proposed`, without counting a check: what
+    /// progress reports as the next check.
+    pub(crate) fn bounded(&self, proposed: Duration) -> Duration {
+        let capped = proposed.min(self.schedule.policy().max_delay());
+        match self.deadline {
+            Some(d) => capped.min(d.duration_since(self.now()).unwrap_or_default()),
+            None => capped,
+        }
+    }
+
+    /// Tells the progress callback and the logs about a check.
+    pub(crate) fn report(&self, refresh: &Refresh, estimate: &Estimate) {
+        let progress = Progress {
+            refresh_id: refresh.id.clone(),
+            status: refresh.status.clone(),
+            status_reason: refresh.status_reason.clone(),
+            percentage: refresh.percentage,
+            estimated_end: estimate.end,
+            next_check: self.bounded(estimate.next_check),
+            stalled: estimate.stalled,
+        };
+        self.span.in_scope(|| {
+            tracing::info!(
+                refresh_id = %progress.refresh_id,
+                status = progress.status.as_ref().map_or("<none>", |s| s.as_str()),
+                percentage = progress.percentage,
+                next_check_ms = progress.next_check.as_millis() as u64,
+                stalled = progress.stalled,
+                "refresh checked"
+            )
+        });
+        if let Some(on_progress) = &self.inner.on_progress {
+            (on_progress.0)(&progress);
+        }
+    }
+}
+
+/// Whether a describe error is worth trying again (throttling, 5xx, timeouts, broken
+/// connections) rather than a refusal that persists (validation, access denied).
+pub(crate) fn transient(err: &DescribeSdkError) -> bool {
+    match err {
+        SdkError::ServiceError(ctx) => {
+            ctx.raw().status().is_server_error()
+                || matches!(
+                    err.code(),
+                    Some("Throttling" | "ThrottlingException" | "RequestLimitExceeded")
+                )
+        }
+        SdkError::ConstructionFailure(_) => false,
+        _ => true,
+    }
+}

@@ -1,0 +1,255 @@
+//! [`Refresher::start`]: start a refresh, waiting out (or cancelling, or refusing) a running one,
+//! and adopting the call's own refresh instead of starting a second.
+
+use aws_sdk_autoscaling::operation::start_instance_refresh::StartInstanceRefreshInput;
+use aws_sdk_autoscaling::types::InstanceRefresh;
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+use tower::Service;
+
+use super::error::{RefreshError, RefreshErrorKind};
+use super::observe::{Phase, matches_request};
+use super::options::{OnConflict, Refresher};
+use super::run::Run;
+use crate::core::classify::{Classifier, Verdict};
+use crate::core::error_code::ProvideErrorCode;
+use crate::core::outcome::{RetryOutcome, RetryStats, StopReason};
+use crate::layer::sdk_service::StartInstanceRefreshService;
+
+/// A refresh that [`Refresher::start`] started, or adopted.
+///
+/// ```
+/// # use instance_refresh_retry::Started;
+/// fn log(started: &Started) {
+///     let how = if started.adopted() { "adopted" } else { "started" };
+///     println!("{how} {} ({})", started.instance_refresh_id(), started.stats());
+/// }
+/// # let _ = log;
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Started {
+    id: String,
+    adopted: bool,
+    stats: RetryStats,
+}
+
+impl Started {
+    /// The refresh's id.
+    pub fn instance_refresh_id(&self) -> &str {
+        &self.id
+    }
+
+    /// `true` when this call's own earlier attempt started the refresh (its answer was lost, or
+    /// its outcome was otherwise unknown) and the Refresher found it, instead of starting another.
+    pub fn adopted(&self) -> bool {
+        self.adopted
+    }
+
+    /// What the call did: `StartInstanceRefresh` calls (`attempts`), describe calls, time waited.
+    pub fn stats(&self) -> RetryStats {
+        self.stats
+    }
+}
+
+/// What a look for the call's own refresh found.
+enum Own {
+    Found(String),
+    NotThere,
+    /// The describe failed: the call cannot tell, so it must not start another.
+    Unknown,
+}
+
+impl Refresher {
+    /// Starts an instance refresh on the input's group. See the [crate docs](crate#the-refresher).
+    ///
+    /// - Another refresh blocks the group: what [`on_conflict`](Self::on_conflict) says.
+    ///   Waiting is status-aware unless turned off: the blocking refresh is described, and the
+    ///   next check comes when it should end (within the policy's bounds).
+    /// - An attempt's outcome is unknown (a lost answer, a timeout, a 5xx other than
+    ///   `ResourceContention`): before anything else the group's recent refreshes are described,
+    ///   and one that started after this call began (less the [clock
+    ///   skew](Self::clock_skew)) and matches the request is adopted
+    ///   ([`Started::adopted`]). One call starts at most one refresh.
+    ///
+    /// # Errors
+    ///
+    /// [`RefreshError`], whose [`kind`](RefreshError::kind) says why.
+    pub async fn start(&self, input: StartInstanceRefreshInput) -> Result<Started, RefreshError> {
+        let group = input
+            .auto_scaling_group_name()
+            .unwrap_or_default()
+            .to_owned();
+        let mut run = Run::new(&self.inner, &group, None);
+        let mut may_have_started = false;
+        // Whether the group's refreshes were searched for the call's own since its last start.
+        let mut looked = false;
+        loop {
+            if may_have_started && !looked {
+                match run.find_own(&input).await {
+                    Own::Found(id) => return Ok(run.started(id, true)),
+                    Own::NotThere => {}
+                    Own::Unknown => {
+                        run.wait_to_look_again().await?;
+                        continue;
+                    }
+                }
+            }
+            looked = false;
+            run.attempts = run.attempts.saturating_add(1);
+            // Always ready; its errors say whether the SDK's own retries inside the call may have
+            // started a refresh.
+            let mut service = StartInstanceRefreshService::new(self.inner.client.clone());
+            let err = match service.call(input.clone()).await {
+                Ok(out) => {
+                    let id = out.instance_refresh_id().unwrap_or_default().to_owned();
+                    return Ok(run.started(id, false));
+                }
+                Err(err) => err,
+            };
+            may_have_started |= err.may_have_started_refresh();
+            let blocked = Classifier::default().classify(&err) == Verdict::RetryAfterWait;
+            run.last_error = Some(Box::new(err));
+            if may_have_started {
+                match run.find_own(&input).await {
+                    Own::Found(id) => return Ok(run.started(id, true)),
+                    Own::NotThere => looked = true,
+                    Own::Unknown if blocked => {
+                        run.wait_to_look_again().await?;
+                        continue;
+                    }
+                    Own::Unknown => {}
+                }
+            }
+            if !blocked {
+                return Err(run.error(RefreshErrorKind::Aws));
+            }
+            match self.inner.on_conflict {
+                OnConflict::Fail => {
+                    let blocker = run.active().await.ok().flatten();
+                    return Err(run.error(RefreshErrorKind::Conflict {
+                        refresh_id: blocker.as_ref().map(|b| b.id.clone()),
+                        status: blocker.and_then(|b| b.status),
+                    }));
+                }
+                OnConflict::CancelAndReplace => run.cancel_blocker().await?,
+                OnConflict::Wait => run.wait_out_blocker(self.inner.status_aware).await?,
+            }
+        }
+    }
+}
+
+impl Run<'_> {
+    fn started(&self, id: String, adopted: bool) -> Started {
+        Started {
+            id,
+            adopted,
+            stats: self.stats(RetryOutcome::Succeeded),
+        }
+    }
+
+    /// Looks for a refresh that this call's own attempt may have started: the newest of the
+    /// group's refreshes that started after the call began (less the clock skew) and matches
+    /// the request.
+    async fn find_own(&mut self, input: &StartInstanceRefreshInput) -> Own {
+        let since = self
+            .start
+            .checked_sub(self.inner.clock_skew)
+            .unwrap_or(std::time::UNIX_EPOCH);
+        let refreshes = match self.describe(None).await {
+            Ok(refreshes) => refreshes,
+            Err(err) => {
+                self.last_error = Some(Box::new(err));
+                return Own::Unknown;
+            }
+        };
+        let ours = |r: &&InstanceRefresh| {
+            r.start_time()
+                .and_then(|t| std::time::SystemTime::try_from(*t).ok())
+                .is_some_and(|t| t >= since)
+                && matches_request(input, r)
+        };
+        match refreshes
+            .iter()
+            .find(ours)
+            .and_then(|r| r.instance_refresh_id())
+        {
+            Some(id) => Own::Found(id.to_owned()),
+            None => Own::NotThere,
+        }
+    }
+
+    /// After a describe failed while the call may have started a refresh: it must not start
+    /// another before it can tell, so it waits on the plain schedule and looks again.
+    async fn wait_to_look_again(&mut self) -> Result<(), RefreshError> {
+        self.wait(None)
+            .await
+            .map(|_| ())
+            .map_err(|_| self.error(RefreshErrorKind::GaveUp(StopReason::PossiblyOwnRefresh)))
+    }
+
+    /// Waits until no refresh blocks the group. Status-aware: describe the blocker, and look
+    /// again when it should end. Without status (or when the describe fails): the plain schedule,
+    /// and a new start after each wait.
+    async fn wait_out_blocker(&mut self, status_aware: bool) -> Result<(), RefreshError> {
+        loop {
+            let proposed = if status_aware {
+                match self.active().await {
+                    Ok(None) => return Ok(()),
+                    Ok(Some(blocker)) => {
+                        let now = self.now();
+                        let estimate = self.memory.observe(&blocker, now);
+                        if self.inner.fail_fast
+                            && let (Some(earliest), Some(deadline)) =
+                                (estimate.earliest_end, self.deadline)
+                            && earliest > deadline
+                        {
+                            return Err(self.error(RefreshErrorKind::WontEndInTime {
+                                refresh_id: blocker.id,
+                                earliest_end: earliest,
+                                estimated_end: estimate.end,
+                            }));
+                        }
+                        self.report(&blocker, &estimate);
+                        Some(estimate.next_check)
+                    }
+                    // Never fail the call for a describe: fall back to the plain schedule.
+                    Err(_) => None,
+                }
+            } else {
+                None
+            };
+            self.wait(proposed)
+                .await
+                .map_err(|reason| self.error(RefreshErrorKind::GaveUp(reason)))?;
+            if proposed.is_none() {
+                return Ok(());
+            }
+        }
+    }
+
+    /// Cancels the blocking refresh (someone else's: this call's own was looked for first) and
+    /// waits until it has stopped.
+    async fn cancel_blocker(&mut self) -> Result<(), RefreshError> {
+        let cancel = self
+            .inner
+            .client
+            .cancel_instance_refresh()
+            .auto_scaling_group_name(&self.group)
+            .send()
+            .await;
+        if let Err(err) = cancel {
+            // Nothing active to cancel (it just ended), or a rollback, which cannot be
+            // cancelled and is waited out instead.
+            if err.code() != Some("ActiveInstanceRefreshNotFound") {
+                let rolling_back = matches!(
+                    self.active().await,
+                    Ok(Some(ref r)) if r.phase == Phase::RollbackInProgress
+                );
+                if !rolling_back {
+                    self.last_error = Some(Box::new(err));
+                    return Err(self.error(RefreshErrorKind::Aws));
+                }
+            }
+        }
+        self.wait_out_blocker(true).await
+    }
+}
