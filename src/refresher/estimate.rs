@@ -33,8 +33,6 @@ pub(crate) struct Memory {
     /// The last check before the refresh was seen `Baking`, and the first that saw it `Baking`.
     before_baking: Option<SystemTime>,
     baking_seen: Option<SystemTime>,
-    /// When this call last checked at all.
-    last_check: Option<SystemTime>,
 }
 
 /// The answer for one check.
@@ -60,10 +58,9 @@ impl Memory {
                 ..Memory::default()
             };
         }
-        let previous_check = self.last_check.replace(now);
         let estimate = match refresh.phase {
             Phase::InProgress => self.in_progress(refresh, now),
-            Phase::Baking => self.baking(refresh, now, previous_check),
+            Phase::Baking => self.baking(refresh, now),
             Phase::Pending | Phase::Cancelling | Phase::RollbackInProgress => Estimate {
                 end: None,
                 earliest_end: None,
@@ -168,25 +165,35 @@ impl Memory {
         }
     }
 
-    fn baking(&mut self, r: &Refresh, now: SystemTime, previous: Option<SystemTime>) -> Estimate {
-        let bake = r.bake_time.unwrap_or_default();
+    fn baking(&mut self, r: &Refresh, now: SystemTime) -> Estimate {
         if self.baking_seen.is_none() {
             self.baking_seen = Some(now);
         }
-        // Baking began after the last check that saw it working, and before the first that saw
-        // it baking: it ends within `bake` after those.
-        let began_after = self.before_baking.or(previous);
-        let latest_end = self.baking_seen.map_or(now, |t| t + bake);
-        let (end, earliest) = match began_after {
-            Some(t) => (t + bake, t + bake),
-            // Only ever seen baking: it may have begun `bake` ago.
-            None => (latest_end, now),
+        let Some(bake) = r.bake_time.filter(|b| !b.is_zero()) else {
+            // Auto Scaling echoes the `BakeTime` it bakes for; without it, look again after as
+            // long as it has been seen baking (doubling checks).
+            let seen_for = self
+                .baking_seen
+                .and_then(|t| now.duration_since(t).ok())
+                .unwrap_or_default();
+            return Estimate {
+                end: None,
+                earliest_end: None,
+                next_check: seen_for.max(SHORT_CHECK),
+                stalled: false,
+            };
         };
-        let end = end.max(now);
+        // Baking began after the last check that saw it working (or after the refresh started),
+        // and before the first check that saw it baking: it ends within that window plus `bake`.
+        // Look at the window's start, then often until it closes.
+        let began_after = self.before_baking.or(r.start_time).unwrap_or(now);
+        let began_before = self.baking_seen.unwrap_or(now);
+        let earliest = (began_after + bake).max(now);
+        let latest = (began_before + bake).max(earliest);
         Estimate {
-            end: Some(end),
-            earliest_end: Some(earliest.max(now)),
-            next_check: next_check(end, now),
+            end: Some(latest),
+            earliest_end: Some(earliest),
+            next_check: next_check(earliest, now),
             stalled: false,
         }
     }
@@ -260,8 +267,17 @@ mod tests {
         r.phase = Phase::Baking;
         r.percentage = 100;
         let e = m.observe(&r, at(1000));
-        assert_eq!(e.end, Some(at(900 + 300)));
+        // It began baking between the two checks: it ends between 1200 and 1300; look at 1200.
+        assert_eq!(
+            (e.earliest_end, e.end),
+            (Some(at(900 + 300)), Some(at(1000 + 300)))
+        );
         assert_eq!(e.next_check, secs(100));
+        // Only ever seen baking: it began after the refresh started.
+        let mut only_baking = r.clone();
+        only_baking.id = "r-2".into();
+        let e = Memory::default().observe(&only_baking, at(100));
+        assert_eq!((e.earliest_end, e.end), (Some(at(300)), Some(at(400))));
     }
 
     #[test]

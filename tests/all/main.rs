@@ -11,4 +11,6 @@ mod e2e;
 #[cfg(feature = "sim")]
 mod parity;
 #[cfg(feature = "sim")]
+mod refresher;
+#[cfg(feature = "sim")]
 mod sim;

@@ -20,7 +20,7 @@ fn raw(status: u16) -> HttpResponse {
 
 /// The SDK's time source on tokio time, so that paused-time tests measure `max_elapsed` on the
 /// same clock the SDK's (tokio) sleep advances.
-#[derive(Debug)]
+#[derive(Debug, Clone, Copy)]
 pub struct TokioTime {
     base: std::time::SystemTime,
     start: tokio::time::Instant,
@@ -32,6 +32,13 @@ impl TokioTime {
             base: std::time::SystemTime::now(),
             start: tokio::time::Instant::now(),
         }
+    }
+
+    /// The wall-clock time when this clock started: give it to a simulator started at the
+    /// same moment (`wall_clock_start`), so that both read the same time.
+    #[allow(dead_code)]
+    pub fn base(&self) -> std::time::SystemTime {
+        self.base
     }
 }
 

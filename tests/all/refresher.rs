@@ -1,0 +1,642 @@
+//! The Refresher against the simulator over HTTP, on paused tokio time.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use aws_sdk_autoscaling::operation::start_instance_refresh::StartInstanceRefreshInput;
+use aws_sdk_autoscaling::types::{InstanceRefreshStatus, RefreshPreferences};
+use instance_refresh_retry::sim::{AutoScalingSim, Fault, FaultRule, GroupConfig, RefreshStatus};
+use instance_refresh_retry::{
+    OnConflict, Progress, RefreshErrorKind, Refresher, RetryOutcome, RetryPolicy, StopReason,
+};
+use tokio::time::Instant;
+use tower::ServiceExt;
+
+use crate::support::TokioTime;
+
+fn secs(s: u64) -> Duration {
+    Duration::from_secs(s)
+}
+
+const START: &str = "StartInstanceRefresh";
+const DESCRIBE: &str = "DescribeInstanceRefreshes";
+
+/// A simulator, and a clock that reads the same wall-clock time as its timestamps.
+struct Sim {
+    sim: AutoScalingSim,
+    clock: TokioTime,
+}
+
+impl std::ops::Deref for Sim {
+    type Target = AutoScalingSim;
+
+    fn deref(&self) -> &AutoScalingSim {
+        &self.sim
+    }
+}
+
+async fn started_sim(seed: u64) -> Sim {
+    let clock = TokioTime::new();
+    let sim = AutoScalingSim::builder()
+        .seed(seed)
+        .wall_clock_start(clock.base())
+        .start()
+        .await
+        .unwrap();
+    Sim { sim, clock }
+}
+
+/// A group whose refreshes take 5 s pending + `work` (+ `bake`).
+async fn sim(work: Duration, bake: Duration) -> Sim {
+    let sim = started_sim(8).await;
+    sim.create_group(
+        "web",
+        GroupConfig::default()
+            .pending_duration(secs(5))
+            .refresh_duration(work)
+            .bake_duration(bake),
+    );
+    sim
+}
+
+/// Someone else's refresh, started over the API with these preferences (Auto Scaling echoes
+/// them, `BakeTime` included); the group's configuration times it.
+async fn start_blocker(sim: &Sim, preferences: RefreshPreferences) -> String {
+    sim.client()
+        .start_instance_refresh()
+        .auto_scaling_group_name("web")
+        .preferences(preferences)
+        .send()
+        .await
+        .unwrap()
+        .instance_refresh_id()
+        .unwrap()
+        .to_owned()
+}
+
+fn baking(seconds: i32) -> RefreshPreferences {
+    RefreshPreferences::builder().bake_time(seconds).build()
+}
+
+fn input() -> StartInstanceRefreshInput {
+    StartInstanceRefreshInput::builder()
+        .auto_scaling_group_name("web")
+        .build()
+        .unwrap()
+}
+
+/// The Refresher's default policy on the simulator's clock, and a client with the SDK's own
+/// retry off (one SDK call, one request).
+fn refresher(sim: &Sim) -> Refresher {
+    refresher_with(sim, sim.client(), Refresher::default_policy())
+}
+
+fn refresher_with(
+    sim: &Sim,
+    client: aws_sdk_autoscaling::Client,
+    policy: RetryPolicy,
+) -> Refresher {
+    Refresher::new(client, policy).time_source(sim.clock)
+}
+
+#[derive(Clone, Default)]
+struct Reports(Arc<Mutex<Vec<Progress>>>);
+
+impl Reports {
+    fn sink(&self) -> impl Fn(&Progress) + Send + Sync + 'static {
+        let sink = self.0.clone();
+        move |p| sink.lock().unwrap().push(p.clone())
+    }
+
+    fn all(&self) -> Vec<Progress> {
+        self.0.lock().unwrap().clone()
+    }
+}
+
+fn calls(sim: &AutoScalingSim, operation: &str) -> Vec<(u64, Option<String>)> {
+    sim.calls()
+        .iter()
+        .filter(|c| c.is(operation))
+        .map(|c| (c.at.as_secs(), c.error_code().map(str::to_owned)))
+        .collect()
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_free_group_starts_at_once() {
+    let sim = sim(secs(600), Duration::ZERO).await;
+    let started = refresher(&sim).start(input()).await.unwrap();
+
+    assert!(!started.adopted());
+    assert_eq!(
+        Some(started.instance_refresh_id()),
+        sim.refreshes("web").unwrap().first().map(|r| r.id.as_str())
+    );
+    let stats = started.stats();
+    assert_eq!(
+        (stats.attempts, stats.describe_calls, stats.waited),
+        (1, 0, Duration::ZERO)
+    );
+    assert_eq!(stats.outcome, RetryOutcome::Succeeded);
+}
+
+#[tokio::test(start_paused = true)]
+async fn in_progress_blocker_is_watched_and_the_start_follows_its_end_closely() {
+    // Someone else's refresh: 5 s pending, then 1 h of work, started just now.
+    let sim = sim(secs(3600), Duration::ZERO).await;
+    let blocker = sim
+        .start_refresh(
+            "web",
+            GroupConfig::default()
+                .pending_duration(secs(5))
+                .refresh_duration(secs(3600)),
+        )
+        .unwrap();
+    let reports = Reports::default();
+    let t0 = Instant::now();
+
+    let started = refresher(&sim)
+        .on_progress(reports.sink())
+        .start(input())
+        .await
+        .unwrap();
+
+    let latency = t0.elapsed().saturating_sub(secs(3605));
+    assert!(
+        latency <= secs(30),
+        "started {latency:?} after the blocker ended"
+    );
+    let starts = calls(&sim, START);
+    assert_eq!(
+        starts.len(),
+        2,
+        "one blocked start, one that succeeds: {starts:?}"
+    );
+    let describes = calls(&sim, DESCRIBE).len();
+    assert!(describes <= 30, "{describes} describes for a 1 h blocker");
+    assert_eq!(started.stats().describe_calls as usize, describes);
+    let reports = reports.all();
+    assert!(reports.iter().all(|p| p.refresh_id == blocker));
+    assert!(
+        reports
+            .iter()
+            .any(|p| p.status == Some(InstanceRefreshStatus::InProgress)
+                && p.estimated_end.is_some())
+    );
+    // Long sleeps early, short ones near the end.
+    let first = reports
+        .iter()
+        .find(|p| p.percentage > 0)
+        .unwrap()
+        .next_check;
+    let last = reports.last().unwrap().next_check;
+    assert!(
+        first > secs(300) && last <= secs(30),
+        "{first:?} then {last:?}"
+    );
+    let refreshes = sim.refreshes("web").unwrap();
+    assert_eq!(refreshes.len(), 2);
+    assert_eq!(refreshes[1].status, RefreshStatus::Successful);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_baking_blocker_is_waited_out_for_the_rest_of_its_bake_time() {
+    let sim = sim(secs(60), secs(1800)).await;
+    start_blocker(&sim, baking(1800)).await;
+    // Let it reach Baking before we come.
+    tokio::time::sleep(secs(600)).await;
+    let reports = Reports::default();
+    let t0 = Instant::now();
+
+    refresher(&sim)
+        .on_progress(reports.sink())
+        .start(input())
+        .await
+        .unwrap();
+
+    // It ends 1265 s after we came.
+    let latency = t0.elapsed().saturating_sub(secs(1265));
+    assert!(latency <= secs(30), "{latency:?}");
+    assert!(
+        reports
+            .all()
+            .iter()
+            .all(|p| p.status == Some(InstanceRefreshStatus::Baking))
+    );
+    assert!(calls(&sim, DESCRIBE).len() <= 20);
+}
+
+#[tokio::test(start_paused = true)]
+async fn cancelling_and_rollback_blockers_get_short_checks() {
+    for rollback in [false, true] {
+        let sim = sim(secs(600), Duration::ZERO).await;
+        sim.set_group_config(
+            "web",
+            GroupConfig::default()
+                .refresh_duration(secs(600))
+                .cancel_duration(secs(120))
+                .rollback_duration(secs(120)),
+        )
+        .unwrap();
+        sim.start_refresh(
+            "web",
+            GroupConfig::default()
+                .pending_duration(Duration::ZERO)
+                .refresh_duration(secs(600))
+                .cancel_duration(secs(120))
+                .rollback_duration(secs(120)),
+        )
+        .unwrap();
+        let client = sim.client();
+        if rollback {
+            client
+                .rollback_instance_refresh()
+                .auto_scaling_group_name("web")
+                .send()
+                .await
+                .unwrap();
+        } else {
+            client
+                .cancel_instance_refresh()
+                .auto_scaling_group_name("web")
+                .send()
+                .await
+                .unwrap();
+        }
+        let reports = Reports::default();
+        let t0 = Instant::now();
+
+        refresher(&sim)
+            .on_progress(reports.sink())
+            .start(input())
+            .await
+            .unwrap();
+
+        assert!(
+            t0.elapsed() <= secs(120 + 30),
+            "{rollback}: {:?}",
+            t0.elapsed()
+        );
+        let expected = if rollback {
+            InstanceRefreshStatus::RollbackInProgress
+        } else {
+            InstanceRefreshStatus::Cancelling
+        };
+        let reports = reports.all();
+        assert!(!reports.is_empty());
+        assert!(
+            reports
+                .iter()
+                .all(|p| p.status == Some(expected.clone()) && p.next_check <= secs(15)),
+            "{reports:?}"
+        );
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_pending_blocker_and_one_that_ends_between_start_and_describe() {
+    // Pending for 40 s, then done at once.
+    let sim = sim(secs(1), Duration::ZERO).await;
+    sim.start_refresh(
+        "web",
+        GroupConfig::default()
+            .pending_duration(secs(40))
+            .refresh_duration(Duration::ZERO),
+    )
+    .unwrap();
+    let reports = Reports::default();
+    refresher(&sim)
+        .on_progress(reports.sink())
+        .start(input())
+        .await
+        .unwrap();
+    assert!(
+        reports
+            .all()
+            .iter()
+            .any(|p| p.status == Some(InstanceRefreshStatus::Pending))
+    );
+    assert!(Instant::now().elapsed() <= secs(60));
+}
+
+#[tokio::test(start_paused = true)]
+async fn fail_names_the_blocker_after_one_start() {
+    let sim = sim(secs(600), Duration::ZERO).await;
+    let blocker = sim.start_refresh("web", GroupConfig::default()).unwrap();
+
+    let err = refresher(&sim)
+        .on_conflict(OnConflict::Fail)
+        .start(input())
+        .await
+        .unwrap_err();
+
+    assert_eq!(
+        err.kind(),
+        &RefreshErrorKind::Conflict {
+            refresh_id: Some(blocker.clone()),
+            status: Some(InstanceRefreshStatus::Pending),
+        }
+    );
+    assert!(err.to_string().contains(&blocker), "{err}");
+    assert_eq!(calls(&sim, START).len(), 1);
+    let sdk = err
+        .sdk_error::<instance_refresh_retry::StartInstanceRefreshSdkError>()
+        .expect("the SDK error is the source");
+    assert!(
+        sdk.as_service_error()
+            .unwrap()
+            .is_instance_refresh_in_progress_fault()
+    );
+    assert_eq!(err.stats().attempts, 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn cancel_and_replace_cancels_the_blocker_then_starts() {
+    let sim = sim(secs(3600), Duration::ZERO).await;
+    let blocker = sim
+        .start_refresh(
+            "web",
+            GroupConfig::default()
+                .refresh_duration(secs(3600))
+                .cancel_duration(secs(30)),
+        )
+        .unwrap();
+
+    let started = refresher(&sim)
+        .on_conflict(OnConflict::CancelAndReplace)
+        .start(input())
+        .await
+        .unwrap();
+
+    assert_eq!(calls(&sim, "CancelInstanceRefresh").len(), 1);
+    let refreshes = sim.refreshes("web").unwrap();
+    assert_eq!(refreshes.len(), 2);
+    assert_eq!(refreshes[0].id, started.instance_refresh_id());
+    assert_eq!(
+        (refreshes[1].id.as_str(), refreshes[1].status),
+        (blocker.as_str(), RefreshStatus::Cancelled)
+    );
+    assert!(Instant::now().elapsed() <= secs(60));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_lost_response_is_adopted_not_duplicated() {
+    let sim = sim(secs(600), Duration::ZERO).await;
+    sim.inject(FaultRule::new(Fault::ResponseLost).on(START));
+    // The SDK's own retry is on: it retries the lost request and meets the refresh it started.
+    let client = aws_sdk_autoscaling::Client::from_conf(sim.sdk_config_builder().build());
+
+    let started = refresher_with(&sim, client, Refresher::default_policy())
+        .start(input())
+        .await
+        .unwrap();
+
+    assert!(started.adopted());
+    let refreshes = sim.refreshes("web").unwrap();
+    assert_eq!(refreshes.len(), 1, "exactly one refresh: {refreshes:#?}");
+    assert_eq!(refreshes[0].id, started.instance_refresh_id());
+    let log = sim.calls();
+    assert_eq!(log.iter().filter(|c| c.is(START) && c.applied).count(), 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_refresh_someone_else_starts_after_our_lost_request_is_waited_out_not_adopted() {
+    let sim = sim(secs(300), Duration::ZERO).await;
+    // Someone else's refresh, started as our request went out; ours is dropped unapplied, and
+    // the SDK's own retry meets theirs.
+    let theirs = sim
+        .start_refresh("web", GroupConfig::default().refresh_duration(secs(300)))
+        .unwrap();
+    sim.inject(FaultRule::new(Fault::CloseConnection).on(START));
+    let client = aws_sdk_autoscaling::Client::from_conf(sim.sdk_config_builder().build());
+    let ours = StartInstanceRefreshInput::builder()
+        .auto_scaling_group_name("web")
+        .preferences(RefreshPreferences::builder().instance_warmup(60).build())
+        .build()
+        .unwrap();
+
+    let started = refresher_with(&sim, client, Refresher::default_policy())
+        .start(ours)
+        .await
+        .unwrap();
+
+    assert!(!started.adopted());
+    assert_ne!(started.instance_refresh_id(), theirs);
+    let refreshes = sim.refreshes("web").unwrap();
+    assert_eq!(refreshes.len(), 2);
+    assert_eq!(
+        refreshes[1].status,
+        RefreshStatus::Successful,
+        "theirs ran to its end"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn when_describe_fails_the_plain_schedule_takes_over() {
+    let sim = sim(secs(100), Duration::ZERO).await;
+    sim.start_refresh("web", GroupConfig::default().refresh_duration(secs(100)))
+        .unwrap();
+    sim.inject(FaultRule::new(Fault::Throttling).on(DESCRIBE).always());
+    let policy = RetryPolicy::builder()
+        .initial_delay(secs(10))
+        .max_delay(secs(60))
+        .jitter(instance_refresh_retry::Jitter::None)
+        .build()
+        .unwrap();
+
+    let started = refresher_with(&sim, sim.client(), policy)
+        .start(input())
+        .await
+        .unwrap();
+
+    // Blocked at 0, 10, 30, 70 s; the blocker ends at 105 s; the start at 130 s succeeds.
+    let starts: Vec<u64> = calls(&sim, START).iter().map(|c| c.0).collect();
+    assert_eq!(starts, [0, 10, 30, 70, 130]);
+    assert_eq!(started.stats().attempts, 5);
+    assert!(started.stats().describe_calls >= 4);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_blocker_that_cannot_end_in_time_fails_fast() {
+    let sim = sim(secs(600), Duration::ZERO).await;
+    // Someone else's refresh with a 48 h bake time.
+    sim.set_group_config(
+        "web",
+        GroupConfig::default()
+            .refresh_duration(secs(600))
+            .bake_duration(secs(48 * 3600)),
+    )
+    .unwrap();
+    let blocker = start_blocker(&sim, baking(48 * 3600)).await;
+    // Let it reach Baking.
+    tokio::time::sleep(secs(700)).await;
+    let t0 = Instant::now();
+
+    let err = refresher(&sim).start(input()).await.unwrap_err();
+
+    assert!(
+        matches!(err.kind(), RefreshErrorKind::WontEndInTime { refresh_id, .. } if *refresh_id == blocker),
+        "{err}"
+    );
+    assert_eq!(t0.elapsed(), Duration::ZERO, "no budget spent");
+    assert_eq!(calls(&sim, DESCRIBE).len(), 1);
+
+    // Waiting anyway runs into max_elapsed instead.
+    let err = refresher(&sim)
+        .fail_fast(false)
+        .start(input())
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err.kind(),
+        &RefreshErrorKind::GaveUp(StopReason::MaxElapsed)
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_refresher_is_a_tower_service() {
+    let sim = sim(secs(60), Duration::ZERO).await;
+    let svc = tower::ServiceBuilder::new()
+        .concurrency_limit(1)
+        .service(refresher(&sim));
+    let started = svc.oneshot(input()).await.unwrap();
+    assert!(!started.instance_refresh_id().is_empty());
+}
+
+// ---- wait_for_completion ----
+
+#[tokio::test(start_paused = true)]
+async fn wait_for_completion_follows_a_refresh_to_success() {
+    let sim = sim(secs(1800), secs(300)).await;
+    let r = refresher(&sim);
+    let mut with_bake = input();
+    with_bake.preferences = Some(baking(300));
+    let started = r.start(with_bake).await.unwrap();
+    let reports = Reports::default();
+    let t0 = Instant::now();
+
+    let done = r
+        .on_progress(reports.sink())
+        .wait_for_completion("web", started.instance_refresh_id(), secs(4 * 3600))
+        .await
+        .unwrap();
+
+    assert!(done.is_successful());
+    assert_eq!(done.status(), &InstanceRefreshStatus::Successful);
+    let latency = t0.elapsed().saturating_sub(secs(5 + 1800 + 300));
+    assert!(latency <= secs(30), "{latency:?}");
+    assert!(done.stats().describe_calls <= 30, "{}", done.stats());
+    let last = reports.all().pop().unwrap();
+    assert_eq!(
+        (last.status, last.next_check),
+        (Some(InstanceRefreshStatus::Successful), Duration::ZERO)
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn every_terminal_status_is_a_completion() {
+    for (outcome, expected) in [
+        ("fail", InstanceRefreshStatus::Failed),
+        ("cancel", InstanceRefreshStatus::Cancelled),
+        ("rollback", InstanceRefreshStatus::RollbackSuccessful),
+    ] {
+        let sim = started_sim(2).await;
+        let mut config = GroupConfig::default().refresh_duration(secs(600));
+        if outcome == "fail" {
+            config = config.fail_after(secs(100));
+        }
+        sim.create_group("web", config);
+        let r = refresher(&sim);
+        let id = r
+            .start(input())
+            .await
+            .unwrap()
+            .instance_refresh_id()
+            .to_owned();
+        let client = sim.client();
+        match outcome {
+            "cancel" => drop(
+                client
+                    .cancel_instance_refresh()
+                    .auto_scaling_group_name("web")
+                    .send()
+                    .await
+                    .unwrap(),
+            ),
+            "rollback" => drop(
+                client
+                    .rollback_instance_refresh()
+                    .auto_scaling_group_name("web")
+                    .send()
+                    .await,
+            ),
+            _ => {}
+        }
+
+        let done = r.wait_for_completion("web", &id, secs(3600)).await;
+
+        if outcome == "rollback" && done.is_err() {
+            // A simulator that refuses rollbacks without a desired configuration
+            // (IrreversibleInstanceRefresh) leaves the refresh running to success.
+            continue;
+        }
+        let done = done.unwrap();
+        assert_eq!(done.status(), &expected, "{outcome}");
+        assert!(!done.is_successful());
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn wait_for_completion_errors_max_wait_and_not_found() {
+    let sim = sim(secs(3600), Duration::ZERO).await;
+    let r = refresher(&sim);
+    let id = r
+        .start(input())
+        .await
+        .unwrap()
+        .instance_refresh_id()
+        .to_owned();
+    let t0 = Instant::now();
+
+    let err = r
+        .wait_for_completion("web", &id, secs(600))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err.kind(), RefreshErrorKind::MaxWait { refresh_id, status: Some(InstanceRefreshStatus::InProgress) } if *refresh_id == id),
+        "{err}"
+    );
+    assert_eq!(t0.elapsed(), secs(600));
+
+    let err = r
+        .wait_for_completion("web", "no-such-refresh", secs(600))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err.kind(),
+        &RefreshErrorKind::NotFound {
+            refresh_id: "no-such-refresh".into()
+        }
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn wait_for_completion_rides_out_throttled_describes() {
+    let sim = sim(secs(120), Duration::ZERO).await;
+    let r = refresher(&sim);
+    let id = r
+        .start(input())
+        .await
+        .unwrap()
+        .instance_refresh_id()
+        .to_owned();
+    sim.inject(FaultRule::new(Fault::Throttling).on(DESCRIBE).times(3));
+
+    let done = r.wait_for_completion("web", &id, secs(3600)).await.unwrap();
+
+    assert!(done.is_successful());
+    let throttled = calls(&sim, DESCRIBE)
+        .iter()
+        .filter(|c| c.1.is_some())
+        .count();
+    assert_eq!(throttled, 3);
+}
