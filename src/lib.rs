@@ -347,6 +347,57 @@
 //! success's come with it after [`with_stats`](InstanceRefreshRetryLayer::with_stats). Each wait
 //! reaches [`on_retry`](InstanceRefreshRetryLayer::on_retry).
 //!
+//! # The Refresher
+//!
+//! The two paths above wait blindly: they retry `StartInstanceRefresh` on a schedule. A
+//! [`Refresher`] also looks at what blocks it (`DescribeInstanceRefreshes`) and makes the calls
+//! of its own that a careful operator would. It is a third consumer of the same core: the
+//! [`RetryPolicy`] still bounds every wait.
+//!
+//! - **Status-aware waiting.** On `InstanceRefreshInProgress` it describes the active refresh
+//!   (`Baking` and `RollbackInProgress` count as active) and looks again when it should end:
+//!   from `PercentageComplete` and `StartTime` (and the checkpoints and bake time still ahead)
+//!   while `InProgress`, from `BakeTime` while `Baking`, after short waits while `Pending`,
+//!   `Cancelling` or `RollbackInProgress`. It sleeps long early and checks often near the end,
+//!   and starts at once when nothing is active any more. If even an optimistic estimate ends
+//!   after `max_elapsed`, it fails fast ([`RefreshErrorKind::WontEndInTime`]) instead of spending
+//!   the budget. A describe that fails never fails the call: the plain schedule takes over.
+//!   Each check reaches [`Refresher::on_progress`] ([`Progress`]), which also flags a blocker
+//!   whose percentage has not moved for long as stalled.
+//! - **Conflict strategies** ([`OnConflict`]): wait (the default), cancel the other refresh and
+//!   start (it destroys someone else's refresh), or fail at once naming the blocker.
+//! - **Adopt, never duplicate.** After an attempt whose outcome is unknown, the group's recent
+//!   refreshes are described: one that started after the call began (less 5 min of clock skew)
+//!   and matches the request (strategy, and every preference and desired configuration the
+//!   request set) is the call's own, and is returned with [`Started::adopted`]. One call starts
+//!   at most one refresh. (A refresh that someone else started in that window with the very same
+//!   request cannot be told apart, and would be adopted.)
+//! - **The waiter AWS does not ship**: [`Refresher::wait_for_completion`] follows a refresh to a
+//!   terminal status (`Successful`, `Failed`, `Cancelled`, `RollbackSuccessful`,
+//!   `RollbackFailed`: each an `Ok(`[`Completed`]`)`) or `max_wait`.
+//!
+//! ```no_run
+//! use aws_sdk_autoscaling::operation::start_instance_refresh::StartInstanceRefreshInput;
+//! use instance_refresh_retry::{OnConflict, Refresher};
+//! use std::time::Duration;
+//!
+//! # async fn deploy(client: aws_sdk_autoscaling::Client) -> Result<(), Box<dyn std::error::Error>> {
+//! let refresher = Refresher::new(client, Refresher::default_policy())
+//!     .on_conflict(OnConflict::Wait)
+//!     .on_progress(|p| eprintln!("{} {:?} {}%", p.refresh_id, p.status, p.percentage));
+//! let input = StartInstanceRefreshInput::builder().auto_scaling_group_name("web").build()?;
+//! let started = refresher.start(input).await?;
+//! let done = refresher
+//!     .wait_for_completion("web", started.instance_refresh_id(), Duration::from_secs(4 * 3600))
+//!     .await?;
+//! assert!(done.is_successful(), "{:?}: {:?}", done.status(), done.status_reason());
+//! # Ok(()) }
+//! ```
+//!
+//! A `Refresher` is also a `tower::Service<StartInstanceRefreshInput>` (response [`Started`],
+//! error [`RefreshError`]), so it composes with `ConcurrencyLimit`, `Timeout` and tracing layers.
+//! The SDK interceptor path stays a plain wait: an interceptor cannot make calls of its own.
+//!
 //! # Logs
 //!
 //! Each wrapped call has one `instance_refresh_retry` span (on the tower path the whole call runs
