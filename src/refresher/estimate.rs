@@ -12,6 +12,8 @@ use super::observe::{Phase, Refresh};
 /// The shortest wait between two checks near the estimated end: what bounds the start latency
 /// after the blocker ends.
 pub(crate) const NEAR_END_CHECK: Duration = Duration::from_secs(10);
+/// The longest wait between two checks inside a window where the end may come at any moment.
+const WINDOW_CHECK_MAX: Duration = Duration::from_secs(20);
 /// Between two checks while `Pending`, `Cancelling` or `RollbackInProgress`: short, since these
 /// phases take seconds to minutes and say little about their end.
 const SHORT_CHECK: Duration = Duration::from_secs(15);
@@ -30,6 +32,8 @@ pub(crate) struct Memory {
     /// The first percentage seen, and the last change seen: (percentage, first seen at).
     first_seen: Option<(u32, SystemTime)>,
     last_move: Option<(u32, SystemTime)>,
+    /// The last check that saw the refresh `Pending`: its work began after that.
+    pending_seen: Option<SystemTime>,
     /// The last check before the refresh was seen `Baking`, and the first that saw it `Baking`.
     before_baking: Option<SystemTime>,
     baking_seen: Option<SystemTime>,
@@ -77,6 +81,9 @@ impl Memory {
         if refresh.phase != Phase::Baking {
             self.before_baking = Some(now);
         }
+        if refresh.phase == Phase::Pending {
+            self.pending_seen = Some(now);
+        }
         estimate
     }
 
@@ -93,12 +100,19 @@ impl Memory {
                 self.first_seen = Some((p, now));
             }
         }
-        // When the current percentage was first seen: the work so far ran until then.
+        // When the current percentage was first seen: the work so far ran until then. It began
+        // after the refresh started, or after a check that saw it still pending.
         let moved = self.percentage.map_or(now, |(_, t)| t);
-        let since_start = r
-            .start_time
+        let working_since = self.pending_seen.or(r.start_time);
+        let since_start = working_since
             .and_then(|s| moved.duration_since(s).ok())
             .unwrap_or_default();
+        // An extrapolation is no better than what it has seen: never sleep longer than the work
+        // has run so far.
+        let seen_working = working_since
+            .and_then(|s| now.duration_since(s).ok())
+            .unwrap_or_default()
+            .max(NEAR_END_CHECK);
         let checkpoint_delay = r.checkpoint_delay.unwrap_or_default();
         // Checkpoints below the percentage have been waited out (one at it is being waited out:
         // `in_pause`); those above it are still ahead, and so is 100, the delay after the last
@@ -160,7 +174,7 @@ impl Memory {
         Estimate {
             end: Some(end),
             earliest_end: Some(earliest_end.max(now)),
-            next_check: next_check(end, now),
+            next_check: next_check(end, now).min(seen_working),
             stalled: false,
         }
     }
@@ -190,10 +204,20 @@ impl Memory {
         let began_before = self.baking_seen.unwrap_or(now);
         let earliest = (began_after + bake).max(now);
         let latest = (began_before + bake).max(earliest);
+        // Inside the window the end is anywhere: checks spread out as the window is used up
+        // (a third of the time spent in it, from NEAR_END_CHECK up to WINDOW_CHECK_MAX), so that
+        // a wide window (a refresh only ever seen baking) does not cost a check every few
+        // seconds.
+        let in_window = now.duration_since(began_after + bake).unwrap_or_default();
+        let next = if in_window.is_zero() {
+            next_check(earliest, now)
+        } else {
+            (in_window / 3).clamp(NEAR_END_CHECK, WINDOW_CHECK_MAX)
+        };
         Estimate {
             end: Some(latest),
             earliest_end: Some(earliest),
-            next_check: next_check(earliest, now),
+            next_check: next,
             stalled: false,
         }
     }
@@ -235,7 +259,8 @@ mod tests {
         // 25% after 10 minutes: 30 more minutes of work.
         let e = m.observe(&refresh(Phase::InProgress, 25), at(600));
         assert_eq!(e.end, Some(at(600 + 1800)));
-        assert_eq!(e.next_check, secs(900));
+        // Half-way to the end would be 900 s, but no longer than the work has run so far.
+        assert_eq!(e.next_check, secs(600));
         assert!(!e.stalled);
         // Seen moving from 25% to 50% over 10 minutes: the rest takes 20 minutes.
         let e = m.observe(&refresh(Phase::InProgress, 50), at(1200));

@@ -14,3 +14,5 @@ mod parity;
 mod refresher;
 #[cfg(feature = "sim")]
 mod sim;
+#[cfg(feature = "sim")]
+mod wait_comparison;
