@@ -477,8 +477,8 @@ pub use crate::layer::{
 
 // The Refresher.
 pub use crate::refresher::{
-    Completed, OnConflict, Progress, RefreshError, RefreshErrorKind, Refresher, RefresherFuture,
-    Started,
+    Completed, InstanceRefreshWaiter, InstanceRefreshWaiterExt, OnConflict, Progress, RefreshError,
+    RefreshErrorKind, Refresher, RefresherFuture, Started,
 };
 
 // The SDK path.

@@ -9,7 +9,8 @@
 //! - [`observe`] reduces a described refresh to what the decisions need, and matches a request;
 //! - [`estimate`] holds the pure estimate of when a refresh ends and when to look again;
 //! - [`progress`] and [`error`] hold what the callback and the caller are told;
-//! - [`service`] holds the `tower::Service` implementation.
+//! - [`service`] holds the `tower::Service` implementation;
+//! - [`waiter`] holds the waiter in the style of the SDK's generated ones.
 //!
 //! It builds on `core/` (the schedule bounds every wait) and on the tower path's
 //! `StartInstanceRefreshService` (whose errors say whether a start may have been applied).
@@ -23,6 +24,7 @@ mod progress;
 mod run;
 mod service;
 mod start;
+mod waiter;
 
 pub use completion::Completed;
 pub use error::{RefreshError, RefreshErrorKind};
@@ -30,3 +32,4 @@ pub use options::{OnConflict, Refresher};
 pub use progress::Progress;
 pub use service::RefresherFuture;
 pub use start::Started;
+pub use waiter::{InstanceRefreshWaiter, InstanceRefreshWaiterExt};

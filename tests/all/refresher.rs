@@ -637,3 +637,71 @@ async fn wait_for_completion_rides_out_throttled_describes() {
         .count();
     assert_eq!(throttled, 3);
 }
+
+#[tokio::test(start_paused = true)]
+async fn rollback_failed_is_a_completion_too() {
+    // The simulator does not model a failing rollback: serve Auto Scaling's answer for one.
+    let sim = sim(secs(600), Duration::ZERO).await;
+    let sample = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/wire/describe_cancelled.xml"
+    ))
+    .unwrap();
+    let body = sample
+        .replace("<Status>Cancelled</Status>", "<Status>RollbackFailed</Status>")
+        .replace(
+            "<InstancesToUpdate>",
+            "<StatusReason>Rollback failed: the previous launch template version was deleted.</StatusReason><InstancesToUpdate>",
+        );
+    sim.inject(FaultRule::new(Fault::Raw { status: 200, body }).on(DESCRIBE));
+
+    let done = refresher(&sim)
+        .wait_for_completion("web", "a6daf44f-3a2a-47a6-ae05-153de6c69b78", secs(600))
+        .await
+        .unwrap();
+
+    assert_eq!(done.status(), &InstanceRefreshStatus::RollbackFailed);
+    assert_eq!(
+        done.status_reason(),
+        Some("Rollback failed: the previous launch template version was deleted.")
+    );
+    assert_eq!(done.stats().describe_calls, 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_waiter_in_the_style_of_the_sdk() {
+    use instance_refresh_retry::InstanceRefreshWaiterExt;
+
+    let sim = sim(secs(300), Duration::ZERO).await;
+    let id = refresher(&sim)
+        .start(input())
+        .await
+        .unwrap()
+        .instance_refresh_id()
+        .to_owned();
+    let checks = Reports::default();
+
+    let done = sim
+        .client()
+        .wait_until_instance_refresh_complete()
+        .auto_scaling_group_name("web")
+        .instance_refresh_id(&id)
+        .on_progress(checks.sink())
+        .wait(secs(3600))
+        .await
+        .unwrap();
+
+    assert!(done.is_successful());
+    assert!(!checks.all().is_empty());
+    // Without a refresh id nothing is asked.
+    let before = sim.calls().len();
+    let err = sim
+        .client()
+        .wait_until_instance_refresh_complete()
+        .auto_scaling_group_name("web")
+        .wait(secs(60))
+        .await
+        .unwrap_err();
+    assert!(matches!(err.kind(), RefreshErrorKind::NotFound { .. }));
+    assert_eq!(sim.calls().len(), before);
+}
