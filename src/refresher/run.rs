@@ -38,6 +38,8 @@ pub(crate) struct Run<'a> {
     pub(crate) describes: u32,
     pub(crate) waited: Duration,
     pub(crate) memory: Memory,
+    /// Describes in a row that found nothing active although a start was refused.
+    pub(crate) nothing_active: u32,
     /// The last SDK error, the source of a give-up.
     pub(crate) last_error: Option<BoxError>,
     pub(crate) span: Span,
@@ -65,6 +67,7 @@ impl<'a> Run<'a> {
             describes: 0,
             waited: Duration::ZERO,
             memory: Memory::default(),
+            nothing_active: 0,
             last_error: None,
             span: tracing::info_span!("instance_refresh_retry", group = group),
         }

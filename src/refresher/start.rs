@@ -193,8 +193,20 @@ impl Run<'_> {
         loop {
             let proposed = if status_aware {
                 match self.active().await {
-                    Ok(None) => return Ok(()),
+                    Ok(None) => {
+                        // It ended between our start and this describe: start again at once. If
+                        // that happens twice in a row (Auto Scaling refuses, yet shows nothing
+                        // active), wait on the plain schedule first rather than loop.
+                        self.nothing_active = self.nothing_active.saturating_add(1);
+                        if self.nothing_active > 1 {
+                            self.wait(None)
+                                .await
+                                .map_err(|reason| self.error(RefreshErrorKind::GaveUp(reason)))?;
+                        }
+                        return Ok(());
+                    }
                     Ok(Some(blocker)) => {
+                        self.nothing_active = 0;
                         let now = self.now();
                         let estimate = self.memory.observe(&blocker, now);
                         if self.inner.fail_fast

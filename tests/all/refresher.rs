@@ -705,3 +705,39 @@ async fn the_waiter_in_the_style_of_the_sdk() {
     assert!(matches!(err.kind(), RefreshErrorKind::NotFound { .. }));
     assert_eq!(sim.calls().len(), before);
 }
+
+#[tokio::test(start_paused = true)]
+async fn refused_while_nothing_shows_active_does_not_loop() {
+    // Auto Scaling refuses every start, yet describes nothing active (a lagging describe).
+    let sim = sim(secs(60), Duration::ZERO).await;
+    sim.inject(
+        FaultRule::new(Fault::Error {
+            status: 400,
+            code: "InstanceRefreshInProgress".into(),
+            message: "An Instance Refresh is already in progress and blocks the execution of this Instance Refresh.".into(),
+        })
+        .on(START)
+        .always(),
+    );
+    let policy = RetryPolicy::builder()
+        .initial_delay(secs(10))
+        .max_delay(secs(60))
+        .jitter(instance_refresh_retry::Jitter::None)
+        .max_elapsed(secs(600))
+        .build()
+        .unwrap();
+
+    let err = refresher_with(&sim, sim.client(), policy)
+        .start(input())
+        .await
+        .unwrap_err();
+
+    assert_eq!(
+        err.kind(),
+        &RefreshErrorKind::GaveUp(StopReason::MaxElapsed)
+    );
+    // One immediate retry, then the plain schedule: 0, 0, then 10, 30, 70, ... s.
+    let starts: Vec<u64> = calls(&sim, START).iter().map(|c| c.0).collect();
+    assert_eq!(&starts[..5], [0, 0, 10, 30, 70]);
+    assert!(starts.len() <= 15, "{starts:?}");
+}
