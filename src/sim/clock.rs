@@ -39,22 +39,23 @@ impl Clock {
         self.wall_start + self.since_start(at)
     }
 
-    /// ISO-8601 UTC timestamp with milliseconds for a tokio instant, e.g. `2026-11-26T03:57:26.223Z`.
+    /// ISO-8601 UTC timestamp in whole seconds for a tokio instant, e.g. `2026-11-26T03:57:26Z`
+    /// (Auto Scaling sends no fractional seconds; the fraction is truncated).
     pub(crate) fn timestamp(&self, at: Instant) -> String {
         format_timestamp(self.wall(at))
     }
 }
 
-/// Format `t` as `YYYY-MM-DDTHH:MM:SS.mmmZ` (UTC). Times before 1970 are clamped to the epoch.
+/// Format `t` as `YYYY-MM-DDTHH:MM:SSZ` (UTC, whole seconds: the fraction is truncated, as in
+/// real Auto Scaling responses). Times before 1970 are clamped to the epoch.
 pub(crate) fn format_timestamp(t: SystemTime) -> String {
     let since_epoch = t.duration_since(UNIX_EPOCH).unwrap_or_default();
     let secs = since_epoch.as_secs();
-    let millis = since_epoch.subsec_millis();
     let days = i64::try_from(secs / 86_400).unwrap_or(i64::MAX / 2);
     let rem = secs % 86_400;
     let (year, month, day) = civil_from_days(days);
     format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{millis:03}Z",
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
         rem / 3600,
         (rem % 3600) / 60,
         rem % 60
@@ -81,12 +82,14 @@ mod tests {
 
     #[test]
     fn formats_known_timestamps() {
-        assert_eq!(format_timestamp(UNIX_EPOCH), "1970-01-01T00:00:00.000Z");
-        // 2026-11-26T03:57:26.223Z
+        assert_eq!(format_timestamp(UNIX_EPOCH), "1970-01-01T00:00:00Z");
+        // 2026-11-26T03:57:26.223Z: Auto Scaling sends whole seconds, so the fraction is cut.
         let t = UNIX_EPOCH + Duration::from_millis(1_795_665_446_223);
-        assert_eq!(format_timestamp(t), "2026-11-26T03:57:26.223Z");
+        assert_eq!(format_timestamp(t), "2026-11-26T03:57:26Z");
+        let t = UNIX_EPOCH + Duration::from_millis(1_795_665_446_999);
+        assert_eq!(format_timestamp(t), "2026-11-26T03:57:26Z");
         // Leap day.
         let t = UNIX_EPOCH + Duration::from_secs(951_782_400);
-        assert_eq!(format_timestamp(t), "2000-02-29T00:00:00.000Z");
+        assert_eq!(format_timestamp(t), "2000-02-29T00:00:00Z");
     }
 }

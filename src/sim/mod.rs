@@ -14,23 +14,171 @@
 //! another answers HTTP 400 `InstanceRefreshInProgress`, exactly like AWS. A refresh moves
 //!
 //! ```text
-//! Pending ──▶ InProgress ──▶ Baking (if bake_duration > 0) ──▶ Successful
+//!            linear or in batches; checkpoint waits
+//!            stay InProgress; frozen while Launch
+//!            is suspended
+//! Pending ──▶ InProgress ──▶ Baking (if the bake time > 0) ──▶ Successful
 //!    │             │             │
 //!    ├─ cancel ────┴─────────────┴──▶ Cancelling ──▶ Cancelled
-//!    ├─ rollback ──────────────────▶ RollbackInProgress ──▶ RollbackSuccessful
-//!    └─ fail_after ────────────────▶ Failed
+//!    ├─ rollback (needs a pinned DesiredConfiguration) ──▶ RollbackInProgress ──▶ RollbackSuccessful
+//!    └─ failure (fail_after, fail_refresh) ──▶ Failed
+//!                     └─ with AutoRollback ──▶ RollbackInProgress ──▶ RollbackSuccessful
 //! ```
 //!
-//! with the durations of its [`GroupConfig`]. `PercentageComplete` grows linearly during
-//! InProgress and `InstancesToUpdate` shrinks with it. Status is computed lazily from the
-//! clock when read; there is no background task.
+//! with the durations of its [`GroupConfig`] and the `Preferences` of its request. Status is
+//! computed lazily from the clock when read; there is no background task.
+//!
+//! ## Linear or in batches
+//!
+//! A refresh replaces its group's [`instances`](GroupConfig::instances) **in batches** when its
+//! `StartInstanceRefresh` request sets `InstanceWarmup`, `MinHealthyPercentage`,
+//! `MaxHealthyPercentage` or `CheckpointPercentages`, or when the group opts in with
+//! [`GroupConfig::batched`]. Otherwise (the default, and every refresh started with
+//! [`AutoScalingSim::start_refresh`] or [`AutoScalingSim::seed_running_refresh`] in a group
+//! that did not opt in) `PercentageComplete` grows **linearly** over
+//! [`refresh_duration`](GroupConfig::refresh_duration) and `InstancesToUpdate` shrinks with it.
+//!
+//! In batches, like Auto Scaling:
+//!
+//! - **Batch size**: the instances that may be out of service,
+//!   `instances - ceil(instances × MinHealthyPercentage / 100)`, plus, when
+//!   `MaxHealthyPercentage` > 100 (launch before terminating), the instances that may be
+//!   launched above the desired capacity, `ceil(instances × (MaxHealthyPercentage - 100) / 100)`;
+//!   at least 1. Defaults: 90 and 100 (so 10 instances go 1 at a time; with 80 %, 2 at a time).
+//! - **Batch time**: the group's [`launch_duration`](GroupConfig::launch_duration) (60 s) plus
+//!   the instance warmup: the request's `InstanceWarmup`, else the group's
+//!   [`default_warmup`](GroupConfig::default_warmup), else its
+//!   [`health_check_grace_period`](GroupConfig::health_check_grace_period) (300 s).
+//! - **Progress**: an instance counts once it is healthy and warmed up, so `PercentageComplete`
+//!   (`floor(100 × replaced / instances)`) jumps when a batch ends and `InstancesToUpdate`
+//!   drops by the batch. Batches follow each other without a gap.
+//! - **Checkpoints** (`CheckpointPercentages`, `CheckpointDelay`, default 3600 s): a batch never
+//!   replaces more instances than the next checkpoint needs
+//!   (`ceil(instances × checkpoint / 100)`); when `PercentageComplete` reaches a checkpoint the
+//!   refresh waits `CheckpointDelay`, still `InProgress`, with `StatusReason`
+//!   `Waiting for the checkpoint delay to elapse. Checkpoint 20% reached.` Several checkpoints
+//!   reached by one batch make one wait. The **last** checkpoint ends the replacements without
+//!   a wait (the AWS user guide: the refresh "transitions to Successful after this percentage
+//!   is successfully replaced"); below 100 it is a partial refresh, which ends `Successful`
+//!   with that `PercentageComplete`.
+//!
+//! Either way, the bake time is the request's `BakeTime`, else the group's
+//! [`bake_duration`](GroupConfig::bake_duration): `Baking` for that long after the last
+//! replacement, then `Successful`.
+//!
+//! ## Rollbacks and failures
+//!
+//! `RollbackInstanceRefresh` needs a refresh started with a `DesiredConfiguration` whose
+//! launch template version is not `$Latest` or `$Default`; otherwise it answers HTTP 400
+//! `IrreversibleInstanceRefresh`. During `RollbackInProgress`, `RollbackDetails` hold the
+//! `PercentageComplete` and `InstancesToUpdate` of the moment the rollback started (also in
+//! `ProgressDetailsOnRollback`), `PercentageComplete` goes back down to 0 (as the AWS API
+//! reference says) and `InstancesToUpdate` keeps the instances the refresh had not replaced.
+//! A linear refresh rolls back over [`rollback_duration`](GroupConfig::rollback_duration); a
+//! batched one replaces the instances it replaced (and those of the batch in flight) again,
+//! batch by batch.
+//!
+//! A refresh fails at a set time with [`GroupConfig::fail_after`] (and
+//! [`fail_reason`](GroupConfig::fail_reason)), or now with [`AutoScalingSim::fail_refresh`]:
+//! `Failed`, progress frozen, the reason as `StatusReason`; with `AutoRollback` it rolls back
+//! instead. [`AutoScalingSim::suspend_launch`] stalls a refresh: it stays `InProgress` with its
+//! progress frozen until [`AutoScalingSim::resume_launch`].
+//!
+//! ## What Describe sends
+//!
+//! Each refresh has its `StatusReason` (all statuses but `Successful` and `RollbackSuccessful`,
+//! e.g. `Waiting for instances to warm up before continuing. For example: i-0… is warming up.`),
+//! `ProgressDetails` with `LivePoolProgress` (no warm pool is modelled, so no
+//! `WarmPoolProgress`), the `DesiredConfiguration` as the request sent it, and `Preferences`
+//! with what the request set plus the defaults Auto Scaling echoes: `MinHealthyPercentage`
+//! (90), `SkipMatching` (false), `AutoRollback` (false), `ScaleInProtectedInstances` and
+//! `StandbyInstances` (`Ignore`), `CheckpointDelay` (3600) when checkpoints are set, and
+//! `BakeTime` when a bake time is in effect. `MaxHealthyPercentage` and `InstanceWarmup` are
+//! echoed only when set (an unset `MaxHealthyPercentage` is not the same as 100). Elements
+//! come in the service model's order. Out-of-range preferences (`MinHealthyPercentage` outside
+//! 0..=100, `MaxHealthyPercentage` outside 100..=200 or without `MinHealthyPercentage` or more
+//! than 100 above it, `BakeTime`/`CheckpointDelay` outside 0..=172800, `CheckpointPercentages`
+//! outside 1..=100 or not ascending, `CheckpointDelay` without checkpoints, unknown enum
+//! values) and `AutoRollback` without a pinned desired configuration answer `ValidationError`.
+//!
+//! ```
+//! use std::time::Duration;
+//! use aws_sdk_autoscaling::types::{InstanceRefreshStatus, RefreshPreferences};
+//! use instance_refresh_retry::sim::{AutoScalingSim, GroupConfig};
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! tokio::time::pause();
+//! let sim = AutoScalingSim::start().await?;
+//! sim.create_group("web", GroupConfig::default().instances(10).pending_duration(Duration::ZERO));
+//! let client = sim.client();
+//! // 2 instances at a time (80 % stay healthy), 60 s launch + 240 s warmup per batch,
+//! // a 15 minute pause at 40 %.
+//! let preferences = RefreshPreferences::builder()
+//!     .min_healthy_percentage(80)
+//!     .instance_warmup(240)
+//!     .checkpoint_percentages(40)
+//!     .checkpoint_percentages(100)
+//!     .checkpoint_delay(900)
+//!     .build();
+//! client
+//!     .start_instance_refresh()
+//!     .auto_scaling_group_name("web")
+//!     .preferences(preferences)
+//!     .send()
+//!     .await?;
+//!
+//! tokio::time::sleep(Duration::from_secs(600)).await; // two batches
+//! let snapshot = &sim.refreshes("web")?[0];
+//! assert_eq!(snapshot.percentage_complete, 40);
+//! assert_eq!(snapshot.checkpoint, Some(40));
+//! assert_eq!(snapshot.batch_size, Some(2));
+//!
+//! tokio::time::sleep(Duration::from_secs(900 + 3 * 300)).await; // the pause, three batches
+//! let out = client.describe_instance_refreshes().auto_scaling_group_name("web").send().await?;
+//! let refresh = &out.instance_refreshes()[0];
+//! assert_eq!(refresh.status(), Some(&InstanceRefreshStatus::Successful));
+//! assert_eq!(refresh.percentage_complete(), Some(100));
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! Stalling and failing a refresh from the test:
+//!
+//! ```
+//! use std::time::Duration;
+//! use instance_refresh_retry::sim::{AutoScalingSim, GroupConfig, RefreshStatus};
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! tokio::time::pause();
+//! let sim = AutoScalingSim::start().await?;
+//! let config = GroupConfig::default().pending_duration(Duration::ZERO);
+//! sim.create_group("web", config.clone());
+//! sim.start_refresh("web", config.refresh_duration(Duration::from_secs(100)))?;
+//!
+//! tokio::time::sleep(Duration::from_secs(50)).await;
+//! sim.suspend_launch("web")?;
+//! tokio::time::sleep(Duration::from_secs(3600)).await;
+//! let stalled = &sim.refreshes("web")?[0];
+//! assert_eq!((stalled.status, stalled.percentage_complete), (RefreshStatus::InProgress, 50));
+//! assert!(stalled.stalled);
+//!
+//! sim.fail_refresh("web", "Launching a new EC2 instance failed.")?;
+//! let failed = &sim.refreshes("web")?[0];
+//! assert_eq!((failed.status, failed.percentage_complete), (RefreshStatus::Failed, 50));
+//! assert_eq!(failed.status_reason.as_deref(), Some("Launching a new EC2 instance failed."));
+//! # Ok(())
+//! # }
+//! ```
 //!
 //! # Time
 //!
 //! The clock is tokio time. Under `tokio::time::pause()` (or
 //! `#[tokio::test(start_paused = true)]`) an hour-long refresh is covered in milliseconds, and
 //! neither the accept loop nor the connection tasks depend on real time. Wall-clock timestamps
-//! (`StartTime`, `EndTime`) are `SystemTime` at start + tokio time elapsed since start.
+//! (`StartTime`, `EndTime`, `RollbackStartTime`) are `SystemTime` at start + tokio time elapsed
+//! since start, sent in whole seconds like Auto Scaling does (`2026-11-26T10:00:00Z`).
 //!
 //! # Wire format
 //!
@@ -40,7 +188,8 @@
 //! `<{Action}Result>` and `<ResponseMetadata>`, or `<ErrorResponse>` with `Type`, `Code`,
 //! `Message` and `RequestId`). The request id is also sent in the `x-amzn-RequestId` header:
 //! the SDK reads request ids only from that header, never from the body. Bad requests get
-//! what AWS gives: `ValidationError` for unknown groups and missing or invalid parameters,
+//! what AWS gives: `ValidationError` for unknown groups and missing or invalid parameters
+//! (`MalformedInput` for a value that is not a number or boolean where one is expected),
 //! `InvalidAction` for unknown actions or versions, `MissingAction`, and `InvalidHttpRequest`
 //! for non-POST or non-form requests.
 //!
@@ -102,13 +251,14 @@ mod fault;
 mod log;
 mod model;
 mod ops;
+mod prefs;
 mod server;
 mod state;
 mod xml;
 
 pub use fault::{Fault, FaultRule};
 pub use log::{CallOutcome, CallRecord};
-pub use model::{GroupConfig, RefreshSnapshot, RefreshStatus};
+pub use model::{GroupConfig, RefreshSnapshot, RefreshStatus, RollbackSnapshot};
 
 use clock::Clock;
 use server::Shared;
@@ -129,6 +279,9 @@ pub enum SimError {
         /// The active refresh.
         id: String,
     },
+    /// The group has no Pending, InProgress or Baking refresh (to fail).
+    #[error("group {0:?} has no Pending, InProgress or Baking instance refresh")]
+    NoActiveRefresh(String),
 }
 
 /// Configures and starts an [`AutoScalingSim`].
@@ -264,17 +417,47 @@ impl AutoScalingSim {
     }
 
     /// Start a refresh from Rust with its own timing, as if `StartInstanceRefresh` had been
-    /// called now (strategy `Rolling`, default preferences). Returns the refresh id.
+    /// called now with strategy `Rolling` and no preferences and no desired configuration
+    /// (so it cannot be rolled back). It replaces instances linearly unless `config` is
+    /// [`batched`](GroupConfig::batched). Returns the refresh id.
     pub fn start_refresh(&self, group: &str, config: GroupConfig) -> Result<String, SimError> {
         let mut state = self.shared.lock();
         let now = state.clock.now();
-        let mut preferences = xml::Node::new("Preferences");
-        preferences.insert(&["MinHealthyPercentage"], "90");
-        state.start_refresh(group, config, "Rolling".to_owned(), preferences, now)
+        let request = prefs::StartRequest {
+            strategy: "Rolling".to_owned(),
+            preferences: prefs::Preferences::default(),
+            desired: None,
+        };
+        state.start_refresh(group, &config, request, now)
+    }
+
+    /// Like [`start_refresh`](Self::start_refresh), with a `DesiredConfiguration` that names
+    /// the launch template `name` at `version`, as Describe echoes it. With a pinned version
+    /// (not `$Latest` or `$Default`) the refresh can be rolled back with
+    /// `RollbackInstanceRefresh`. Returns the refresh id.
+    pub fn start_refresh_with_launch_template(
+        &self,
+        group: &str,
+        config: GroupConfig,
+        name: &str,
+        version: &str,
+    ) -> Result<String, SimError> {
+        let mut desired = xml::Node::new("DesiredConfiguration");
+        desired.insert(&["LaunchTemplate", "LaunchTemplateName"], name);
+        desired.insert(&["LaunchTemplate", "Version"], version);
+        let mut state = self.shared.lock();
+        let now = state.clock.now();
+        let request = prefs::StartRequest {
+            strategy: "Rolling".to_owned(),
+            preferences: prefs::Preferences::default(),
+            desired: Some(desired),
+        };
+        state.start_refresh(group, &config, request, now)
     }
 
     /// Seed a refresh that is already `InProgress` now and ends (`Successful`) after
-    /// `remaining` of tokio time. Returns its id.
+    /// `remaining` of tokio time (linearly, even in a [`batched`](GroupConfig::batched) group).
+    /// Returns its id.
     ///
     /// Until then, `StartInstanceRefresh` on the group answers `InstanceRefreshInProgress`.
     pub fn seed_running_refresh(
@@ -290,6 +473,7 @@ impl AutoScalingSim {
             .map(|g| g.config.clone())
             .ok_or_else(|| SimError::UnknownGroup(group.to_owned()))?;
         let config = base
+            .batched(false)
             .pending_duration(Duration::ZERO)
             .refresh_duration(remaining)
             .bake_duration(Duration::ZERO);
@@ -300,7 +484,6 @@ impl AutoScalingSim {
     pub fn refreshes(&self, group: &str) -> Result<Vec<RefreshSnapshot>, SimError> {
         let state = self.shared.lock();
         let now = state.clock.now();
-        let clock = state.clock;
         let g = state
             .groups
             .get(group)
@@ -308,19 +491,64 @@ impl AutoScalingSim {
         Ok(g.refreshes
             .iter()
             .rev()
-            .map(|r| {
-                let v = r.view(now);
-                RefreshSnapshot {
-                    id: r.id.clone(),
-                    group: r.group.clone(),
-                    status: v.status,
-                    percentage_complete: v.percentage,
-                    instances_to_update: v.instances_to_update,
-                    start_time: clock.wall(r.started),
-                    end_time: v.end.map(|e| clock.wall(e)),
-                }
-            })
+            .map(|r| r.snapshot(now, g.suspensions(), &state.clock))
             .collect())
+    }
+
+    /// Make the group's Pending, InProgress or Baking refresh fail now with this
+    /// `StatusReason`: it turns `Failed` with its progress frozen, or, if it was started with
+    /// `AutoRollback`, `RollbackInProgress` (the reason becomes the `RollbackReason`).
+    /// Returns the refresh id.
+    ///
+    /// For a failure at a time fixed in advance, use [`GroupConfig::fail_after`].
+    pub fn fail_refresh(&self, group: &str, reason: impl Into<String>) -> Result<String, SimError> {
+        let mut state = self.shared.lock();
+        let now = state.clock.now();
+        let g = state
+            .groups
+            .get_mut(group)
+            .ok_or_else(|| SimError::UnknownGroup(group.to_owned()))?;
+        let index = g
+            .active_index(now)
+            .filter(|&i| {
+                matches!(
+                    g.view(i, now).status,
+                    RefreshStatus::Pending | RefreshStatus::InProgress | RefreshStatus::Baking
+                )
+            })
+            .ok_or_else(|| SimError::NoActiveRefresh(group.to_owned()))?;
+        let refresh = &mut g.refreshes[index];
+        refresh.interrupt(model::InterruptKind::Fail(reason.into()), now);
+        Ok(refresh.id.clone())
+    }
+
+    /// Suspend the group's `Launch` process (like `SuspendProcesses` with `Launch`): an
+    /// InProgress refresh stands still — status `InProgress`, `PercentageComplete` frozen, a
+    /// `StatusReason` saying why — until [`resume_launch`](Self::resume_launch). A Pending
+    /// refresh runs out its Pending time and then stands at 0 %. Baking, cancelling and rolling
+    /// back are not affected. Suspending a suspended process does nothing.
+    pub fn suspend_launch(&self, group: &str) -> Result<(), SimError> {
+        let mut state = self.shared.lock();
+        let now = state.clock.now();
+        state
+            .groups
+            .get_mut(group)
+            .ok_or_else(|| SimError::UnknownGroup(group.to_owned()))?
+            .suspend_launch(now);
+        Ok(())
+    }
+
+    /// Resume the group's `Launch` process: a refresh that stood still continues where it
+    /// stopped (its remaining steps shift by the time it stood still).
+    pub fn resume_launch(&self, group: &str) -> Result<(), SimError> {
+        let mut state = self.shared.lock();
+        let now = state.clock.now();
+        state
+            .groups
+            .get_mut(group)
+            .ok_or_else(|| SimError::UnknownGroup(group.to_owned()))?
+            .resume_launch(now);
+        Ok(())
     }
 
     /// Queue a scripted fault. Rules are consulted in the order they were added; the first

@@ -5,7 +5,9 @@ use std::collections::BTreeSet;
 use tokio::time::Instant;
 
 use super::SimError;
-use super::model::{InterruptKind, RefreshStatus};
+use super::clock::Clock;
+use super::model::{InterruptKind, Refresh, RefreshStatus, View};
+use super::prefs;
 use super::state::State;
 use super::xml::{ErrorType, Node};
 
@@ -15,6 +17,9 @@ pub(crate) const API_VERSION: &str = "2011-01-01";
 /// The exact message AWS sends with `InstanceRefreshInProgress`.
 pub(crate) const IN_PROGRESS_MESSAGE: &str =
     "An Instance Refresh is already in progress and blocks the execution of this Instance Refresh.";
+
+/// The message sent with `IrreversibleInstanceRefresh` (the fault's documented meaning).
+pub(crate) const IRREVERSIBLE_MESSAGE: &str = "The request failed because a desired configuration was not found or an incompatible launch template (uses a Systems Manager parameter instead of an AMI ID) or launch template version ($Latest or $Default) is present on the Auto Scaling group.";
 
 /// An error answered as an `<ErrorResponse>`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -73,6 +78,7 @@ impl From<SimError> for ApiError {
             SimError::RefreshInProgress { .. } => {
                 ApiError::new(400, "InstanceRefreshInProgress", IN_PROGRESS_MESSAGE)
             }
+            SimError::NoActiveRefresh(group) => ApiError::no_active(&group),
         }
     }
 }
@@ -110,7 +116,11 @@ impl<'a> Params<'a> {
         Ok(name)
     }
 
-    fn with_prefix(&self, prefix: &'a str) -> impl Iterator<Item = (&'a str, &'a str)> + 'a {
+    /// Every parameter whose name starts with `prefix`, with the rest of the name.
+    pub(crate) fn with_prefix(
+        &self,
+        prefix: &'a str,
+    ) -> impl Iterator<Item = (&'a str, &'a str)> + 'a {
         self.0
             .iter()
             .filter_map(move |(k, v)| k.strip_prefix(prefix).map(|rest| (rest, v.as_str())))
@@ -155,29 +165,14 @@ fn id_result(id: &str, applied: bool) -> Done {
 
 fn start(state: &mut State, now: Instant, params: Params<'_>) -> Result<Done, ApiError> {
     let group = params.group()?;
-    let strategy = params.get("Strategy").unwrap_or("Rolling");
-    if !matches!(strategy, "Rolling" | "ReplaceRootVolume") {
-        return Err(ApiError::validation(format!(
-            "1 validation error detected: Value '{strategy}' at 'strategy' failed to satisfy constraint: Member must satisfy enum value set: [Rolling, ReplaceRootVolume]"
-        )));
-    }
-    let mut preferences = Node::new("Preferences");
-    if params.get("Preferences.MinHealthyPercentage").is_none() {
-        preferences.insert(&["MinHealthyPercentage"], "90");
-    }
-    for (path, value) in params.with_prefix("Preferences.") {
-        let segments: Vec<&str> = path.split('.').collect();
-        if segments.iter().all(|s| !s.is_empty()) {
-            preferences.insert(&segments, value);
-        }
-    }
+    let request = prefs::parse_start(params)?;
     let config = state
         .groups
         .get(group)
         .ok_or_else(|| ApiError::unknown_group(group))?
         .config
         .clone();
-    let id = state.start_refresh(group, config, strategy.to_owned(), preferences, now)?;
+    let id = state.start_refresh(group, &config, request, now)?;
     tracing::debug!(group, refresh_id = %id, "sim: refresh started");
     Ok(id_result(&id, true))
 }
@@ -193,21 +188,85 @@ fn interrupt(
         .groups
         .get_mut(group)
         .ok_or_else(|| ApiError::unknown_group(group))?;
-    let refresh = g
-        .active_mut(now)
+    let index = g
+        .active_index(now)
         .ok_or_else(|| ApiError::no_active(group))?;
-    let status = refresh.view(now).status;
-    match (kind, status) {
+    let status = g.view(index, now).status;
+    let refresh = &mut g.refreshes[index];
+    match (&kind, status) {
         (InterruptKind::Cancel, RefreshStatus::Cancelling)
         | (InterruptKind::Rollback, RefreshStatus::RollbackInProgress) => {
             Ok(id_result(&refresh.id, false))
         }
+        (InterruptKind::Rollback, _) if !refresh.reversible() => Err(ApiError::new(
+            400,
+            "IrreversibleInstanceRefresh",
+            IRREVERSIBLE_MESSAGE,
+        )),
         (_, RefreshStatus::Pending | RefreshStatus::InProgress | RefreshStatus::Baking) => {
             refresh.interrupt(kind, now);
             Ok(id_result(&refresh.id, true))
         }
         _ => Err(ApiError::no_active(group)),
     }
+}
+
+/// `PercentageComplete` and `InstancesToUpdate` in a `ProgressDetails` element called `name`
+/// (the live pool only: the simulator models no warm pool, so `WarmPoolProgress` is omitted).
+fn progress_details(name: &str, percentage: u32, instances_to_update: u32) -> Node {
+    let mut live = Node::new("LivePoolProgress");
+    live.push_leaf("PercentageComplete", &percentage.to_string())
+        .push_leaf("InstancesToUpdate", &instances_to_update.to_string());
+    let mut details = Node::new(name);
+    details.push(live);
+    details
+}
+
+/// One `<member>` of `InstanceRefreshes`, in the service model's member order.
+fn refresh_member(r: &Refresh, v: &View, clock: &Clock) -> Node {
+    let mut member = Node::new("member");
+    member
+        .push_leaf("InstanceRefreshId", &r.id)
+        .push_leaf("AutoScalingGroupName", &r.group)
+        .push_leaf("Status", v.status.as_str());
+    if let Some(reason) = &v.reason {
+        member.push_leaf("StatusReason", reason);
+    }
+    member.push_leaf("StartTime", &clock.timestamp(r.started));
+    if let Some(end) = v.end {
+        member.push_leaf("EndTime", &clock.timestamp(end));
+    }
+    member
+        .push_leaf("PercentageComplete", &v.percentage.to_string())
+        .push_leaf("InstancesToUpdate", &v.instances_to_update.to_string())
+        .push(progress_details(
+            "ProgressDetails",
+            v.percentage,
+            v.instances_to_update,
+        ))
+        .push(r.preferences.clone());
+    if let Some(desired) = &r.desired {
+        member.push(desired.clone());
+    }
+    if let Some(rb) = &v.rollback {
+        let mut rollback = Node::new("RollbackDetails");
+        rollback
+            .push_leaf("RollbackReason", &rb.reason)
+            .push_leaf("RollbackStartTime", &clock.timestamp(rb.at))
+            .push_leaf("PercentageCompleteOnRollback", &rb.percentage.to_string())
+            .push_leaf(
+                "InstancesToUpdateOnRollback",
+                &rb.instances_to_update.to_string(),
+            )
+            .push(progress_details(
+                "ProgressDetailsOnRollback",
+                rb.percentage,
+                rb.instances_to_update,
+            ));
+        member.push(rollback);
+    }
+    member.push_leaf("Strategy", &r.strategy);
+    member
 }
 
 fn describe(state: &mut State, now: Instant, params: Params<'_>) -> Result<Done, ApiError> {
@@ -256,48 +315,14 @@ fn describe(state: &mut State, now: Instant, params: Params<'_>) -> Result<Done,
         .groups
         .get(group)
         .ok_or_else(|| ApiError::unknown_group(group))?;
-    let matching: Vec<_> = g
-        .refreshes
-        .iter()
+    let matching: Vec<usize> = (0..g.refreshes.len())
         .rev()
-        .filter(|r| ids.is_empty() || ids.contains(r.id.as_str()))
+        .filter(|&i| ids.is_empty() || ids.contains(g.refreshes[i].id.as_str()))
         .collect();
     let clock = state.clock;
     let mut refreshes = Node::new("InstanceRefreshes");
-    for r in matching.iter().skip(offset).take(max_records) {
-        let v = r.view(now);
-        let mut member = Node::new("member");
-        member
-            .push_leaf("InstanceRefreshId", &r.id)
-            .push_leaf("AutoScalingGroupName", &r.group)
-            .push_leaf("Status", v.status.as_str());
-        if v.status == RefreshStatus::Failed {
-            member.push_leaf(
-                "StatusReason",
-                "Simulated failure: the instance refresh failed.",
-            );
-        }
-        member.push_leaf("StartTime", &clock.timestamp(r.started));
-        if let Some(end) = v.end {
-            member.push_leaf("EndTime", &clock.timestamp(end));
-        }
-        member
-            .push_leaf("PercentageComplete", &v.percentage.to_string())
-            .push_leaf("InstancesToUpdate", &v.instances_to_update.to_string());
-        if !r.preferences.is_empty() {
-            member.push(r.preferences.clone());
-        }
-        if let Some((at, pct, to_update)) = v.rollback {
-            let mut rollback = Node::new("RollbackDetails");
-            rollback
-                .push_leaf("RollbackReason", "Rollback started by user")
-                .push_leaf("RollbackStartTime", &clock.timestamp(at))
-                .push_leaf("PercentageCompleteOnRollback", &pct.to_string())
-                .push_leaf("InstancesToUpdateOnRollback", &to_update.to_string());
-            member.push(rollback);
-        }
-        member.push_leaf("Strategy", &r.strategy);
-        refreshes.push(member);
+    for &i in matching.iter().skip(offset).take(max_records) {
+        refreshes.push(refresh_member(&g.refreshes[i], &g.view(i, now), &clock));
     }
     let mut result = vec![refreshes];
     let next = offset.saturating_add(max_records);

@@ -9,7 +9,7 @@ use super::clock::Clock;
 use super::fault::FaultPlan;
 use super::log::CallRecord;
 use super::model::{Group, GroupConfig, Refresh};
-use super::xml::Node;
+use super::prefs::StartRequest;
 
 /// Everything behind the simulator's mutex. The mutex is never held across an `.await`.
 #[derive(Debug)]
@@ -41,23 +41,22 @@ impl State {
         uuid_from(self.request_rng.u128(..))
     }
 
-    /// Start a refresh on `group` with `config`, unless one is active.
+    /// Start a refresh on `group` with `config` as `request` asks, unless one is active.
     pub(crate) fn start_refresh(
         &mut self,
         group: &str,
-        config: GroupConfig,
-        strategy: String,
-        preferences: Node,
+        config: &GroupConfig,
+        request: StartRequest,
         now: Instant,
     ) -> Result<String, SimError> {
         let g = self
             .groups
             .get_mut(group)
             .ok_or_else(|| SimError::UnknownGroup(group.to_owned()))?;
-        if let Some(active) = g.active_mut(now) {
+        if let Some(active) = g.active_index(now) {
             return Err(SimError::RefreshInProgress {
                 group: group.to_owned(),
-                id: active.id.clone(),
+                id: g.refreshes[active].id.clone(),
             });
         }
         let id = uuid_from(self.rng.u128(..));
@@ -66,8 +65,9 @@ impl State {
             group.to_owned(),
             now,
             config,
-            strategy,
-            preferences,
+            request.strategy,
+            &request.preferences,
+            request.desired,
         ));
         Ok(id)
     }

@@ -127,9 +127,17 @@ impl Node {
         self.push(Node::leaf(name, text))
     }
 
-    /// Whether this element has neither text nor children.
-    pub(crate) fn is_empty(&self) -> bool {
-        self.text.is_none() && self.children.is_empty()
+    /// The first child element called `name` (not a `member`).
+    pub(crate) fn child(&self, name: &str) -> Option<&Node> {
+        self.children.iter().find(|c| c.name == name)
+    }
+
+    /// Whether some element called `name` anywhere below this one has text satisfying `pred`.
+    pub(crate) fn any_leaf(&self, name: &str, pred: &dyn Fn(&str) -> bool) -> bool {
+        self.children.iter().any(|c| {
+            (c.element_name() == name && c.text.as_deref().is_some_and(pred))
+                || c.any_leaf(name, pred)
+        })
     }
 
     /// Insert `value` at the awsQuery path `segments` (e.g. `["CheckpointPercentages", "member", "1"]`).
@@ -251,5 +259,16 @@ mod tests {
             root.render(),
             "<Preferences><CheckpointPercentages><member>50</member><member>100</member></CheckpointPercentages><MinHealthyPercentage>&lt;9&gt;</MinHealthyPercentage></Preferences>"
         );
+    }
+
+    #[test]
+    fn child_and_any_leaf_look_below() {
+        let mut root = Node::new("DesiredConfiguration");
+        root.insert(&["LaunchTemplate", "Version"], "$Latest");
+        assert!(root.child("LaunchTemplate").is_some());
+        assert!(root.child("MixedInstancesPolicy").is_none());
+        assert!(root.any_leaf("Version", &|v| v == "$Latest"));
+        assert!(!root.any_leaf("Version", &|v| v == "1"));
+        assert!(!root.any_leaf("LaunchTemplate", &|_| true));
     }
 }

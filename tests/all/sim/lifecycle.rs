@@ -5,7 +5,9 @@ use std::time::Duration;
 
 use aws_sdk_autoscaling::Client;
 use aws_sdk_autoscaling::error::ProvideErrorMetadata;
-use aws_sdk_autoscaling::types::{InstanceRefresh, InstanceRefreshStatus as S};
+use aws_sdk_autoscaling::types::{
+    DesiredConfiguration, InstanceRefresh, InstanceRefreshStatus as S, LaunchTemplateSpecification,
+};
 use instance_refresh_retry::sim::{AutoScalingSim, GroupConfig, RefreshStatus};
 use tokio::time::{Instant, sleep};
 
@@ -192,7 +194,27 @@ async fn rollback_goes_through_rollback_in_progress_to_successful() {
             .is_active_instance_refresh_not_found_fault()
     );
 
-    let id = start(&c).await;
+    // AWS rolls back only refreshes started with a desired configuration (without one,
+    // RollbackInstanceRefresh answers IrreversibleInstanceRefresh), so this one has one.
+    let id = c
+        .start_instance_refresh()
+        .auto_scaling_group_name("web")
+        .desired_configuration(
+            DesiredConfiguration::builder()
+                .launch_template(
+                    LaunchTemplateSpecification::builder()
+                        .launch_template_name("web")
+                        .version("2")
+                        .build(),
+                )
+                .build(),
+        )
+        .send()
+        .await
+        .expect("start")
+        .instance_refresh_id()
+        .expect("id")
+        .to_owned();
     sleep(secs(50)).await;
     let rolled = c
         .rollback_instance_refresh()
@@ -207,9 +229,13 @@ async fn rollback_goes_through_rollback_in_progress_to_successful() {
     assert_eq!(r.status(), Some(&S::RollbackInProgress));
     let details = r.rollback_details().expect("rollback details");
     assert_eq!(details.percentage_complete_on_rollback(), Some(50));
-    assert_eq!(details.instances_to_update_on_rollback(), Some(1));
+    // AWS: "the value of InstancesToUpdate at the time the rollback started" (4 instances,
+    // 50 % replaced: 2). This was 1 (the instances left to roll back) before.
+    assert_eq!(details.instances_to_update_on_rollback(), Some(2));
     assert!(details.rollback_start_time().is_some());
     assert!(details.rollback_reason().is_some());
+    // PercentageComplete goes back down to 0 during the rollback: half way, 25 %.
+    assert_eq!(r.percentage_complete(), Some(25));
 
     // Cancel does not apply to a rollback.
     let e = c

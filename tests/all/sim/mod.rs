@@ -3,14 +3,19 @@
 mod faults;
 mod fuzz;
 mod lifecycle;
+mod preferences;
+mod progress;
 mod requests;
+mod rollback;
 mod wire;
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use aws_sdk_autoscaling::Client;
 use aws_sdk_autoscaling::config::retry::RetryConfig;
+use aws_sdk_autoscaling::types::InstanceRefresh;
 use instance_refresh_retry::sim::{AutoScalingSim, GroupConfig};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -33,6 +38,50 @@ pub(crate) async fn sim_with_web(config: GroupConfig) -> AutoScalingSim {
         .expect("sim starts");
     sim.create_group("web", config);
     sim
+}
+
+/// 2026-11-26T10:00:00Z, in seconds since the epoch.
+pub(crate) const TEN_O_CLOCK: i64 = 1_795_687_200;
+
+/// The wall-clock time `offset` after 2026-11-26T10:00:00Z.
+pub(crate) fn ten_o_clock_plus(offset: Duration) -> SystemTime {
+    UNIX_EPOCH + Duration::from_secs(TEN_O_CLOCK.unsigned_abs()) + offset
+}
+
+/// A simulator whose clock starts at 2026-11-26T10:00:00Z (plus `subsec`), with group `web`.
+pub(crate) async fn sim_at_ten(config: GroupConfig, subsec: Duration) -> AutoScalingSim {
+    let sim = AutoScalingSim::builder()
+        .seed(7)
+        .wall_clock_start(ten_o_clock_plus(subsec))
+        .start()
+        .await
+        .expect("sim starts");
+    sim.create_group("web", config);
+    sim
+}
+
+/// The newest refresh of group `web`, described through the SDK.
+pub(crate) async fn latest_web(c: &Client) -> InstanceRefresh {
+    c.describe_instance_refreshes()
+        .auto_scaling_group_name("web")
+        .send()
+        .await
+        .expect("describe")
+        .instance_refreshes()
+        .first()
+        .cloned()
+        .expect("a refresh")
+}
+
+/// The raw `DescribeInstanceRefreshes` body for group `web`.
+pub(crate) async fn describe_web_raw(sim: &AutoScalingSim) -> String {
+    let r = post_form(
+        sim.local_addr(),
+        "Action=DescribeInstanceRefreshes&Version=2011-01-01&AutoScalingGroupName=web",
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    r.body
 }
 
 /// A raw HTTP/1.1 response: status, lower-cased headers and body.

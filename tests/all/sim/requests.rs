@@ -312,7 +312,9 @@ async fn describe_parameter_validation() {
 
 #[tokio::test(start_paused = true)]
 async fn strategy_and_preferences_are_echoed_by_describe() {
-    use aws_sdk_autoscaling::types::{RefreshPreferences, RefreshStrategy};
+    use aws_sdk_autoscaling::types::{
+        RefreshPreferences, RefreshStrategy, ScaleInProtectedInstances, StandbyInstances,
+    };
     let sim = sim_with_web(GroupConfig::default()).await;
     let c = client(&sim);
     let prefs = RefreshPreferences::builder()
@@ -338,7 +340,22 @@ async fn strategy_and_preferences_are_echoed_by_describe() {
         .expect("describe");
     let r = &out.instance_refreshes()[0];
     assert_eq!(r.strategy(), Some(&RefreshStrategy::Rolling));
-    assert_eq!(r.preferences(), Some(&prefs));
+    // What was sent, plus the defaults Auto Scaling fills in and echoes (CheckpointDelay
+    // because checkpoints are set, AutoRollback, ScaleInProtectedInstances, StandbyInstances).
+    // This compared with `prefs` alone before.
+    let echoed = RefreshPreferences::builder()
+        .min_healthy_percentage(80)
+        .max_healthy_percentage(120)
+        .checkpoint_percentages(50)
+        .checkpoint_percentages(100)
+        .checkpoint_delay(3600)
+        .instance_warmup(30)
+        .skip_matching(true)
+        .auto_rollback(false)
+        .scale_in_protected_instances(ScaleInProtectedInstances::Ignore)
+        .standby_instances(StandbyInstances::Ignore)
+        .build();
+    assert_eq!(r.preferences(), Some(&echoed));
 
     let e = c
         .start_instance_refresh()

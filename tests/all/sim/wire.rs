@@ -207,11 +207,48 @@ fn is_variable(path: &str) -> bool {
         .any(|leaf| path.ends_with(&format!("/{leaf}")))
 }
 
-/// Compare our body with a wire sample: same element paths, same fixed values, and the
-/// variable values present and non-empty.
-fn assert_same_shape(ours: &str, sample_file: &str) {
-    let ours_map = xml_paths(ours);
+/// The path of one `DescribeInstanceRefreshes` member element.
+const MEMBER: &str =
+    "DescribeInstanceRefreshesResponse/DescribeInstanceRefreshesResult/InstanceRefreshes/member";
+
+/// Elements that real Auto Scaling sends in a `DescribeInstanceRefreshes` member but the
+/// vendored samples (captured from an emulator) lack, with their value for the one-instance
+/// refreshes of the samples (`None`: varies, must be non-empty): the `StatusReason`, the live
+/// pool's `ProgressDetails`, and the preferences Auto Scaling fills in with their defaults.
+const AWS_ONLY_IN_DESCRIBE: &[(&str, Option<&str>)] = &[
+    ("StatusReason", None),
+    (
+        "ProgressDetails/LivePoolProgress/PercentageComplete",
+        Some("0"),
+    ),
+    (
+        "ProgressDetails/LivePoolProgress/InstancesToUpdate",
+        Some("1"),
+    ),
+    ("Preferences/SkipMatching", Some("false")),
+    ("Preferences/AutoRollback", Some("false")),
+    ("Preferences/ScaleInProtectedInstances", Some("Ignore")),
+    ("Preferences/StandbyInstances", Some("Ignore")),
+];
+
+/// Compare our body with a wire sample: the same element paths (plus exactly the `extra`
+/// ones, paths relative to a describe member), the same fixed values, and the variable values
+/// present and non-empty.
+fn assert_same_shape(ours: &str, sample_file: &str, extra: &[(&str, Option<&str>)]) {
+    let mut ours_map = xml_paths(ours);
     let sample = xml_paths(&wire(sample_file));
+    let mut extras = BTreeMap::new();
+    for (path, expected) in extra {
+        let path = format!("{MEMBER}/{path}");
+        let value = ours_map
+            .remove(&path)
+            .unwrap_or_else(|| panic!("{path} is missing from our body\nours: {ours}"));
+        match expected {
+            Some(expected) => assert_eq!(&value, expected, "{path}"),
+            None => assert!(!value.is_empty(), "{path} is empty in our body"),
+        }
+        extras.insert(path, value);
+    }
     let ours_paths: BTreeSet<&String> = ours_map.keys().collect();
     let sample_paths: BTreeSet<&String> = sample.keys().collect();
     assert_eq!(
@@ -237,11 +274,9 @@ fn assert_same_shape(ours: &str, sample_file: &str) {
             assert_eq!(value.len(), SAMPLE_ID.len(), "{path} is not UUID-shaped");
         }
         if path.ends_with("Time") {
-            assert_eq!(
-                value.len(),
-                "2026-11-26T03:57:26.223Z".len(),
-                "{path}: {value}"
-            );
+            // Auto Scaling sends whole seconds (`2026-11-26T03:57:26Z`); the samples carry
+            // the emulator's microseconds. This compared with a millisecond length before.
+            assert_eq!(value.len(), "2026-11-26T03:57:26Z".len(), "{path}: {value}");
             assert!(
                 value.ends_with('Z') && value.as_bytes()[10] == b'T',
                 "{path}: {value}"
@@ -266,7 +301,7 @@ async fn simulator_bodies_match_wire_samples_field_by_field() {
     // The same situations the samples were captured in.
     let r = post_form(addr, &form("CancelInstanceRefresh", "web")).await;
     assert_eq!(r.status, 400);
-    assert_same_shape(&r.body, "cancel_not_found.xml");
+    assert_same_shape(&r.body, "cancel_not_found.xml", &[]);
 
     let r = post_form(
         addr,
@@ -279,45 +314,59 @@ async fn simulator_bodies_match_wire_samples_field_by_field() {
         r.headers.get("content-type").map(String::as_str),
         Some("text/xml")
     );
-    assert_same_shape(&r.body, "start_ok.xml");
+    assert_same_shape(&r.body, "start_ok.xml", &[]);
     let request_id =
         xml_paths(&r.body)["StartInstanceRefreshResponse/ResponseMetadata/RequestId"].clone();
     assert_eq!(r.headers.get("x-amzn-requestid"), Some(&request_id));
 
     let r = post_form(addr, &form("StartInstanceRefresh", "web")).await;
     assert_eq!(r.status, 400);
-    assert_same_shape(&r.body, "start_in_progress.xml");
+    assert_same_shape(&r.body, "start_in_progress.xml", &[]);
 
     let r = post_form(addr, &form("StartInstanceRefresh", "nope")).await;
     assert_eq!(r.status, 400);
-    assert_same_shape(&r.body, "start_missing_group.xml");
+    assert_same_shape(&r.body, "start_missing_group.xml", &[]);
 
     let r = post_form(addr, &form("DescribeInstanceRefreshes", "web")).await;
     assert_eq!(r.status, 200);
-    assert_same_shape(&r.body, "describe_in_progress.xml");
+    assert_same_shape(&r.body, "describe_in_progress.xml", AWS_ONLY_IN_DESCRIBE);
 
     let r = post_form(addr, &form("CancelInstanceRefresh", "web")).await;
     assert_eq!(r.status, 200);
-    assert_same_shape(&r.body, "cancel_ok.xml");
+    assert_same_shape(&r.body, "cancel_ok.xml", &[]);
 
     tokio::time::sleep(Duration::from_millis(50)).await;
     let r = post_form(addr, &form("DescribeInstanceRefreshes", "web")).await;
     assert_eq!(r.status, 200);
-    assert_same_shape(&r.body, "describe_cancelled.xml");
+    assert_same_shape(&r.body, "describe_cancelled.xml", AWS_ONLY_IN_DESCRIBE);
 
     // Throttling and ResourceContention as injected faults.
     sim.inject(Fault::Throttling);
     let r = post_form(addr, &form("DescribeInstanceRefreshes", "web")).await;
     assert_eq!(r.status, 400);
-    assert_same_shape(&r.body, "throttling.xml");
+    assert_same_shape(&r.body, "throttling.xml", &[]);
     sim.inject(Fault::ResourceContention);
     let r = post_form(addr, &form("DescribeInstanceRefreshes", "web")).await;
     assert_eq!(r.status, 500);
-    assert_same_shape(&r.body, "resource_contention.xml");
+    assert_same_shape(&r.body, "resource_contention.xml", &[]);
 }
 
 #[test]
 #[should_panic(expected = "values differ")]
 fn shape_comparison_catches_a_different_code() {
-    assert_same_shape(&wire("throttling.xml"), "start_in_progress.xml");
+    assert_same_shape(&wire("throttling.xml"), "start_in_progress.xml", &[]);
+}
+
+#[test]
+#[should_panic(expected = "element paths differ")]
+fn shape_comparison_catches_an_element_outside_the_aws_only_list() {
+    let body = wire("describe_in_progress.xml").replace(
+        "<Strategy>",
+        "<StatusReason>x</StatusReason><Bogus>1</Bogus><Strategy>",
+    );
+    assert_same_shape(
+        &body,
+        "describe_in_progress.xml",
+        &AWS_ONLY_IN_DESCRIBE[..1],
+    );
 }
