@@ -11,7 +11,12 @@ use super::observe::{Phase, Refresh};
 
 /// The shortest wait between two checks near the estimated end: what bounds the start latency
 /// after the blocker ends.
-pub(crate) const NEAR_END_CHECK: Duration = Duration::from_secs(10);
+pub(crate) const NEAR_END_CHECK: Duration = Duration::from_secs(15);
+/// With checkpoints (pauses whose start a check may not have seen), a percentage that holds is
+/// looked at again after at most `STEADY_FACTOR` times as long as it has held (and at least
+/// `STEADY_MIN`).
+const STEADY_FACTOR: u32 = 3;
+const STEADY_MIN: Duration = Duration::from_secs(120);
 /// The longest wait between two checks inside a window where the end may come at any moment.
 const WINDOW_CHECK_MAX: Duration = Duration::from_secs(20);
 /// Between two checks while `Pending`, `Cancelling` or `RollbackInProgress`: short, since these
@@ -32,6 +37,10 @@ pub(crate) struct Memory {
     /// The first percentage seen, and the last change seen: (percentage, first seen at).
     first_seen: Option<(u32, SystemTime)>,
     last_move: Option<(u32, SystemTime)>,
+    /// When this call last checked.
+    last_check: Option<SystemTime>,
+    /// The check that first saw the current percentage.
+    steady_since: Option<SystemTime>,
     /// The last check that saw the refresh `Pending`: its work began after that.
     pending_seen: Option<SystemTime>,
     /// The last check before the refresh was seen `Baking`, and the first that saw it `Baking`.
@@ -84,62 +93,64 @@ impl Memory {
         if refresh.phase == Phase::Pending {
             self.pending_seen = Some(now);
         }
+        self.last_check = Some(now);
         estimate
     }
 
     fn in_progress(&mut self, r: &Refresh, now: SystemTime) -> Estimate {
         let p = r.percentage.min(100);
+        // The refresh ends at its last checkpoint (100 for a full refresh), with no delay after
+        // it; it pauses for the checkpoint delay at each checkpoint before that.
+        let target = r
+            .checkpoints
+            .last()
+            .copied()
+            .filter(|&c| c >= p && c <= 100)
+            .unwrap_or(100);
+        let pauses = |from: u32, to: u32| {
+            r.checkpoints
+                .iter()
+                .filter(|&&c| c >= from && c < to && c < target)
+                .count() as u32
+        };
+        let previous_check = self.last_check;
         match self.percentage {
             Some((seen, _)) if seen == p => {}
             Some(_) => {
-                self.percentage = Some((p, now));
+                self.steady_since = Some(now);
+                // It reached `p` after the previous check: count from there, so that an
+                // estimate errs early (a check too many) rather than late (a slow start).
+                let reached = previous_check.unwrap_or(now);
+                self.percentage = Some((p, reached));
+                // The rate is measured between checks that first saw each percentage.
                 self.last_move = Some((p, now));
             }
             None => {
+                self.steady_since = Some(now);
                 self.percentage = Some((p, now));
                 self.first_seen = Some((p, now));
             }
         }
-        // When the current percentage was first seen: the work so far ran until then. It began
-        // after the refresh started, or after a check that saw it still pending.
-        let moved = self.percentage.map_or(now, |(_, t)| t);
+        let reached = self.percentage.map_or(now, |(_, t)| t);
         let working_since = self.pending_seen.or(r.start_time);
-        let since_start = working_since
-            .and_then(|s| moved.duration_since(s).ok())
-            .unwrap_or_default();
-        // An extrapolation is no better than what it has seen: never sleep longer than the work
-        // has run so far.
-        let seen_working = working_since
-            .and_then(|s| now.duration_since(s).ok())
-            .unwrap_or_default()
-            .max(NEAR_END_CHECK);
         let checkpoint_delay = r.checkpoint_delay.unwrap_or_default();
-        // Checkpoints below the percentage have been waited out (one at it is being waited out:
-        // `in_pause`); those above it are still ahead, and so is 100, the delay after the last
-        // batch.
-        let passed = r.checkpoints.iter().filter(|&&c| c < p).count() as u32;
-        let ahead = r.checkpoints.iter().filter(|&&c| c > p || c == 100).count() as u32;
+        // The pause at the checkpoint it is at, if any, and the ones still ahead, and the bake
+        // time: time that no progress shortens.
+        let pause_here = if r.checkpoints.contains(&p) && p < target {
+            checkpoint_delay.saturating_sub(now.duration_since(reached).unwrap_or_default())
+        } else {
+            Duration::ZERO
+        };
         let fixed_ahead = checkpoint_delay
-            .saturating_mul(ahead)
+            .saturating_mul(pauses(p + 1, target))
             .saturating_add(r.bake_time.unwrap_or_default());
-        // Paused at a checkpoint: the rest of its delay is ahead too.
-        let in_pause = self
-            .percentage
-            .filter(|&(seen, _)| r.checkpoints.contains(&seen) && seen < 100)
-            .map(|(_, since)| {
-                checkpoint_delay.saturating_sub(now.duration_since(since).unwrap_or_default())
-            })
-            .unwrap_or_default();
-        let stalled_for = self
-            .percentage
-            .and_then(|(_, since)| now.duration_since(since).ok())
-            .unwrap_or_default();
+        let stalled_for = now.duration_since(reached).unwrap_or_default();
         let allowance = STALL_AFTER
             .saturating_add(r.warmup.unwrap_or_default())
-            .saturating_add(if in_pause.is_zero() && !r.checkpoints.contains(&p) {
-                Duration::ZERO
-            } else {
+            .saturating_add(if r.checkpoints.contains(&p) {
                 checkpoint_delay
+            } else {
+                Duration::ZERO
             });
         let stalled = stalled_for > allowance;
         if p == 0 || stalled {
@@ -155,26 +166,55 @@ impl Memory {
                 stalled,
             };
         }
-        // The time per percent: between the first percentage seen and the last change, or else
-        // from the start (less the checkpoint delays already waited out).
+        // The time per percent, less the checkpoint pauses in between: between the first
+        // percentage seen and the last change, or else from when the work began.
         let per_percent = match (self.first_seen, self.last_move) {
             (Some((p0, t0)), Some((p1, t1))) if p1 > p0 => {
-                t1.duration_since(t0).unwrap_or_default() / (p1 - p0)
+                t1.duration_since(t0)
+                    .unwrap_or_default()
+                    .saturating_sub(checkpoint_delay.saturating_mul(pauses(p0, p1)))
+                    / (p1 - p0)
             }
             _ => {
-                let working = since_start.saturating_sub(checkpoint_delay.saturating_mul(passed));
+                let working = working_since
+                    .and_then(|s| reached.duration_since(s).ok())
+                    .unwrap_or_default()
+                    .saturating_sub(checkpoint_delay.saturating_mul(pauses(0, p)));
                 working / p
             }
         };
-        let work_left = per_percent.saturating_mul(100 - p);
-        // The work runs on from when the current percentage was first seen.
-        let end = moved + work_left + in_pause + fixed_ahead;
-        let end = end.max(now);
-        let earliest_end = now + work_left / 2 + in_pause + fixed_ahead;
+        let work_left = per_percent.saturating_mul(target.saturating_sub(p));
+        let end = (reached + pause_here + work_left + fixed_ahead).max(now);
+        let earliest_end = (now + pause_here + work_left / 2 + fixed_ahead).max(now);
+        // An extrapolation is no better than what it has seen: never sleep longer than the work
+        // has run so far. At a checkpoint, whose pause may have begun long before this call
+        // saw it, never longer than the percentage has been seen to hold (doubling checks), so
+        // that a pause that ends sooner than projected is noticed in time.
+        let seen_for = |since: Option<SystemTime>| {
+            since
+                .and_then(|s| now.duration_since(s).ok())
+                .unwrap_or_default()
+                .max(NEAR_END_CHECK)
+        };
+        let steady_cap = seen_for(self.steady_since)
+            .saturating_mul(STEADY_FACTOR)
+            .max(STEADY_MIN);
+        let seen_working = if !r.checkpoints.is_empty() {
+            seen_for(working_since).min(steady_cap)
+        } else {
+            seen_for(working_since)
+        };
+        let overshoot = now.duration_since(reached + pause_here + work_left + fixed_ahead);
+        let next = match overshoot {
+            // Past the estimated end, and still running: spread the checks out as the overshoot
+            // grows, so that a late refresh does not cost a check every few seconds.
+            Ok(late) if !late.is_zero() => (late / 3).clamp(NEAR_END_CHECK, WINDOW_CHECK_MAX),
+            _ => next_check(end, now).min(seen_working),
+        };
         Estimate {
             end: Some(end),
-            earliest_end: Some(earliest_end.max(now)),
-            next_check: next_check(end, now).min(seen_working),
+            earliest_end: Some(earliest_end),
+            next_check: next,
             stalled: false,
         }
     }
@@ -262,12 +302,19 @@ mod tests {
         // Half-way to the end would be 900 s, but no longer than the work has run so far.
         assert_eq!(e.next_check, secs(600));
         assert!(!e.stalled);
-        // Seen moving from 25% to 50% over 10 minutes: the rest takes 20 minutes.
+        // Seen moving from 25% to 50% over 10 minutes: the rest takes 20 minutes, counted from
+        // the previous check (it reached 50% after it): early rather than late.
         let e = m.observe(&refresh(Phase::InProgress, 50), at(1200));
-        assert_eq!(e.end, Some(at(1200 + 1200)));
-        // Near the end, checks come every NEAR_END_CHECK.
-        let e = m.observe(&refresh(Phase::InProgress, 50), at(2390));
+        assert_eq!(e.end, Some(at(600 + 1200)));
+        assert_eq!(e.next_check, secs(300));
+        // Near the end, checks come every NEAR_END_CHECK...
+        let e = m.observe(&refresh(Phase::InProgress, 50), at(1790));
         assert_eq!(e.next_check, NEAR_END_CHECK);
+        // ...and spread out, up to WINDOW_CHECK_MAX, as a late refresh overshoots.
+        let e = m.observe(&refresh(Phase::InProgress, 50), at(1830));
+        assert_eq!(e.next_check, NEAR_END_CHECK);
+        let e = m.observe(&refresh(Phase::InProgress, 50), at(2400));
+        assert_eq!(e.next_check, WINDOW_CHECK_MAX);
     }
 
     #[test]
@@ -278,9 +325,10 @@ mod tests {
         r.checkpoint_delay = Some(secs(3600));
         r.bake_time = Some(secs(600));
         let e = m.observe(&r, at(100));
-        // 400 s of work, two checkpoint delays and the bake time ahead.
-        assert_eq!(e.end, Some(at(100 + 400 + 7200 + 600)));
-        assert_eq!(e.earliest_end, Some(at(100 + 200 + 7200 + 600)));
+        // 400 s of work, the pause at 50% and the bake time ahead; none after the last
+        // checkpoint, where the refresh ends.
+        assert_eq!(e.end, Some(at(100 + 400 + 3600 + 600)));
+        assert_eq!(e.earliest_end, Some(at(100 + 200 + 3600 + 600)));
     }
 
     #[test]

@@ -234,13 +234,15 @@ async fn cancelling_and_rollback_blockers_get_short_checks() {
                 .rollback_duration(secs(120)),
         )
         .unwrap();
-        sim.start_refresh(
+        sim.start_refresh_with_launch_template(
             "web",
             GroupConfig::default()
                 .pending_duration(Duration::ZERO)
                 .refresh_duration(secs(600))
                 .cancel_duration(secs(120))
                 .rollback_duration(secs(120)),
+            "web",
+            "1",
         )
         .unwrap();
         let client = sim.client();
@@ -543,8 +545,20 @@ async fn every_terminal_status_is_a_completion() {
         }
         sim.create_group("web", config);
         let r = refresher(&sim);
+        // A pinned launch template version: what makes a refresh reversible.
+        let mut pinned = input();
+        pinned.desired_configuration = Some(
+            aws_sdk_autoscaling::types::DesiredConfiguration::builder()
+                .launch_template(
+                    aws_sdk_autoscaling::types::LaunchTemplateSpecification::builder()
+                        .launch_template_name("web")
+                        .version("2")
+                        .build(),
+                )
+                .build(),
+        );
         let id = r
-            .start(input())
+            .start(pinned)
             .await
             .unwrap()
             .instance_refresh_id()
@@ -564,19 +578,13 @@ async fn every_terminal_status_is_a_completion() {
                     .rollback_instance_refresh()
                     .auto_scaling_group_name("web")
                     .send()
-                    .await,
+                    .await
+                    .unwrap(),
             ),
             _ => {}
         }
 
-        let done = r.wait_for_completion("web", &id, secs(3600)).await;
-
-        if outcome == "rollback" && done.is_err() {
-            // A simulator that refuses rollbacks without a desired configuration
-            // (IrreversibleInstanceRefresh) leaves the refresh running to success.
-            continue;
-        }
-        let done = done.unwrap();
+        let done = r.wait_for_completion("web", &id, secs(3600)).await.unwrap();
         assert_eq!(done.status(), &expected, "{outcome}");
         assert!(!done.is_successful());
     }

@@ -23,41 +23,43 @@ fn secs(s: u64) -> Duration {
     Duration::from_secs(s)
 }
 
-/// One seeded blocker: how its refresh is timed, and how much of it is left when we come.
+/// One seeded blocker: its group, its request's preferences, and how much of it is left when we
+/// come.
 #[derive(Debug, Clone)]
 struct Blocker {
     config: GroupConfig,
     preferences: RefreshPreferences,
-    total: Duration,
     remaining: Duration,
 }
 
-/// 1 to 120 minutes left, on refreshes shaped like real ones: a pending minute, then work in
-/// batches, sometimes checkpoints (a delay at a percentage), sometimes a bake time.
+/// Refreshes shaped like real ones: 2 to 20 instances replaced in batches (a launch minute plus
+/// a warmup of 30 s to 5 min each, the batch size from `MinHealthyPercentage`), often with
+/// checkpoints (5 to 30 min each), often with a bake time (1 to 30 min); and 1 to 120 minutes of
+/// it left when we come.
 fn blocker(rng: &mut fastrand::Rng) -> Blocker {
-    let work = secs(rng.u64(5 * 60..=90 * 60));
-    let bake = if rng.bool() {
-        secs(rng.u64(1..=30) * 60)
-    } else {
-        Duration::ZERO
-    };
     let mut preferences = RefreshPreferences::builder()
-        .instance_warmup(i32::try_from(rng.u64(30..=300)).unwrap_or(60));
-    if !bake.is_zero() {
-        preferences = preferences.bake_time(i32::try_from(bake.as_secs()).unwrap_or(0));
+        .instance_warmup(rng.i32(30..=300))
+        .min_healthy_percentage(*rng.choice(&[50, 66, 80, 90, 90, 90]).unwrap());
+    if rng.u8(0..10) < 3 {
+        // A full refresh: the last checkpoint is 100.
+        let checkpoints: &[i32] = rng
+            .choice([&[50, 100][..], &[25, 50, 75, 100][..], &[33, 66, 100][..]])
+            .unwrap();
+        for c in checkpoints {
+            preferences = preferences.checkpoint_percentages(*c);
+        }
+        preferences = preferences.checkpoint_delay(rng.i32(5..=30) * 60);
+    }
+    if rng.u8(0..10) < 4 {
+        preferences = preferences.bake_time(rng.i32(1..=30) * 60);
     }
     let config = GroupConfig::default()
-        .instances(u32::try_from(rng.u64(2..=20)).unwrap_or(4))
-        .pending_duration(secs(rng.u64(10..=60)))
-        .refresh_duration(work)
-        .bake_duration(bake);
-    let total = config.total_duration();
-    let remaining = secs(rng.u64(60..=120 * 60)).min(total);
+        .instances(rng.u32(2..=20))
+        .pending_duration(Duration::from_secs(rng.u64(10..=60)));
     Blocker {
         config,
         preferences: preferences.build(),
-        total,
-        remaining,
+        remaining: Duration::from_secs(rng.u64(60..=120 * 60)),
     }
 }
 
@@ -93,7 +95,7 @@ fn policy(strategy: Strategy) -> RetryPolicy {
     }
 }
 
-async fn run(blocker: &Blocker, strategy: Strategy, seed: u64) -> Outcome {
+async fn sim_with_blocker(blocker: &Blocker, seed: u64) -> (AutoScalingSim, TokioTime) {
     let clock = TokioTime::new();
     let sim = AutoScalingSim::builder()
         .seed(seed)
@@ -102,7 +104,6 @@ async fn run(blocker: &Blocker, strategy: Strategy, seed: u64) -> Outcome {
         .await
         .unwrap();
     sim.create_group("web", blocker.config.clone());
-    let t0 = Instant::now();
     sim.client()
         .start_instance_refresh()
         .auto_scaling_group_name("web")
@@ -110,7 +111,23 @@ async fn run(blocker: &Blocker, strategy: Strategy, seed: u64) -> Outcome {
         .send()
         .await
         .unwrap();
-    tokio::time::sleep(blocker.total - blocker.remaining).await;
+    (sim, clock)
+}
+
+/// How long the blocker's refresh takes from start to end, measured on a simulator of its own.
+async fn total(blocker: &Blocker) -> Duration {
+    let (sim, _) = sim_with_blocker(blocker, 0).await;
+    tokio::time::sleep(secs(48 * 3600)).await;
+    let r = &sim.refreshes("web").unwrap()[0];
+    let total = r.end_time.unwrap().duration_since(r.start_time).unwrap();
+    sim.shutdown().await;
+    total
+}
+
+async fn run(blocker: &Blocker, total: Duration, strategy: Strategy, seed: u64) -> Outcome {
+    let (sim, clock) = sim_with_blocker(blocker, seed).await;
+    let remaining = blocker.remaining.min(total);
+    tokio::time::sleep(total - remaining).await;
     let came = Instant::now();
     let before = sim.calls().len();
     let refresher = Refresher::new(sim.client(), policy(strategy))
@@ -122,13 +139,14 @@ async fn run(blocker: &Blocker, strategy: Strategy, seed: u64) -> Outcome {
         .build()
         .unwrap();
     let started = refresher.start(input).await;
-    let ended = t0 + blocker.total;
     let calls = u32::try_from(sim.calls().len() - before).unwrap_or(u32::MAX);
+    let latency = started.ok().map(|_| {
+        let ended = came + remaining;
+        Instant::now().saturating_duration_since(ended)
+    });
     sim.shutdown().await;
     Outcome {
-        latency: started
-            .ok()
-            .map(|_| Instant::now().saturating_duration_since(ended)),
+        latency,
         calls,
         waited: Instant::now() - came,
     }
@@ -176,23 +194,29 @@ async fn wait_comparison_status_aware_against_plain_exponential() {
         .unwrap_or(2026);
     let mut rng = fastrand::Rng::with_seed(seed);
     let blockers: Vec<Blocker> = (0..runs).map(|_| blocker(&mut rng)).collect();
+    let mut totals = Vec::new();
+    for b in &blockers {
+        totals.push(total(b).await);
+    }
     let mut table = Vec::new();
     for strategy in [Strategy::StatusAware, Strategy::Plain] {
         let mut outcomes = Vec::new();
-        for (i, b) in blockers.iter().enumerate() {
-            outcomes.push(run(b, strategy, seed ^ i as u64).await);
+        for (i, (b, total)) in blockers.iter().zip(&totals).enumerate() {
+            outcomes.push(run(b, *total, strategy, seed ^ i as u64).await);
         }
         // WAIT_DEBUG=1 shows the three runs that made the most calls.
         if std::env::var("WAIT_DEBUG").is_ok() {
             let mut worst: Vec<_> = outcomes.iter().zip(&blockers).collect();
-            worst.sort_by_key(|(o, _)| std::cmp::Reverse(o.calls));
+            worst.sort_by_key(|(o, _)| std::cmp::Reverse(o.latency));
             for (o, b) in worst.iter().take(3) {
                 println!("{strategy:?} {o:?} {b:?}");
             }
         }
         table.push((strategy, summarize(&outcomes)));
     }
-    println!("{runs} blockers (seed {seed}), 1 to 120 min left, 3 h budget");
+    println!(
+        "{runs} blockers (seed {seed}), 1 to 120 min left, in batches, with checkpoints and bake times; 3 h budget"
+    );
     println!(
         "| strategy | started | p50 / p95 / p99 start latency after the blocker ends | calls per hour |"
     );
