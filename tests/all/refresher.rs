@@ -749,3 +749,38 @@ async fn refused_while_nothing_shows_active_does_not_loop() {
     assert_eq!(&starts[..5], [0, 0, 10, 30, 70]);
     assert!(starts.len() <= 15, "{starts:?}");
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_blocker_that_stopped_moving_is_flagged_stalled() {
+    // Someone else's refresh, batched; its Launch process gets suspended after the first batch.
+    let sim = sim(secs(600), Duration::ZERO).await;
+    start_blocker(
+        &sim,
+        RefreshPreferences::builder().instance_warmup(60).build(),
+    )
+    .await;
+    tokio::time::sleep(secs(200)).await;
+    sim.suspend_launch("web").unwrap();
+    let reports = Reports::default();
+    let policy = Refresher::default_policy()
+        .to_builder()
+        .max_elapsed(secs(2 * 3600))
+        .build()
+        .unwrap();
+
+    let err = refresher_with(&sim, sim.client(), policy)
+        .on_progress(reports.sink())
+        .start(input())
+        .await
+        .unwrap_err();
+
+    assert_eq!(
+        err.kind(),
+        &RefreshErrorKind::GaveUp(StopReason::MaxElapsed)
+    );
+    let reports = reports.all();
+    let frozen = reports[0].percentage;
+    assert!(reports.iter().all(|p| p.percentage == frozen));
+    assert!(!reports[0].stalled);
+    assert!(reports.last().unwrap().stalled, "{:?}", reports.last());
+}
