@@ -173,8 +173,8 @@ impl Refresher {
 
     /// Stop early, with [`RefreshErrorKind::WontEndInTime`](crate::RefreshErrorKind::WontEndInTime),
     /// when the blocking refresh cannot end within what is left of `max_elapsed`: even half its
-    /// projected work plus the checkpoint delays and bake time still ahead (which nothing
-    /// shortens) ends too late. Default `true`; `false` waits anyway, until `max_elapsed`.
+    /// projected work plus what nothing shortens (its bake time, the least that is left of a
+    /// checkpoint pause it is in) ends too late. Default `true`; `false` waits anyway, until `max_elapsed`.
     #[must_use]
     pub fn fail_fast(self, enabled: bool) -> Refresher {
         self.map(|i| i.fail_fast = enabled)
