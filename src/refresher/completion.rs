@@ -66,6 +66,22 @@ impl Refresher {
     /// check to [`on_progress`](Self::on_progress). A describe that is throttled or fails with a
     /// 5xx or a timeout is tried again on the plain schedule.
     ///
+    /// ```no_run
+    /// use instance_refresh_retry::Refresher;
+    /// use std::time::Duration;
+    ///
+    /// # async fn doc(client: aws_sdk_autoscaling::Client) -> Result<(), Box<dyn std::error::Error>> {
+    /// let refresher = Refresher::new(client, Refresher::default_policy())
+    ///     .on_progress(|p| eprintln!("{:?} {}%", p.status, p.percentage));
+    /// let done = refresher
+    ///     .wait_for_completion("web", "08b91cf7-8fa6-48af-b6a6-d227f40f1b9b", Duration::from_secs(3600))
+    ///     .await?;
+    /// if !done.is_successful() {
+    ///     eprintln!("{:?}: {}", done.status(), done.status_reason().unwrap_or_default());
+    /// }
+    /// # Ok(()) }
+    /// ```
+    ///
     /// # Errors
     ///
     /// [`RefreshErrorKind::MaxWait`] when `max_wait` passes, [`RefreshErrorKind::NotFound`] when

@@ -70,6 +70,23 @@ impl Refresher {
     ///   skew](Self::clock_skew)) and matches the request is adopted
     ///   ([`Started::adopted`]). One call starts at most one refresh.
     ///
+    /// ```no_run
+    /// use aws_sdk_autoscaling::operation::start_instance_refresh::StartInstanceRefreshInput;
+    /// use instance_refresh_retry::{RefreshErrorKind, Refresher};
+    ///
+    /// # async fn doc(client: aws_sdk_autoscaling::Client) -> Result<(), Box<dyn std::error::Error>> {
+    /// let refresher = Refresher::new(client, Refresher::default_policy());
+    /// let input = StartInstanceRefreshInput::builder().auto_scaling_group_name("web").build()?;
+    /// match refresher.start(input).await {
+    ///     Ok(started) => println!("{} ({})", started.instance_refresh_id(), started.stats()),
+    ///     Err(err) if matches!(err.kind(), RefreshErrorKind::WontEndInTime { .. }) => {
+    ///         eprintln!("not today: {err}")
+    ///     }
+    ///     Err(err) => return Err(err.into()),
+    /// }
+    /// # Ok(()) }
+    /// ```
+    ///
     /// # Errors
     ///
     /// [`RefreshError`], whose [`kind`](RefreshError::kind) says why.
