@@ -177,20 +177,23 @@ mod tests {
     use super::*;
     use aws_sdk_autoscaling::types::LaunchTemplateSpecification;
 
+    /// Launch template "web" at `version`.
+    fn template(version: &str) -> DesiredConfiguration {
+        DesiredConfiguration::builder()
+            .launch_template(
+                LaunchTemplateSpecification::builder()
+                    .launch_template_name("web")
+                    .version(version)
+                    .build(),
+            )
+            .build()
+    }
+
     fn input(prefs: Option<RefreshPreferences>, lt: Option<&str>) -> StartInstanceRefreshInput {
         StartInstanceRefreshInput::builder()
             .auto_scaling_group_name("web")
             .set_preferences(prefs)
-            .set_desired_configuration(lt.map(|v| {
-                DesiredConfiguration::builder()
-                    .launch_template(
-                        LaunchTemplateSpecification::builder()
-                            .launch_template_name("web")
-                            .version(v)
-                            .build(),
-                    )
-                    .build()
-            }))
+            .set_desired_configuration(lt.map(template))
             .build()
             .unwrap()
     }
@@ -200,16 +203,7 @@ mod tests {
             .instance_refresh_id("r-1")
             .status(InstanceRefreshStatus::InProgress)
             .preferences(prefs)
-            .set_desired_configuration(lt.map(|v| {
-                DesiredConfiguration::builder()
-                    .launch_template(
-                        LaunchTemplateSpecification::builder()
-                            .launch_template_name("web")
-                            .version(v)
-                            .build(),
-                    )
-                    .build()
-            }))
+            .set_desired_configuration(lt.map(template))
             .build()
     }
 
