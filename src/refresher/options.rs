@@ -37,7 +37,7 @@ pub enum OnConflict {
     Fail,
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(crate) struct Inner {
     pub(crate) client: Client,
     pub(crate) policy: RetryPolicy,
@@ -221,21 +221,5 @@ impl Refresher {
     /// The client.
     pub fn client(&self) -> &Client {
         &self.inner.client
-    }
-}
-
-impl Clone for Inner {
-    fn clone(&self) -> Self {
-        Inner {
-            client: self.client.clone(),
-            policy: self.policy.clone(),
-            on_conflict: self.on_conflict,
-            status_aware: self.status_aware,
-            fail_fast: self.fail_fast,
-            clock_skew: self.clock_skew,
-            on_progress: self.on_progress.clone(),
-            sleep: self.sleep.clone(),
-            time: self.time.clone(),
-        }
     }
 }
