@@ -106,6 +106,12 @@ impl Scenario {
         }
     }
 
+    /// The client configuration both paths start from: the simulator's, with `sdk_retry`.
+    fn sdk_config(&self, sim: &AutoScalingSim) -> aws_sdk_autoscaling::config::Builder {
+        sim.sdk_config_builder()
+            .retry_config(self.sdk_retry.clone())
+    }
+
     /// The tower path: the layer over StartInstanceRefreshService over a client with the SDK's
     /// own retry.
     async fn tower(&self) -> Run {
@@ -115,11 +121,7 @@ impl Scenario {
             .classifier(self.classifier.clone())
             .on_finish(recorder.on_finish())
             .on_retry(recorder.on_retry());
-        let client = aws_sdk_autoscaling::Client::from_conf(
-            sim.sdk_config_builder()
-                .retry_config(self.sdk_retry.clone())
-                .build(),
-        );
+        let client = aws_sdk_autoscaling::Client::from_conf(self.sdk_config(&sim).build());
         let svc = ServiceBuilder::new()
             .layer(layer)
             .service(StartInstanceRefreshService::new(client));
@@ -139,13 +141,11 @@ impl Scenario {
             .classifier(self.classifier.clone())
             .on_finish(recorder.on_finish())
             .on_retry(recorder.on_retry());
-        let client = aws_sdk_autoscaling::Client::from_conf(
-            sim.sdk_config_builder()
-                .retry_config(self.sdk_retry.clone())
-                .time_source(TokioTime::new())
-                .instance_refresh_retry(retry)
-                .build(),
-        );
+        let config = self
+            .sdk_config(&sim)
+            .time_source(TokioTime::new())
+            .instance_refresh_retry(retry);
+        let client = aws_sdk_autoscaling::Client::from_conf(config.build());
         let result = send_start(&client, "web").await;
         self.finish(&sim, &recorder, result)
     }
@@ -176,6 +176,16 @@ impl Recorder {
         let sink = self.waits.clone();
         move |e| sink.lock().unwrap().push((e.attempt, e.delay))
     }
+}
+
+/// What a path reports for its one call: `RetryStats::new(attempts, waited, elapsed, outcome)`.
+fn one_call(
+    attempts: u32,
+    waited: Duration,
+    elapsed: Duration,
+    outcome: RetryOutcome,
+) -> [RetryStats; 1] {
+    [RetryStats::new(attempts, waited, elapsed, outcome)]
 }
 
 fn throttle(after: u32, times: u32) -> FaultRule {
@@ -215,12 +225,7 @@ async fn blocked_throttled_and_retried_by_the_sdk_blocked_then_started() {
     // Four attempts: the SDK's own retries belong to the attempt they retry.
     assert_eq!(
         run.stats,
-        [RetryStats::new(
-            4,
-            secs(70),
-            secs(74),
-            RetryOutcome::Succeeded
-        )]
+        one_call(4, secs(70), secs(74), RetryOutcome::Succeeded)
     );
     assert_eq!(run.waits, [(1, secs(10)), (2, secs(20)), (3, secs(40))]);
     assert!(run.result.is_ok());
@@ -244,12 +249,7 @@ async fn the_sdk_runs_out_of_retries_in_the_second_attempt() {
     );
     assert_eq!(
         run.stats,
-        [RetryStats::new(
-            2,
-            secs(10),
-            secs(13),
-            RetryOutcome::NotRetryable
-        )]
+        one_call(2, secs(10), secs(13), RetryOutcome::NotRetryable)
     );
     assert_eq!(run.result, Err(THROTTLED.map(str::to_owned)));
     assert_eq!(run.refreshes, 0);
@@ -268,12 +268,12 @@ async fn max_attempts_counts_attempts_not_requests() {
     // Four requests, three attempts: max_attempts(3) ends with attempts 3 on both paths.
     assert_eq!(
         run.stats,
-        [RetryStats::new(
+        one_call(
             3,
             secs(30),
             secs(31),
             RetryOutcome::GaveUp(StopReason::MaxAttempts)
-        )]
+        )
     );
     assert_eq!(run.result, Err(BLOCKED.map(str::to_owned)));
 }
@@ -294,12 +294,7 @@ async fn resource_contention_is_a_refusal_and_is_waited_past() {
     );
     assert_eq!(
         run.stats,
-        [RetryStats::new(
-            3,
-            secs(30),
-            secs(31),
-            RetryOutcome::Succeeded
-        )]
+        one_call(3, secs(30), secs(31), RetryOutcome::Succeeded)
     );
     assert_eq!(run.refreshes, 1);
 }
@@ -314,12 +309,12 @@ async fn after_a_lost_response_neither_path_waits_out_its_own_refresh() {
     assert_eq!(run.requests[1].1.as_deref(), BLOCKED);
     assert_eq!(
         run.stats,
-        [RetryStats::new(
+        one_call(
             1,
             Duration::ZERO,
             secs(1),
             RetryOutcome::GaveUp(StopReason::PossiblyOwnRefresh)
-        )]
+        )
     );
     assert_eq!(
         run.refreshes, 1,
@@ -329,9 +324,9 @@ async fn after_a_lost_response_neither_path_waits_out_its_own_refresh() {
 
 // ---- The duplicate guard spans the whole call, for any classifier ----
 
-/// The first request starts a refresh and answers 500; the client's own retry is off, and the
-/// user's classifier waits on `InternalFailure`.
-fn applied_500_with_a_classifier_that_waits_on_it(refresh: Duration) -> Scenario {
+/// The first request starts a refresh (that takes `refresh`) and answers 500; the client's own
+/// retry is off, and the user's classifier waits on `InternalFailure`.
+fn applied_500_waited_on(refresh: Duration) -> Scenario {
     let applied_500 = FaultRule::new(Fault::AppliedInternalFailure).on(START);
     let mut scenario = Scenario::new(None, vec![applied_500]);
     scenario.refresh = refresh;
@@ -344,12 +339,12 @@ fn assert_stopped_after_the_500(run: &Run) {
     assert_eq!(run.requests, requests(&[(0, Some("InternalFailure"))]));
     assert_eq!(
         run.stats,
-        [RetryStats::new(
+        one_call(
             1,
             Duration::ZERO,
             Duration::ZERO,
             RetryOutcome::GaveUp(StopReason::PossiblyOwnRefresh)
-        )]
+        )
     );
     assert_eq!(run.result, Err(Some("InternalFailure".to_owned())));
     assert!(run.waits.is_empty());
@@ -360,20 +355,14 @@ fn assert_stopped_after_the_500(run: &Run) {
 async fn tower_one_call_never_starts_two_refreshes_after_an_applied_500() {
     // Before the guard spanned the whole tower call, the layer waited after the 500, met the
     // call's own refresh as InstanceRefreshInProgress, waited it out and started a second one.
-    let run = applied_500_with_a_classifier_that_waits_on_it(secs(600))
-        .tower()
-        .await;
-    assert_stopped_after_the_500(&run);
+    assert_stopped_after_the_500(&applied_500_waited_on(secs(600)).tower().await);
 }
 
 #[tokio::test(start_paused = true)]
 async fn neither_path_retries_after_an_applied_500_even_when_its_refresh_ends_during_the_wait() {
     // The refresh the 500 started is over long before the first wait (10 s) would end: a retry
     // would meet no refresh in progress and start a second one.
-    let run = applied_500_with_a_classifier_that_waits_on_it(secs(2))
-        .both()
-        .await;
-    assert_stopped_after_the_500(&run);
+    assert_stopped_after_the_500(&applied_500_waited_on(secs(2)).both().await);
 }
 
 // ---- No valid policy panics, on either path ----

@@ -7,16 +7,16 @@ use aws_sdk_autoscaling::operation::start_instance_refresh::StartInstanceRefresh
 use aws_sdk_autoscaling::types::{InstanceRefreshStatus, RefreshPreferences};
 use instance_refresh_retry::sim::{AutoScalingSim, Fault, FaultRule, GroupConfig, RefreshStatus};
 use instance_refresh_retry::{
-    OnConflict, Progress, RefreshErrorKind, Refresher, RetryOutcome, RetryPolicy, StopReason,
+    OnConflict, Progress, RefreshError, RefreshErrorKind, Refresher, RetryOutcome, RetryPolicy,
+    Started, StopReason,
 };
 use tokio::time::Instant;
 use tower::ServiceExt;
 
-use crate::support::TokioTime;
-
-fn secs(s: u64) -> Duration {
-    Duration::from_secs(s)
-}
+use crate::support::{
+    TokioTime, e2e_policy, named_template_version, secs, send_cancel, send_rollback,
+    sim_with_clock, start_refresh,
+};
 
 const START: &str = "StartInstanceRefresh";
 const DESCRIBE: &str = "DescribeInstanceRefreshes";
@@ -36,13 +36,7 @@ impl std::ops::Deref for Sim {
 }
 
 async fn started_sim(seed: u64) -> Sim {
-    let clock = TokioTime::new();
-    let sim = AutoScalingSim::builder()
-        .seed(seed)
-        .wall_clock_start(clock.base())
-        .start()
-        .await
-        .unwrap();
+    let (sim, clock) = sim_with_clock(seed).await;
     Sim { sim, clock }
 }
 
@@ -62,16 +56,12 @@ async fn sim(work: Duration, bake: Duration) -> Sim {
 /// Someone else's refresh, started over the API with these preferences (Auto Scaling echoes
 /// them, `BakeTime` included); the group's configuration times it.
 async fn start_blocker(sim: &Sim, preferences: RefreshPreferences) -> String {
-    sim.client()
-        .start_instance_refresh()
-        .auto_scaling_group_name("web")
-        .preferences(preferences)
-        .send()
-        .await
-        .unwrap()
-        .instance_refresh_id()
-        .unwrap()
-        .to_owned()
+    start_refresh(&sim.client(), "web", None, Some(preferences)).await
+}
+
+/// Someone else's refresh, started from Rust and timed by `config`.
+fn start_theirs(sim: &Sim, config: GroupConfig) -> String {
+    sim.start_refresh("web", config).unwrap()
 }
 
 fn baking(seconds: i32) -> RefreshPreferences {
@@ -99,6 +89,28 @@ fn refresher_with(
     Refresher::new(client, policy).time_source(sim.clock)
 }
 
+/// A client with the SDK's own retry on.
+fn retrying_client(sim: &Sim) -> aws_sdk_autoscaling::Client {
+    aws_sdk_autoscaling::Client::from_conf(sim.sdk_config_builder().build())
+}
+
+/// Starts `web`'s refresh with `refresher`: the result, and the progress reports it made.
+async fn start_reporting(refresher: Refresher) -> (Result<Started, RefreshError>, Vec<Progress>) {
+    let reports = Reports::default();
+    let result = refresher.on_progress(reports.sink()).start(input()).await;
+    (result, reports.all())
+}
+
+/// Starts `input` with `refresher`: the refresh id.
+async fn start_id(refresher: &Refresher, input: StartInstanceRefreshInput) -> String {
+    refresher
+        .start(input)
+        .await
+        .unwrap()
+        .instance_refresh_id()
+        .to_owned()
+}
+
 #[derive(Clone, Default)]
 struct Reports(Arc<Mutex<Vec<Progress>>>);
 
@@ -119,6 +131,18 @@ fn calls(sim: &AutoScalingSim, operation: &str) -> Vec<(u64, Option<String>)> {
         .filter(|c| c.is(operation))
         .map(|c| (c.at.as_secs(), c.error_code().map(str::to_owned)))
         .collect()
+}
+
+/// When the StartInstanceRefresh requests came, in seconds.
+fn start_times(sim: &AutoScalingSim) -> Vec<u64> {
+    calls(sim, START).iter().map(|c| c.0).collect()
+}
+
+fn assert_gave_up_at_max_elapsed(err: &RefreshError) {
+    assert_eq!(
+        err.kind(),
+        &RefreshErrorKind::GaveUp(StopReason::MaxElapsed)
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -143,23 +167,15 @@ async fn a_free_group_starts_at_once() {
 async fn in_progress_blocker_is_watched_and_the_start_follows_its_end_closely() {
     // Someone else's refresh: 5 s pending, then 1 h of work, started just now.
     let sim = sim(secs(3600), Duration::ZERO).await;
-    let blocker = sim
-        .start_refresh(
-            "web",
-            GroupConfig::default()
-                .pending_duration(secs(5))
-                .refresh_duration(secs(3600)),
-        )
-        .unwrap();
-    let reports = Reports::default();
+    let config = GroupConfig::default()
+        .pending_duration(secs(5))
+        .refresh_duration(secs(3600));
+    let blocker = start_theirs(&sim, config);
     let t0 = Instant::now();
 
-    let started = refresher(&sim)
-        .on_progress(reports.sink())
-        .start(input())
-        .await
-        .unwrap();
+    let (started, reports) = start_reporting(refresher(&sim)).await;
 
+    let started = started.unwrap();
     let latency = t0.elapsed().saturating_sub(secs(3605));
     assert!(
         latency <= secs(30),
@@ -174,7 +190,6 @@ async fn in_progress_blocker_is_watched_and_the_start_follows_its_end_closely() 
     let describes = calls(&sim, DESCRIBE).len();
     assert!(describes <= 30, "{describes} describes for a 1 h blocker");
     assert_eq!(started.stats().describe_calls as usize, describes);
-    let reports = reports.all();
     assert!(reports.iter().all(|p| p.refresh_id == blocker));
     assert!(
         reports
@@ -201,21 +216,16 @@ async fn a_baking_blocker_is_waited_out_for_the_rest_of_its_bake_time() {
     start_blocker(&sim, baking(1800)).await;
     // Let it reach Baking before we come.
     tokio::time::sleep(secs(600)).await;
-    let reports = Reports::default();
     let t0 = Instant::now();
 
-    refresher(&sim)
-        .on_progress(reports.sink())
-        .start(input())
-        .await
-        .unwrap();
+    let (started, reports) = start_reporting(refresher(&sim)).await;
 
+    started.unwrap();
     // It ends 1265 s after we came.
     let latency = t0.elapsed().saturating_sub(secs(1265));
     assert!(latency <= secs(30), "{latency:?}");
     assert!(
         reports
-            .all()
             .iter()
             .all(|p| p.status == Some(InstanceRefreshStatus::Baking))
     );
@@ -226,50 +236,24 @@ async fn a_baking_blocker_is_waited_out_for_the_rest_of_its_bake_time() {
 async fn cancelling_and_rollback_blockers_get_short_checks() {
     for rollback in [false, true] {
         let sim = sim(secs(600), Duration::ZERO).await;
-        sim.set_group_config(
-            "web",
-            GroupConfig::default()
-                .refresh_duration(secs(600))
-                .cancel_duration(secs(120))
-                .rollback_duration(secs(120)),
-        )
-        .unwrap();
-        sim.start_refresh_with_launch_template(
-            "web",
-            GroupConfig::default()
-                .pending_duration(Duration::ZERO)
-                .refresh_duration(secs(600))
-                .cancel_duration(secs(120))
-                .rollback_duration(secs(120)),
-            "web",
-            "1",
-        )
-        .unwrap();
-        let client = sim.client();
+        let config = GroupConfig::default()
+            .refresh_duration(secs(600))
+            .cancel_duration(secs(120))
+            .rollback_duration(secs(120));
+        sim.set_group_config("web", config.clone()).unwrap();
+        let theirs = config.pending_duration(Duration::ZERO);
+        sim.start_refresh_with_launch_template("web", theirs, "web", "1")
+            .unwrap();
         if rollback {
-            client
-                .rollback_instance_refresh()
-                .auto_scaling_group_name("web")
-                .send()
-                .await
-                .unwrap();
+            send_rollback(&sim.client(), "web").await.unwrap();
         } else {
-            client
-                .cancel_instance_refresh()
-                .auto_scaling_group_name("web")
-                .send()
-                .await
-                .unwrap();
+            send_cancel(&sim.client(), "web").await.unwrap();
         }
-        let reports = Reports::default();
         let t0 = Instant::now();
 
-        refresher(&sim)
-            .on_progress(reports.sink())
-            .start(input())
-            .await
-            .unwrap();
+        let (started, reports) = start_reporting(refresher(&sim)).await;
 
+        started.unwrap();
         assert!(
             t0.elapsed() <= secs(120 + 30),
             "{rollback}: {:?}",
@@ -280,7 +264,6 @@ async fn cancelling_and_rollback_blockers_get_short_checks() {
         } else {
             InstanceRefreshStatus::Cancelling
         };
-        let reports = reports.all();
         assert!(!reports.is_empty());
         assert!(
             reports
@@ -295,32 +278,29 @@ async fn cancelling_and_rollback_blockers_get_short_checks() {
 async fn a_pending_blocker_and_one_that_ends_between_start_and_describe() {
     // Pending for 40 s, then done at once.
     let sim = sim(secs(1), Duration::ZERO).await;
-    sim.start_refresh(
-        "web",
-        GroupConfig::default()
-            .pending_duration(secs(40))
-            .refresh_duration(Duration::ZERO),
-    )
-    .unwrap();
-    let reports = Reports::default();
-    refresher(&sim)
-        .on_progress(reports.sink())
-        .start(input())
-        .await
-        .unwrap();
+    let config = GroupConfig::default()
+        .pending_duration(secs(40))
+        .refresh_duration(Duration::ZERO);
+    start_theirs(&sim, config);
+    let t0 = Instant::now();
+
+    let (started, reports) = start_reporting(refresher(&sim)).await;
+
+    started.unwrap();
     assert!(
         reports
-            .all()
             .iter()
             .any(|p| p.status == Some(InstanceRefreshStatus::Pending))
     );
-    assert!(Instant::now().elapsed() <= secs(60));
+    // Pending for 40 s, then done at once: started within a short check of that.
+    let took = t0.elapsed();
+    assert!(took >= secs(40) && took <= secs(60), "{took:?}");
 }
 
 #[tokio::test(start_paused = true)]
 async fn fail_names_the_blocker_after_one_start() {
     let sim = sim(secs(600), Duration::ZERO).await;
-    let blocker = sim.start_refresh("web", GroupConfig::default()).unwrap();
+    let blocker = start_theirs(&sim, GroupConfig::default());
 
     let err = refresher(&sim)
         .on_conflict(OnConflict::Fail)
@@ -351,14 +331,11 @@ async fn fail_names_the_blocker_after_one_start() {
 #[tokio::test(start_paused = true)]
 async fn cancel_and_replace_cancels_the_blocker_then_starts() {
     let sim = sim(secs(3600), Duration::ZERO).await;
-    let blocker = sim
-        .start_refresh(
-            "web",
-            GroupConfig::default()
-                .refresh_duration(secs(3600))
-                .cancel_duration(secs(30)),
-        )
-        .unwrap();
+    let config = GroupConfig::default()
+        .refresh_duration(secs(3600))
+        .cancel_duration(secs(30));
+    let blocker = start_theirs(&sim, config);
+    let t0 = Instant::now();
 
     let started = refresher(&sim)
         .on_conflict(OnConflict::CancelAndReplace)
@@ -374,7 +351,9 @@ async fn cancel_and_replace_cancels_the_blocker_then_starts() {
         (refreshes[1].id.as_str(), refreshes[1].status),
         (blocker.as_str(), RefreshStatus::Cancelled)
     );
-    assert!(Instant::now().elapsed() <= secs(60));
+    // Cancelling takes 30 s; the start follows within a short check.
+    let took = t0.elapsed();
+    assert!(took >= secs(30) && took <= secs(60), "{took:?}");
 }
 
 #[tokio::test(start_paused = true)]
@@ -382,7 +361,7 @@ async fn a_lost_response_is_adopted_not_duplicated() {
     let sim = sim(secs(600), Duration::ZERO).await;
     sim.inject(FaultRule::new(Fault::ResponseLost).on(START));
     // The SDK's own retry is on: it retries the lost request and meets the refresh it started.
-    let client = aws_sdk_autoscaling::Client::from_conf(sim.sdk_config_builder().build());
+    let client = retrying_client(&sim);
 
     let started = refresher_with(&sim, client, Refresher::default_policy())
         .start(input())
@@ -402,11 +381,9 @@ async fn a_refresh_someone_else_starts_after_our_lost_request_is_waited_out_not_
     let sim = sim(secs(300), Duration::ZERO).await;
     // Someone else's refresh, started as our request went out; ours is dropped unapplied, and
     // the SDK's own retry meets theirs.
-    let theirs = sim
-        .start_refresh("web", GroupConfig::default().refresh_duration(secs(300)))
-        .unwrap();
+    let theirs = start_theirs(&sim, GroupConfig::default().refresh_duration(secs(300)));
     sim.inject(FaultRule::new(Fault::CloseConnection).on(START));
-    let client = aws_sdk_autoscaling::Client::from_conf(sim.sdk_config_builder().build());
+    let client = retrying_client(&sim);
     let ours = StartInstanceRefreshInput::builder()
         .auto_scaling_group_name("web")
         .preferences(RefreshPreferences::builder().instance_warmup(60).build())
@@ -432,15 +409,10 @@ async fn a_refresh_someone_else_starts_after_our_lost_request_is_waited_out_not_
 #[tokio::test(start_paused = true)]
 async fn when_describe_fails_the_plain_schedule_takes_over() {
     let sim = sim(secs(100), Duration::ZERO).await;
-    sim.start_refresh("web", GroupConfig::default().refresh_duration(secs(100)))
-        .unwrap();
+    start_theirs(&sim, GroupConfig::default().refresh_duration(secs(100)));
     sim.inject(FaultRule::new(Fault::Throttling).on(DESCRIBE).always());
-    let policy = RetryPolicy::builder()
-        .initial_delay(secs(10))
-        .max_delay(secs(60))
-        .jitter(instance_refresh_retry::Jitter::None)
-        .build()
-        .unwrap();
+    // 10 s, doubling, 60 s cap, no jitter, 1 h.
+    let policy = e2e_policy();
 
     let started = refresher_with(&sim, sim.client(), policy)
         .start(input())
@@ -448,8 +420,7 @@ async fn when_describe_fails_the_plain_schedule_takes_over() {
         .unwrap();
 
     // Blocked at 0, 10, 30, 70 s; the blocker ends at 105 s; the start at 130 s succeeds.
-    let starts: Vec<u64> = calls(&sim, START).iter().map(|c| c.0).collect();
-    assert_eq!(starts, [0, 10, 30, 70, 130]);
+    assert_eq!(start_times(&sim), [0, 10, 30, 70, 130]);
     assert_eq!(started.stats().attempts, 5);
     assert!(started.stats().describe_calls >= 4);
 }
@@ -485,10 +456,7 @@ async fn a_blocker_that_cannot_end_in_time_fails_fast() {
         .start(input())
         .await
         .unwrap_err();
-    assert_eq!(
-        err.kind(),
-        &RefreshErrorKind::GaveUp(StopReason::MaxElapsed)
-    );
+    assert_gave_up_at_max_elapsed(&err);
 }
 
 #[tokio::test(start_paused = true)]
@@ -547,40 +515,11 @@ async fn every_terminal_status_is_a_completion() {
         let r = refresher(&sim);
         // A pinned launch template version: what makes a refresh reversible.
         let mut pinned = input();
-        pinned.desired_configuration = Some(
-            aws_sdk_autoscaling::types::DesiredConfiguration::builder()
-                .launch_template(
-                    aws_sdk_autoscaling::types::LaunchTemplateSpecification::builder()
-                        .launch_template_name("web")
-                        .version("2")
-                        .build(),
-                )
-                .build(),
-        );
-        let id = r
-            .start(pinned)
-            .await
-            .unwrap()
-            .instance_refresh_id()
-            .to_owned();
-        let client = sim.client();
+        pinned.desired_configuration = Some(named_template_version("web", "2"));
+        let id = start_id(&r, pinned).await;
         match outcome {
-            "cancel" => drop(
-                client
-                    .cancel_instance_refresh()
-                    .auto_scaling_group_name("web")
-                    .send()
-                    .await
-                    .unwrap(),
-            ),
-            "rollback" => drop(
-                client
-                    .rollback_instance_refresh()
-                    .auto_scaling_group_name("web")
-                    .send()
-                    .await
-                    .unwrap(),
-            ),
+            "cancel" => drop(send_cancel(&sim.client(), "web").await.unwrap()),
+            "rollback" => drop(send_rollback(&sim.client(), "web").await.unwrap()),
             _ => {}
         }
 
@@ -594,12 +533,7 @@ async fn every_terminal_status_is_a_completion() {
 async fn wait_for_completion_errors_max_wait_and_not_found() {
     let sim = sim(secs(3600), Duration::ZERO).await;
     let r = refresher(&sim);
-    let id = r
-        .start(input())
-        .await
-        .unwrap()
-        .instance_refresh_id()
-        .to_owned();
+    let id = start_id(&r, input()).await;
     let t0 = Instant::now();
 
     let err = r
@@ -628,12 +562,7 @@ async fn wait_for_completion_errors_max_wait_and_not_found() {
 async fn wait_for_completion_rides_out_throttled_describes() {
     let sim = sim(secs(120), Duration::ZERO).await;
     let r = refresher(&sim);
-    let id = r
-        .start(input())
-        .await
-        .unwrap()
-        .instance_refresh_id()
-        .to_owned();
+    let id = start_id(&r, input()).await;
     sim.inject(FaultRule::new(Fault::Throttling).on(DESCRIBE).times(3));
 
     let done = r.wait_for_completion("web", &id, secs(3600)).await.unwrap();
@@ -681,12 +610,7 @@ async fn the_waiter_in_the_style_of_the_sdk() {
     use instance_refresh_retry::InstanceRefreshWaiterExt;
 
     let sim = sim(secs(300), Duration::ZERO).await;
-    let id = refresher(&sim)
-        .start(input())
-        .await
-        .unwrap()
-        .instance_refresh_id()
-        .to_owned();
+    let id = start_id(&refresher(&sim), input()).await;
     let checks = Reports::default();
 
     let done = sim
@@ -727,10 +651,9 @@ async fn refused_while_nothing_shows_active_does_not_loop() {
         .on(START)
         .always(),
     );
-    let policy = RetryPolicy::builder()
-        .initial_delay(secs(10))
-        .max_delay(secs(60))
-        .jitter(instance_refresh_retry::Jitter::None)
+    // 10 s, doubling, 60 s cap, no jitter, 10 min.
+    let policy = e2e_policy()
+        .to_builder()
         .max_elapsed(secs(600))
         .build()
         .unwrap();
@@ -740,12 +663,9 @@ async fn refused_while_nothing_shows_active_does_not_loop() {
         .await
         .unwrap_err();
 
-    assert_eq!(
-        err.kind(),
-        &RefreshErrorKind::GaveUp(StopReason::MaxElapsed)
-    );
+    assert_gave_up_at_max_elapsed(&err);
     // One immediate retry, then the plain schedule: 0, 0, then 10, 30, 70, ... s.
-    let starts: Vec<u64> = calls(&sim, START).iter().map(|c| c.0).collect();
+    let starts = start_times(&sim);
     assert_eq!(&starts[..5], [0, 0, 10, 30, 70]);
     assert!(starts.len() <= 15, "{starts:?}");
 }
@@ -761,24 +681,15 @@ async fn a_blocker_that_stopped_moving_is_flagged_stalled() {
     .await;
     tokio::time::sleep(secs(200)).await;
     sim.suspend_launch("web").unwrap();
-    let reports = Reports::default();
     let policy = Refresher::default_policy()
         .to_builder()
         .max_elapsed(secs(2 * 3600))
         .build()
         .unwrap();
 
-    let err = refresher_with(&sim, sim.client(), policy)
-        .on_progress(reports.sink())
-        .start(input())
-        .await
-        .unwrap_err();
+    let (result, reports) = start_reporting(refresher_with(&sim, sim.client(), policy)).await;
 
-    assert_eq!(
-        err.kind(),
-        &RefreshErrorKind::GaveUp(StopReason::MaxElapsed)
-    );
-    let reports = reports.all();
+    assert_gave_up_at_max_elapsed(&result.unwrap_err());
     let frozen = reports[0].percentage;
     assert!(reports.iter().all(|p| p.percentage == frozen));
     assert!(!reports[0].stalled);

@@ -36,7 +36,7 @@ impl TokioTime {
 
     /// The wall-clock time when this clock started: give it to a simulator started at the
     /// same moment (`wall_clock_start`), so that both read the same time.
-    #[allow(dead_code)]
+    #[cfg_attr(not(feature = "sim"), allow(dead_code))]
     pub fn base(&self) -> std::time::SystemTime {
         self.base
     }
@@ -48,30 +48,150 @@ impl aws_smithy_async::time::TimeSource for TokioTime {
     }
 }
 
-/// The end-to-end tests' policy: 10 s, doubling, 60 s cap, no jitter, 1 h.
-pub fn e2e_policy() -> instance_refresh_retry::RetryPolicy {
-    instance_refresh_retry::RetryPolicy::builder()
-        .initial_delay(std::time::Duration::from_secs(10))
-        .max_delay(std::time::Duration::from_secs(60))
-        .jitter(instance_refresh_retry::Jitter::None)
-        .max_elapsed(std::time::Duration::from_secs(3600))
-        .build()
-        .unwrap()
-}
+#[cfg(feature = "sim")]
+pub use with_sim::*;
 
-/// `StartInstanceRefresh` for `group`, through `client` (and whatever it has installed).
-pub async fn send_start(
-    client: &aws_sdk_autoscaling::Client,
-    group: &str,
-) -> Result<
-    aws_sdk_autoscaling::operation::start_instance_refresh::StartInstanceRefreshOutput,
-    StartError,
-> {
-    client
-        .start_instance_refresh()
-        .auto_scaling_group_name(group)
-        .send()
-        .await
+/// The helpers of the tests on the simulator (feature `sim`).
+#[cfg(feature = "sim")]
+mod with_sim {
+    use std::time::Duration;
+
+    use aws_sdk_autoscaling::Client;
+    use aws_sdk_autoscaling::operation::cancel_instance_refresh::{
+        CancelInstanceRefreshError as CancelError, CancelInstanceRefreshOutput as CancelOutput,
+    };
+    use aws_sdk_autoscaling::operation::rollback_instance_refresh::{
+        RollbackInstanceRefreshError as RollbackError,
+        RollbackInstanceRefreshOutput as RollbackOutput,
+    };
+    use aws_sdk_autoscaling::operation::start_instance_refresh::StartInstanceRefreshOutput;
+    use aws_sdk_autoscaling::types::builders::LaunchTemplateSpecificationBuilder;
+    use aws_sdk_autoscaling::types::{
+        DesiredConfiguration, LaunchTemplateSpecification, RefreshPreferences,
+    };
+    use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
+    use aws_smithy_runtime_api::client::result::SdkError;
+    use instance_refresh_retry::sim::AutoScalingSim;
+    use instance_refresh_retry::{Jitter, RetryPolicy};
+
+    use super::{StartError, TokioTime};
+
+    type SdkResult<O, E> = Result<O, SdkError<E, HttpResponse>>;
+
+    /// `s` seconds.
+    pub fn secs(s: u64) -> Duration {
+        Duration::from_secs(s)
+    }
+
+    /// A simulator started now, and a clock that reads the same wall-clock time as its
+    /// timestamps.
+    pub async fn sim_with_clock(seed: u64) -> (AutoScalingSim, TokioTime) {
+        let clock = TokioTime::new();
+        let sim = AutoScalingSim::builder()
+            .seed(seed)
+            .wall_clock_start(clock.base())
+            .start()
+            .await
+            .unwrap();
+        (sim, clock)
+    }
+
+    /// The end-to-end tests' policy: 10 s, doubling, 60 s cap, no jitter, 1 h.
+    pub fn e2e_policy() -> RetryPolicy {
+        RetryPolicy::builder()
+            .initial_delay(secs(10))
+            .max_delay(secs(60))
+            .jitter(Jitter::None)
+            .max_elapsed(secs(3600))
+            .build()
+            .unwrap()
+    }
+
+    /// `StartInstanceRefresh` for `group`, through `client` (and whatever it has installed).
+    pub async fn send_start(
+        client: &Client,
+        group: &str,
+    ) -> Result<StartInstanceRefreshOutput, StartError> {
+        send_start_with(client, group, None, None).await
+    }
+
+    /// `StartInstanceRefresh` for `group` with this desired configuration and these
+    /// preferences, if any, through `client`.
+    pub async fn send_start_with(
+        client: &Client,
+        group: &str,
+        desired: Option<DesiredConfiguration>,
+        preferences: Option<RefreshPreferences>,
+    ) -> Result<StartInstanceRefreshOutput, StartError> {
+        client
+            .start_instance_refresh()
+            .auto_scaling_group_name(group)
+            .set_desired_configuration(desired)
+            .set_preferences(preferences)
+            .send()
+            .await
+    }
+
+    /// Starts a refresh of `group` through `client`, with this desired configuration and these
+    /// preferences, if any: its id.
+    pub async fn start_refresh(
+        client: &Client,
+        group: &str,
+        desired: Option<DesiredConfiguration>,
+        preferences: Option<RefreshPreferences>,
+    ) -> String {
+        send_start_with(client, group, desired, preferences)
+            .await
+            .expect("start")
+            .instance_refresh_id()
+            .expect("id")
+            .to_owned()
+    }
+
+    /// `CancelInstanceRefresh` for `group`, through `client`.
+    pub async fn send_cancel(client: &Client, group: &str) -> SdkResult<CancelOutput, CancelError> {
+        client
+            .cancel_instance_refresh()
+            .auto_scaling_group_name(group)
+            .send()
+            .await
+    }
+
+    /// `RollbackInstanceRefresh` for `group`, through `client`.
+    pub async fn send_rollback(
+        client: &Client,
+        group: &str,
+    ) -> SdkResult<RollbackOutput, RollbackError> {
+        client
+            .rollback_instance_refresh()
+            .auto_scaling_group_name(group)
+            .send()
+            .await
+    }
+
+    /// A desired configuration with `version` of launch template `lt-0123456789abcdef0`.
+    pub fn template_version(version: &str) -> DesiredConfiguration {
+        desired_template(
+            LaunchTemplateSpecification::builder()
+                .launch_template_id("lt-0123456789abcdef0")
+                .version(version),
+        )
+    }
+
+    /// A desired configuration with `version` of the launch template named `name`.
+    pub fn named_template_version(name: &str, version: &str) -> DesiredConfiguration {
+        desired_template(
+            LaunchTemplateSpecification::builder()
+                .launch_template_name(name)
+                .version(version),
+        )
+    }
+
+    fn desired_template(template: LaunchTemplateSpecificationBuilder) -> DesiredConfiguration {
+        DesiredConfiguration::builder()
+            .launch_template(template.build())
+            .build()
+    }
 }
 
 /// An InstanceRefreshInProgress error as the SDK would return it, with code and request id.

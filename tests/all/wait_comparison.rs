@@ -17,11 +17,7 @@ use instance_refresh_retry::sim::{AutoScalingSim, GroupConfig};
 use instance_refresh_retry::{Jitter, Refresher, RetryPolicy};
 use tokio::time::Instant;
 
-use crate::support::TokioTime;
-
-fn secs(s: u64) -> Duration {
-    Duration::from_secs(s)
-}
+use crate::support::{TokioTime, secs, sim_with_clock, start_refresh};
 
 /// One seeded blocker: its group, its request's preferences, and how much of it is left when we
 /// come.
@@ -95,22 +91,12 @@ fn policy(strategy: Strategy) -> RetryPolicy {
     }
 }
 
+/// A simulator with a clock that agrees with it, and `blocker`'s refresh just started.
 async fn sim_with_blocker(blocker: &Blocker, seed: u64) -> (AutoScalingSim, TokioTime) {
-    let clock = TokioTime::new();
-    let sim = AutoScalingSim::builder()
-        .seed(seed)
-        .wall_clock_start(clock.base())
-        .start()
-        .await
-        .unwrap();
+    let (sim, clock) = sim_with_clock(seed).await;
     sim.create_group("web", blocker.config.clone());
-    sim.client()
-        .start_instance_refresh()
-        .auto_scaling_group_name("web")
-        .preferences(blocker.preferences.clone())
-        .send()
-        .await
-        .unwrap();
+    let preferences = blocker.preferences.clone();
+    start_refresh(&sim.client(), "web", None, Some(preferences)).await;
     (sim, clock)
 }
 

@@ -1,35 +1,17 @@
 //! Refresh lifecycles under paused tokio time, through the real SDK client.
 
-use crate::support::send_start;
 use std::time::Duration;
 
 use aws_sdk_autoscaling::Client;
 use aws_sdk_autoscaling::error::ProvideErrorMetadata;
-use aws_sdk_autoscaling::types::{
-    DesiredConfiguration, InstanceRefresh, InstanceRefreshStatus as S, LaunchTemplateSpecification,
-};
+use aws_sdk_autoscaling::types::{InstanceRefresh, InstanceRefreshStatus as S};
 use instance_refresh_retry::sim::{AutoScalingSim, GroupConfig, RefreshStatus};
 use tokio::time::{Instant, sleep};
 
-use super::{client, sim_with_web};
-
-fn secs(s: u64) -> Duration {
-    Duration::from_secs(s)
-}
-
-async fn describe_all(c: &Client) -> Vec<InstanceRefresh> {
-    c.describe_instance_refreshes()
-        .auto_scaling_group_name("web")
-        .send()
-        .await
-        .expect("describe")
-        .instance_refreshes()
-        .to_vec()
-}
-
-async fn latest(c: &Client) -> InstanceRefresh {
-    describe_all(c).await.into_iter().next().expect("a refresh")
-}
+use super::{client, describe, latest_web, sim_with_web};
+use crate::support::{
+    named_template_version, secs, send_cancel, send_rollback, send_start, start_refresh,
+};
 
 async fn start(c: &Client) -> String {
     send_start(c, "web")
@@ -61,7 +43,7 @@ async fn hour_long_refresh_advances_and_succeeds() {
     let real_start = std::time::Instant::now();
     let id = start(&c).await;
 
-    let r = latest(&c).await;
+    let r = latest_web(&c).await;
     assert_eq!(r.instance_refresh_id(), Some(id.as_str()));
     assert_eq!(r.status(), Some(&S::Pending));
     assert_eq!(r.percentage_complete(), Some(0));
@@ -70,7 +52,7 @@ async fn hour_long_refresh_advances_and_succeeds() {
     assert_eq!(r.end_time(), None);
 
     sleep(secs(30 + 1800)).await;
-    let r = latest(&c).await;
+    let r = latest_web(&c).await;
     assert_eq!(r.status(), Some(&S::InProgress));
     assert_eq!(r.percentage_complete(), Some(50));
     assert_eq!(r.instances_to_update(), Some(5));
@@ -79,21 +61,21 @@ async fn hour_long_refresh_advances_and_succeeds() {
     let mut last = 50;
     for _ in 0..5 {
         sleep(secs(300)).await;
-        let p = latest(&c).await.percentage_complete().expect("pct");
+        let p = latest_web(&c).await.percentage_complete().expect("pct");
         assert!(p >= last, "{p} < {last}");
         last = p;
     }
     assert!(last > 50 && last < 100, "{last}");
 
     sleep(secs(600)).await; // now at 3930: after 30 + 3600, before 4230
-    let r = latest(&c).await;
+    let r = latest_web(&c).await;
     assert_eq!(r.status(), Some(&S::Baking));
     assert_eq!(r.percentage_complete(), Some(100));
     assert_eq!(r.instances_to_update(), Some(0));
     assert_eq!(r.end_time(), None);
 
     sleep(secs(300)).await;
-    let r = latest(&c).await;
+    let r = latest_web(&c).await;
     assert_eq!(r.status(), Some(&S::Successful));
     assert_eq!(r.percentage_complete(), Some(100));
     assert_eq!(millis_between(&r), Some(4_230_000));
@@ -121,14 +103,9 @@ async fn cancel_goes_through_cancelling_to_cancelled() {
     let id = start(&c).await;
     sleep(secs(500)).await;
 
-    let cancelled = c
-        .cancel_instance_refresh()
-        .auto_scaling_group_name("web")
-        .send()
-        .await
-        .expect("cancel");
+    let cancelled = send_cancel(&c, "web").await.expect("cancel");
     assert_eq!(cancelled.instance_refresh_id(), Some(id.as_str()));
-    let r = latest(&c).await;
+    let r = latest_web(&c).await;
     assert_eq!(r.status(), Some(&S::Cancelling));
     assert_eq!(r.percentage_complete(), Some(50));
 
@@ -139,27 +116,17 @@ async fn cancel_goes_through_cancelling_to_cancelled() {
             .expect("svc")
             .is_instance_refresh_in_progress_fault()
     );
-    let again = c
-        .cancel_instance_refresh()
-        .auto_scaling_group_name("web")
-        .send()
-        .await
-        .expect("cancel again");
+    let again = send_cancel(&c, "web").await.expect("cancel again");
     assert_eq!(again.instance_refresh_id(), Some(id.as_str()));
 
     sleep(secs(20)).await;
-    let r = latest(&c).await;
+    let r = latest_web(&c).await;
     assert_eq!(r.status(), Some(&S::Cancelled));
     assert_eq!(r.percentage_complete(), Some(50));
     assert_eq!(r.instances_to_update(), Some(2));
     assert_eq!(millis_between(&r), Some(520_000));
 
-    let e = c
-        .cancel_instance_refresh()
-        .auto_scaling_group_name("web")
-        .send()
-        .await
-        .expect_err("nothing active");
+    let e = send_cancel(&c, "web").await.expect_err("nothing active");
     assert!(
         e.as_service_error()
             .expect("svc")
@@ -182,10 +149,7 @@ async fn rollback_goes_through_rollback_in_progress_to_successful() {
     let sim = sim_with_web(config).await;
     let c = client(&sim);
 
-    let e = c
-        .rollback_instance_refresh()
-        .auto_scaling_group_name("web")
-        .send()
+    let e = send_rollback(&c, "web")
         .await
         .expect_err("nothing to roll back");
     assert!(
@@ -196,36 +160,14 @@ async fn rollback_goes_through_rollback_in_progress_to_successful() {
 
     // AWS rolls back only refreshes started with a desired configuration (without one,
     // RollbackInstanceRefresh answers IrreversibleInstanceRefresh), so this one has one.
-    let id = c
-        .start_instance_refresh()
-        .auto_scaling_group_name("web")
-        .desired_configuration(
-            DesiredConfiguration::builder()
-                .launch_template(
-                    LaunchTemplateSpecification::builder()
-                        .launch_template_name("web")
-                        .version("2")
-                        .build(),
-                )
-                .build(),
-        )
-        .send()
-        .await
-        .expect("start")
-        .instance_refresh_id()
-        .expect("id")
-        .to_owned();
+    let pinned = named_template_version("web", "2");
+    let id = start_refresh(&c, "web", Some(pinned), None).await;
     sleep(secs(50)).await;
-    let rolled = c
-        .rollback_instance_refresh()
-        .auto_scaling_group_name("web")
-        .send()
-        .await
-        .expect("rollback");
+    let rolled = send_rollback(&c, "web").await.expect("rollback");
     assert_eq!(rolled.instance_refresh_id(), Some(id.as_str()));
 
     sleep(secs(20)).await;
-    let r = latest(&c).await;
+    let r = latest_web(&c).await;
     assert_eq!(r.status(), Some(&S::RollbackInProgress));
     let details = r.rollback_details().expect("rollback details");
     assert_eq!(details.percentage_complete_on_rollback(), Some(50));
@@ -238,12 +180,7 @@ async fn rollback_goes_through_rollback_in_progress_to_successful() {
     assert_eq!(r.percentage_complete(), Some(25));
 
     // Cancel does not apply to a rollback.
-    let e = c
-        .cancel_instance_refresh()
-        .auto_scaling_group_name("web")
-        .send()
-        .await
-        .expect_err("rolling back");
+    let e = send_cancel(&c, "web").await.expect_err("rolling back");
     assert!(
         e.as_service_error()
             .expect("svc")
@@ -251,15 +188,10 @@ async fn rollback_goes_through_rollback_in_progress_to_successful() {
     );
 
     sleep(secs(20)).await;
-    let r = latest(&c).await;
+    let r = latest_web(&c).await;
     assert_eq!(r.status(), Some(&S::RollbackSuccessful));
     assert_eq!(millis_between(&r), Some(90_000));
-    let e = c
-        .rollback_instance_refresh()
-        .auto_scaling_group_name("web")
-        .send()
-        .await
-        .expect_err("done");
+    let e = send_rollback(&c, "web").await.expect_err("done");
     assert_eq!(e.code(), Some("ActiveInstanceRefreshNotFound"));
 }
 
@@ -273,7 +205,7 @@ async fn scripted_failure_ends_in_failed() {
     let c = client(&sim);
     start(&c).await;
     sleep(secs(30)).await;
-    let r = latest(&c).await;
+    let r = latest_web(&c).await;
     assert_eq!(r.status(), Some(&S::Failed));
     assert_eq!(r.percentage_complete(), Some(25));
     assert!(r.status_reason().is_some());
@@ -335,7 +267,7 @@ async fn describe_paginates_newest_first() {
     assert_eq!(items.len(), 4);
 
     // Default page size is 50, and ids filter.
-    assert_eq!(describe_all(&c).await.len(), 7);
+    assert_eq!(describe(&c, "web").await.len(), 7);
     let out = c
         .describe_instance_refreshes()
         .auto_scaling_group_name("web")

@@ -15,10 +15,14 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use aws_sdk_autoscaling::Client;
 use aws_sdk_autoscaling::config::retry::RetryConfig;
-use aws_sdk_autoscaling::types::InstanceRefresh;
-use instance_refresh_retry::sim::{AutoScalingSim, GroupConfig};
+use aws_sdk_autoscaling::types::builders::RefreshPreferencesBuilder;
+use aws_sdk_autoscaling::types::{InstanceRefresh, InstanceRefreshStatus, RefreshPreferences};
+use instance_refresh_retry::sim::{AutoScalingSim, GroupConfig, RefreshSnapshot};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
+use tokio::time::Instant;
+
+use crate::support::secs;
 
 /// A client with the SDK's retries off, so one SDK call is one HTTP request.
 pub(crate) fn client(sim: &AutoScalingSim) -> Client {
@@ -60,17 +64,101 @@ pub(crate) async fn sim_at_ten(config: GroupConfig, subsec: Duration) -> AutoSca
     sim
 }
 
-/// The newest refresh of group `web`, described through the SDK.
-pub(crate) async fn latest_web(c: &Client) -> InstanceRefresh {
+/// A simulator whose clock starts at 2026-11-26T10:00:00Z with group `web`, a client, and the
+/// (tokio) instant it started at: the tests read refreshes at exact seconds after that start.
+pub(crate) struct Timeline {
+    pub(crate) sim: AutoScalingSim,
+    pub(crate) client: Client,
+    t0: Instant,
+}
+
+impl Timeline {
+    pub(crate) async fn new(config: GroupConfig) -> Self {
+        let sim = sim_at_ten(config, Duration::ZERO).await;
+        let client = client(&sim);
+        Timeline {
+            sim,
+            client,
+            t0: Instant::now(),
+        }
+    }
+
+    /// Sleeps until `at` seconds after the start.
+    pub(crate) async fn sleep_until(&self, at: u64) {
+        tokio::time::sleep_until(self.t0 + secs(at)).await;
+    }
+
+    /// The newest refresh of group `web` now, described through the SDK.
+    pub(crate) async fn latest(&self) -> InstanceRefresh {
+        latest_web(&self.client).await
+    }
+
+    /// The newest refresh of group `web` `at` seconds after the start.
+    pub(crate) async fn latest_at(&self, at: u64) -> InstanceRefresh {
+        self.sleep_until(at).await;
+        self.latest().await
+    }
+
+    /// What the simulator knows of `group`'s newest refresh now.
+    pub(crate) fn snapshot(&self, group: &str) -> RefreshSnapshot {
+        self.sim.refreshes(group).expect("group")[0].clone()
+    }
+}
+
+/// A group of `instances` whose refreshes start at once (no pending time) and launch each new
+/// instance in `launch` seconds.
+pub(crate) fn launching(instances: u32, launch: u64) -> GroupConfig {
+    GroupConfig::default()
+        .instances(instances)
+        .pending_duration(Duration::ZERO)
+        .launch_duration(secs(launch))
+}
+
+/// Preferences that replace instances in batches: `min_healthy` % stay healthy, and each new
+/// instance warms up for `warmup` seconds.
+pub(crate) fn batches(min_healthy: i32, warmup: i32) -> RefreshPreferencesBuilder {
+    RefreshPreferences::builder()
+        .min_healthy_percentage(min_healthy)
+        .instance_warmup(warmup)
+}
+
+/// The refreshes of `group`, newest first, described through the SDK.
+pub(crate) async fn describe(c: &Client, group: &str) -> Vec<InstanceRefresh> {
     c.describe_instance_refreshes()
-        .auto_scaling_group_name("web")
+        .auto_scaling_group_name(group)
         .send()
         .await
         .expect("describe")
         .instance_refreshes()
-        .first()
-        .cloned()
+        .to_vec()
+}
+
+/// The newest refresh of `group`, described through the SDK.
+pub(crate) async fn latest(c: &Client, group: &str) -> InstanceRefresh {
+    describe(c, group)
+        .await
+        .into_iter()
+        .next()
         .expect("a refresh")
+}
+
+/// The newest refresh of group `web`, described through the SDK.
+pub(crate) async fn latest_web(c: &Client) -> InstanceRefresh {
+    latest(c, "web").await
+}
+
+/// (Status, PercentageComplete, InstancesToUpdate), as the SDK parsed them.
+pub(crate) fn progress(r: &InstanceRefresh) -> (InstanceRefreshStatus, i32, i32) {
+    (
+        r.status().cloned().expect("status"),
+        r.percentage_complete().expect("percentage"),
+        r.instances_to_update().expect("to update"),
+    )
+}
+
+/// `EndTime`, in seconds since the epoch.
+pub(crate) fn end_secs(r: &InstanceRefresh) -> Option<i64> {
+    r.end_time().map(|t| t.secs())
 }
 
 /// The raw `DescribeInstanceRefreshes` body for group `web`.

@@ -12,20 +12,9 @@ use aws_sdk_autoscaling::types::{
 use instance_refresh_retry::sim::GroupConfig;
 
 use super::{
-    TEN_O_CLOCK, client, describe_web_raw, latest_web, sim_at_ten, sim_with_web, xml_paths,
+    TEN_O_CLOCK, client, describe_web_raw, latest, latest_web, sim_at_ten, sim_with_web, xml_paths,
 };
-use crate::support::send_start;
-
-fn lt(version: &str) -> DesiredConfiguration {
-    DesiredConfiguration::builder()
-        .launch_template(
-            LaunchTemplateSpecification::builder()
-                .launch_template_id("lt-0123456789abcdef0")
-                .version(version)
-                .build(),
-        )
-        .build()
-}
+use crate::support::{send_rollback, send_start, send_start_with, start_refresh, template_version};
 
 #[tokio::test(start_paused = true)]
 async fn invalid_preferences_are_validation_errors() {
@@ -76,7 +65,7 @@ async fn invalid_preferences_are_validation_errors() {
         ),
         (
             p().auto_rollback(true).build(),
-            Some(lt("$Latest")),
+            Some(template_version("$Latest")),
             "$Latest or $Default",
         ),
         (
@@ -114,12 +103,7 @@ async fn invalid_preferences_are_validation_errors() {
         ),
     ];
     for (preferences, desired, expected) in &cases {
-        let e = c
-            .start_instance_refresh()
-            .auto_scaling_group_name("web")
-            .preferences(preferences.clone())
-            .set_desired_configuration(desired.clone())
-            .send()
+        let e = send_start_with(&c, "web", desired.clone(), Some(preferences.clone()))
             .await
             .expect_err("invalid");
         assert_eq!(e.code(), Some("ValidationError"), "{preferences:?}");
@@ -133,18 +117,15 @@ async fn invalid_preferences_are_validation_errors() {
     assert!(calls.iter().all(|call| !call.applied));
 
     // The boundaries are valid.
-    c.start_instance_refresh()
-        .auto_scaling_group_name("web")
-        .preferences(
-            p().min_healthy_percentage(100)
-                .max_healthy_percentage(200)
-                .checkpoint_percentages(100)
-                .checkpoint_delay(172_800)
-                .bake_time(0)
-                .instance_warmup(0)
-                .build(),
-        )
-        .send()
+    let boundaries = p()
+        .min_healthy_percentage(100)
+        .max_healthy_percentage(200)
+        .checkpoint_percentages(100)
+        .checkpoint_delay(172_800)
+        .bake_time(0)
+        .instance_warmup(0)
+        .build();
+    send_start_with(&c, "web", None, Some(boundaries))
         .await
         .expect("valid");
 }
@@ -205,12 +186,7 @@ async fn desired_configuration_round_trips() {
     let sim = sim_with_web(GroupConfig::default()).await;
     sim.create_group("mixed", GroupConfig::default());
     let c = client(&sim);
-    c.start_instance_refresh()
-        .auto_scaling_group_name("web")
-        .desired_configuration(lt("7"))
-        .send()
-        .await
-        .expect("start");
+    start_refresh(&c, "web", Some(template_version("7")), None).await;
     let mixed = DesiredConfiguration::builder()
         .mixed_instances_policy(
             MixedInstancesPolicy::builder()
@@ -245,24 +221,14 @@ async fn desired_configuration_round_trips() {
                 .build(),
         )
         .build();
-    c.start_instance_refresh()
-        .auto_scaling_group_name("mixed")
-        .desired_configuration(mixed.clone())
-        .send()
-        .await
-        .expect("start");
+    start_refresh(&c, "mixed", Some(mixed.clone()), None).await;
 
-    assert_eq!(latest_web(&c).await.desired_configuration(), Some(&lt("7")));
-    let out = c
-        .describe_instance_refreshes()
-        .auto_scaling_group_name("mixed")
-        .send()
-        .await
-        .expect("describe");
     assert_eq!(
-        out.instance_refreshes()[0].desired_configuration(),
-        Some(&mixed)
+        latest_web(&c).await.desired_configuration(),
+        Some(&template_version("7"))
     );
+    let r = latest(&c, "mixed").await;
+    assert_eq!(r.desired_configuration(), Some(&mixed));
 
     // Same shape as the request sends it, between Preferences and Strategy.
     let body = describe_web_raw(&sim).await;
@@ -283,18 +249,9 @@ async fn timestamps_are_whole_seconds() {
         .rollback_duration(Duration::from_secs(30));
     let sim = sim_at_ten(config, Duration::from_millis(750)).await;
     let c = client(&sim);
-    c.start_instance_refresh()
-        .auto_scaling_group_name("web")
-        .desired_configuration(lt("2"))
-        .send()
-        .await
-        .expect("start");
+    start_refresh(&c, "web", Some(template_version("2")), None).await;
     tokio::time::sleep(Duration::from_millis(30_500)).await;
-    c.rollback_instance_refresh()
-        .auto_scaling_group_name("web")
-        .send()
-        .await
-        .expect("rollback");
+    send_rollback(&c, "web").await.expect("rollback");
     tokio::time::sleep(Duration::from_secs(30)).await;
 
     let body = describe_web_raw(&sim).await;

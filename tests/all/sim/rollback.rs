@@ -5,53 +5,18 @@ use std::time::Duration;
 
 use aws_sdk_autoscaling::Client;
 use aws_sdk_autoscaling::error::ProvideErrorMetadata;
-use aws_sdk_autoscaling::types::{
-    DesiredConfiguration, InstanceRefresh, InstanceRefreshStatus as S, LaunchTemplateSpecification,
-    RefreshPreferences,
-};
+use aws_sdk_autoscaling::types::InstanceRefreshStatus as S;
 use instance_refresh_retry::sim::{GroupConfig, RefreshStatus};
-use tokio::time::{Instant, sleep_until};
 
-use super::{TEN_O_CLOCK, client, latest_web, sim_at_ten, ten_o_clock_plus};
-use crate::support::send_start;
+use super::{
+    TEN_O_CLOCK, Timeline, batches, end_secs, latest, launching, progress, ten_o_clock_plus,
+};
+use crate::support::{secs, send_rollback, send_start, start_refresh, template_version};
 
-fn secs(s: u64) -> Duration {
-    Duration::from_secs(s)
-}
-
-fn desired(version: &str) -> DesiredConfiguration {
-    DesiredConfiguration::builder()
-        .launch_template(
-            LaunchTemplateSpecification::builder()
-                .launch_template_id("lt-0123456789abcdef0")
-                .version(version)
-                .build(),
-        )
-        .build()
-}
-
-async fn start(
-    c: &Client,
-    group: &str,
-    desired: Option<DesiredConfiguration>,
-    preferences: Option<RefreshPreferences>,
-) -> String {
-    c.start_instance_refresh()
-        .auto_scaling_group_name(group)
-        .set_desired_configuration(desired)
-        .set_preferences(preferences)
-        .send()
-        .await
-        .expect("start")
-        .instance_refresh_id()
-        .expect("id")
-        .to_owned()
-}
-
+/// `RollbackInstanceRefresh` for `group`: the id of the refresh rolled back, or the code of the
+/// 400 `IrreversibleInstanceRefresh` error.
 async fn rollback(c: &Client, group: &str) -> Result<String, String> {
-    c.rollback_instance_refresh()
-        .auto_scaling_group_name(group)
-        .send()
+    send_rollback(c, group)
         .await
         .map(|out| out.instance_refresh_id().expect("id").to_owned())
         .map_err(|e| {
@@ -65,43 +30,25 @@ async fn rollback(c: &Client, group: &str) -> Result<String, String> {
         })
 }
 
-fn progress(r: &InstanceRefresh) -> (S, i32, i32) {
-    (
-        r.status().cloned().expect("status"),
-        r.percentage_complete().expect("percentage"),
-        r.instances_to_update().expect("to update"),
-    )
-}
-
 #[tokio::test(start_paused = true)]
 async fn rollback_reports_rollback_details_and_goes_back_down_to_zero() {
     // 6 instances, 60 % healthy: 2 at a time, 100 s a batch (33 % at 100 s, 66 % at 200 s).
-    let config = GroupConfig::default()
-        .instances(6)
-        .pending_duration(Duration::ZERO)
-        .launch_duration(secs(100));
-    let sim = sim_at_ten(config, Duration::ZERO).await;
-    let c = client(&sim);
-    let t0 = Instant::now();
-    let id = start(
-        &c,
+    let t = Timeline::new(launching(6, 100)).await;
+    let preferences = batches(60, 0).build();
+    let id = start_refresh(
+        &t.client,
         "web",
-        Some(desired("3")),
-        Some(
-            RefreshPreferences::builder()
-                .min_healthy_percentage(60)
-                .instance_warmup(0)
-                .build(),
-        ),
+        Some(template_version("3")),
+        Some(preferences),
     )
     .await;
-    sleep_until(t0 + secs(250)).await;
-    assert_eq!(rollback(&c, "web").await, Ok(id.clone()));
+    t.sleep_until(250).await;
+    assert_eq!(rollback(&t.client, "web").await, Ok(id.clone()));
 
-    let r = latest_web(&c).await;
+    let r = t.latest().await;
     assert_eq!(progress(&r), (S::RollbackInProgress, 66, 2));
     assert!(r.status_reason().is_some());
-    assert_eq!(r.desired_configuration(), Some(&desired("3")));
+    assert_eq!(r.desired_configuration(), Some(&template_version("3")));
     let details = r.rollback_details().expect("RollbackDetails");
     assert_eq!(details.rollback_reason(), Some("Rollback started by user"));
     let at = details.rollback_start_time().expect("start");
@@ -126,18 +73,17 @@ async fn rollback_reports_rollback_details_and_goes_back_down_to_zero() {
         (549, (S::RollbackInProgress, 33, 2)),
         (550, (S::RollbackSuccessful, 0, 2)),
     ] {
-        sleep_until(t0 + secs(at)).await;
-        assert_eq!(progress(&latest_web(&c).await), expected, "at {at} s");
+        assert_eq!(progress(&t.latest_at(at).await), expected, "at {at} s");
     }
-    let r = latest_web(&c).await;
-    assert_eq!(r.end_time().map(|t| t.secs()), Some(TEN_O_CLOCK + 550));
+    let r = t.latest().await;
+    assert_eq!(end_secs(&r), Some(TEN_O_CLOCK + 550));
     assert_eq!(r.status_reason(), None);
     assert_eq!(
         r.rollback_details()
             .and_then(|d| d.percentage_complete_on_rollback()),
         Some(66)
     );
-    let snapshot = sim.refreshes("web").expect("web")[0].clone();
+    let snapshot = t.snapshot("web");
     assert_eq!(snapshot.status, RefreshStatus::RollbackSuccessful);
     let details = snapshot.rollback.expect("rollback");
     assert_eq!(details.start_time, ten_o_clock_plus(secs(250)));
@@ -150,12 +96,7 @@ async fn rollback_reports_rollback_details_and_goes_back_down_to_zero() {
     );
 
     // Nothing left to roll back.
-    let e = c
-        .rollback_instance_refresh()
-        .auto_scaling_group_name("web")
-        .send()
-        .await
-        .expect_err("done");
+    let e = send_rollback(&t.client, "web").await.expect_err("done");
     assert_eq!(e.code(), Some("ActiveInstanceRefreshNotFound"));
 }
 
@@ -164,35 +105,31 @@ async fn a_refresh_without_a_pinned_desired_configuration_is_irreversible() {
     let config = GroupConfig::default()
         .pending_duration(Duration::ZERO)
         .refresh_duration(secs(100));
-    let sim = sim_at_ten(config.clone(), Duration::ZERO).await;
+    let t = Timeline::new(config.clone()).await;
     for group in ["latest", "rust", "pinned"] {
-        sim.create_group(group, config.clone());
+        t.sim.create_group(group, config.clone());
     }
-    let c = client(&sim);
-    let t0 = Instant::now();
-    send_start(&c, "web").await.expect("start");
-    start(&c, "latest", Some(desired("$Latest")), None).await;
-    sim.start_refresh("rust", config.clone()).expect("rust");
-    let pinned = sim
+    send_start(&t.client, "web").await.expect("start");
+    start_refresh(&t.client, "latest", Some(template_version("$Latest")), None).await;
+    t.sim.start_refresh("rust", config.clone()).expect("rust");
+    let pinned = t
+        .sim
         .start_refresh_with_launch_template("pinned", config.clone(), "web-template", "4")
         .expect("pinned");
-    sleep_until(t0 + secs(10)).await;
+    t.sleep_until(10).await;
 
     for group in ["web", "latest", "rust"] {
         assert_eq!(
-            rollback(&c, group).await,
+            rollback(&t.client, group).await,
             Err("IrreversibleInstanceRefresh".to_owned()),
             "{group}"
         );
         // Nothing changed: the refresh goes on.
-        let snapshot = &sim.refreshes(group).expect("group")[0];
+        let snapshot = t.snapshot(group);
         assert_eq!(snapshot.status, RefreshStatus::InProgress, "{group}");
         assert_eq!(snapshot.rollback, None);
     }
-    let e = c
-        .rollback_instance_refresh()
-        .auto_scaling_group_name("web")
-        .send()
+    let e = send_rollback(&t.client, "web")
         .await
         .expect_err("irreversible");
     assert_eq!(
@@ -202,7 +139,8 @@ async fn a_refresh_without_a_pinned_desired_configuration_is_irreversible() {
         )
     );
     assert!(
-        sim.calls()
+        t.sim
+            .calls()
             .iter()
             .filter(|call| call.is("RollbackInstanceRefresh"))
             .all(|call| call.error_code() == Some("IrreversibleInstanceRefresh") && !call.applied)
@@ -210,14 +148,8 @@ async fn a_refresh_without_a_pinned_desired_configuration_is_irreversible() {
 
     // A refresh started from Rust with a pinned launch template can be rolled back, and its
     // desired configuration is echoed.
-    assert_eq!(rollback(&c, "pinned").await, Ok(pinned));
-    let out = c
-        .describe_instance_refreshes()
-        .auto_scaling_group_name("pinned")
-        .send()
-        .await
-        .expect("describe");
-    let r = &out.instance_refreshes()[0];
+    assert_eq!(rollback(&t.client, "pinned").await, Ok(pinned));
+    let r = latest(&t.client, "pinned").await;
     assert_eq!(r.status(), Some(&S::RollbackInProgress));
     let template = r
         .desired_configuration()
@@ -232,33 +164,19 @@ async fn a_refresh_without_a_pinned_desired_configuration_is_irreversible() {
 #[tokio::test(start_paused = true)]
 async fn auto_rollback_turns_a_failure_into_a_rollback() {
     let reason = "Instance i-0a1b2c3d4e5f60718 failed its health checks.";
-    let config = GroupConfig::default()
-        .instances(4)
-        .pending_duration(Duration::ZERO)
-        .launch_duration(secs(100))
-        .fail_after(secs(150))
-        .fail_reason(reason);
-    let sim = sim_at_ten(config, Duration::ZERO).await;
-    let c = client(&sim);
-    let t0 = Instant::now();
-    start(
-        &c,
+    let config = launching(4, 100).fail_after(secs(150)).fail_reason(reason);
+    let t = Timeline::new(config).await;
+    let preferences = batches(50, 0).auto_rollback(true).build();
+    start_refresh(
+        &t.client,
         "web",
-        Some(desired("2")),
-        Some(
-            RefreshPreferences::builder()
-                .min_healthy_percentage(50)
-                .instance_warmup(0)
-                .auto_rollback(true)
-                .build(),
-        ),
+        Some(template_version("2")),
+        Some(preferences),
     )
     .await;
-    sleep_until(t0 + secs(149)).await;
-    assert_eq!(progress(&latest_web(&c).await), (S::InProgress, 50, 2));
+    assert_eq!(progress(&t.latest_at(149).await), (S::InProgress, 50, 2));
 
-    sleep_until(t0 + secs(150)).await;
-    let r = latest_web(&c).await;
+    let r = t.latest_at(150).await;
     assert_eq!(progress(&r), (S::RollbackInProgress, 50, 2));
     assert_eq!(r.preferences().and_then(|p| p.auto_rollback()), Some(true));
     let details = r.rollback_details().expect("details");
@@ -274,13 +192,11 @@ async fn auto_rollback_turns_a_failure_into_a_rollback() {
     assert_eq!(details.instances_to_update_on_rollback(), Some(2));
 
     // 2 replaced + 2 in flight: two rounds of 100 s.
-    sleep_until(t0 + secs(349)).await;
     assert_eq!(
-        progress(&latest_web(&c).await),
+        progress(&t.latest_at(349).await),
         (S::RollbackInProgress, 50, 2)
     );
-    sleep_until(t0 + secs(350)).await;
-    let r = latest_web(&c).await;
+    let r = t.latest_at(350).await;
     assert_eq!(progress(&r), (S::RollbackSuccessful, 0, 2));
-    assert_eq!(r.end_time().map(|t| t.secs()), Some(TEN_O_CLOCK + 350));
+    assert_eq!(end_secs(&r), Some(TEN_O_CLOCK + 350));
 }
