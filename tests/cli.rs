@@ -390,3 +390,70 @@ async fn trace_output_contains_no_secret() {
     // The request did carry the token (so it was there to leak).
     assert!(sim.calls().len() > 2);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ctrl_c_exits_130_and_makes_no_call_after_it() {
+    let sim = AutoScalingSim::start().await.unwrap();
+    sim.create_group("web", quick());
+    sim.seed_running_refresh("web", Duration::from_secs(3600))
+        .unwrap();
+    let home = Home::new();
+    let cmd = asg_refresh(&home, Some(&sim));
+    let child = std::process::Command::new(cmd.get_program())
+        .args(cmd.get_args())
+        .args([
+            "start",
+            "--group",
+            "web",
+            "--initial-delay",
+            "100ms",
+            "--max-delay",
+            "200ms",
+        ])
+        .env_clear()
+        .envs(cmd.get_envs().filter_map(|(k, v)| Some((k, v?))))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Let it check the blocker a few times.
+    while sim.calls().len() < 4 {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let interrupted_at = sim.elapsed();
+    let kill = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    let out = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(code(&out), 130, "{}", stderr(&out));
+    assert!(stderr(&out).contains("interrupted"), "{}", stderr(&out));
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let late: Vec<_> = sim
+        .calls()
+        .into_iter()
+        .filter(|c| c.at > interrupted_at + Duration::from_millis(50))
+        .collect();
+    assert!(late.is_empty(), "calls after Ctrl-C: {late:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_demo_tells_the_story_in_under_20_s() {
+    let home = Home::new();
+    let began = std::time::Instant::now();
+    let out = run(asg_refresh(&home, None), &["demo"]).await;
+    assert_eq!(code(&out), 0, "{}\n{}", stdout(&out), stderr(&out));
+    assert!(
+        began.elapsed() < Duration::from_secs(20),
+        "{:?}",
+        began.elapsed()
+    );
+    let text = stdout(&out);
+    assert!(text.contains("web: started instance refresh"), "{text}");
+    assert!(text.contains("api: adopted instance refresh"), "{text}");
+    assert!(text.contains("has 1 refresh"), "{text}");
+    assert!(text.contains("ended Successful"), "{text}");
+}

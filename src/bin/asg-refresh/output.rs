@@ -113,9 +113,11 @@ impl Reporter {
         let bar = self.multi.as_ref().map(|multi| {
             let bar = multi.add(ProgressBar::new(100));
             bar.set_style(
-                ProgressStyle::with_template("{spinner} {prefix:.bold} [{bar:24}] {pos:>3}% {msg}")
-                    .expect("a valid template")
-                    .progress_chars("=> "),
+                ProgressStyle::with_template(
+                    "{spinner} {prefix:.bold} [{bar:24}] {pos:>3}% {wide_msg}",
+                )
+                .expect("a valid template")
+                .progress_chars("=> "),
             );
             bar.set_prefix(group.to_owned());
             bar.enable_steady_tick(Duration::from_millis(120));
@@ -284,10 +286,17 @@ impl GroupProgress {
         };
         let status = p.status.as_ref().map_or("unknown", |s| s.as_str());
         let whose = if following { "refresh" } else { "blocked by" };
-        let mut msg = format!("check {checks}: {whose} {} {status}", p.refresh_id);
-        if self.bar.is_none() {
-            msg.push_str(&format!(" {}%", p.percentage));
-        }
+        let mut msg = match &self.bar {
+            // The bar shows the percentage; a short id keeps the line within the terminal.
+            Some(_) => format!(
+                "{whose} {} {status}",
+                p.refresh_id.get(..8).unwrap_or(&p.refresh_id)
+            ),
+            None => format!(
+                "check {checks}: {whose} {} {status} {}%",
+                p.refresh_id, p.percentage
+            ),
+        };
         if let Some(end) = p.estimated_end {
             msg.push_str(&format!(", ends {}", when(end)));
         }
@@ -299,6 +308,9 @@ impl GroupProgress {
         }
         if p.stalled {
             msg.push_str(" (stalled?)");
+        }
+        if self.bar.is_some() {
+            msg.push_str(&format!(" [check {checks}]"));
         }
         match &self.bar {
             Some(bar) => {
@@ -322,6 +334,7 @@ fn when(end: SystemTime) -> String {
     let at = humantime::format_rfc3339_seconds(end).to_string();
     let clock = at.get(11..).unwrap_or(&at).to_owned();
     match end.duration_since(SystemTime::now()) {
+        Ok(left) if left < Duration::from_secs(1) => format!("~{clock} (now)"),
         Ok(left) => format!(
             "~{clock} (in {})",
             humantime::format_duration(Duration::from_secs(left.as_secs()))
