@@ -66,12 +66,16 @@ pub enum OutputFormat {
 pub enum Command {
     /// Start an instance refresh on each group, waiting out (or cancelling, or refusing) a
     /// running one.
+    #[command(after_help = EXIT_CODES)]
     Start(StartArgs),
     /// Show the active or latest instance refresh of each group.
+    #[command(after_help = EXIT_CODES)]
     Status(StatusArgs),
     /// Follow an instance refresh (by default the active or latest one) to its end.
+    #[command(after_help = EXIT_CODES)]
     Wait(WaitArgs),
     /// Cancel the active instance refresh of each group.
+    #[command(after_help = EXIT_CODES)]
     Cancel(CancelArgs),
     /// Tell the whole story against the embedded simulator: no AWS account needed.
     Demo(DemoArgs),
