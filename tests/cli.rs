@@ -248,7 +248,7 @@ async fn an_unknown_group_exits_4_with_the_code_and_request_id() {
     args.extend(FAST);
     let out = run(asg_refresh(&home, Some(&sim)), &args).await;
     assert_eq!(code(&out), 4, "{}\n{}", stdout(&out), stderr(&out));
-    let text = stdout(&out);
+    let text = stderr(&out);
     assert!(text.contains("ValidationError"), "{text}");
     let request_id = sim.calls()[0].request_id.clone().unwrap();
     assert!(text.contains(&request_id), "{text}");
@@ -355,6 +355,7 @@ async fn two_groups_at_concurrency_1_run_one_after_the_other() {
     let first_b = groups.iter().position(|g| g == "b").unwrap();
     let last_a = groups.iter().rposition(|g| g == "a").unwrap();
     assert!(last_a < first_b, "interleaved: {groups:?}");
+    assert_eq!(groups[0], "a", "in the order given: {groups:?}");
     // Both waited for their blocker, and the summary table lists both.
     assert!(
         groups.iter().filter(|g| *g == "a").count() >= 3,

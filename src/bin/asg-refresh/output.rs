@@ -120,6 +120,7 @@ impl Reporter {
                 .progress_chars("=> "),
             );
             bar.set_prefix(group.to_owned());
+            bar.set_message("queued (--concurrency)");
             bar.enable_steady_tick(Duration::from_millis(120));
             bar
         });
@@ -135,6 +136,8 @@ impl Reporter {
     pub fn result(&self, report: &GroupReport) {
         let line = match self.format {
             OutputFormat::Json => serde_json::to_string(report).expect("a report serializes"),
+            // A failure is a diagnostic: stderr (the summary table, on stdout, lists it too).
+            OutputFormat::Text if report.error.is_some() => return self.note(text(report)),
             OutputFormat::Text => text(report),
         };
         match &self.multi {

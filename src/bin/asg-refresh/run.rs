@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use aws_sdk_autoscaling::Client;
-use aws_sdk_autoscaling::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_autoscaling::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_autoscaling::operation::RequestId;
 use aws_sdk_autoscaling::operation::cancel_instance_refresh::CancelInstanceRefreshError;
 use aws_sdk_autoscaling::operation::describe_instance_refreshes::DescribeInstanceRefreshesError;
@@ -16,8 +16,8 @@ use instance_refresh_retry::{
     StartInstanceRefreshSdkError,
 };
 use tokio::sync::Semaphore;
-use tower::ServiceExt;
 use tower::limit::ConcurrencyLimit;
+use tower::{Service, ServiceExt};
 
 use crate::args::{
     CancelArgs, Command, ConflictArg, Groups, StartArgs, StatusArgs, WaitArgs, Waiting, whole_secs,
@@ -115,7 +115,7 @@ pub fn policy(w: &Waiting) -> Result<RetryPolicy, Usage> {
 }
 
 /// Runs `job` for each group, at most `--concurrency` at once (tower's `ConcurrencyLimit`, one
-/// semaphore shared by all groups), printing each result as it comes.
+/// semaphore shared by all groups), in the order given, printing each result as it comes.
 async fn for_each_group<F, Fut>(
     groups: &Groups,
     reporter: &Arc<Reporter>,
@@ -126,9 +126,9 @@ where
     Fut: Future<Output = GroupReport> + Send + 'static,
 {
     let semaphore = Arc::new(Semaphore::new(groups.concurrency as usize));
+    let progress: Vec<GroupProgress> = groups.groups.iter().map(|g| reporter.group(g)).collect();
     let mut tasks = tokio::task::JoinSet::new();
-    for (index, group) in groups.groups.iter().enumerate() {
-        let progress = reporter.group(group);
+    for (index, (group, progress)) in groups.groups.iter().zip(progress).enumerate() {
         let fut = job(group.clone(), progress.clone());
         let service = tower::service_fn(move |fut: Fut| {
             let progress = progress.clone();
@@ -138,10 +138,13 @@ where
                 Ok::<_, Infallible>(report)
             }
         });
-        let limited = ConcurrencyLimit::with_semaphore(service, Arc::clone(&semaphore));
+        let mut limited = ConcurrencyLimit::with_semaphore(service, Arc::clone(&semaphore));
+        // Wait for a slot here, so that groups start in the order given.
+        let Ok(ready) = limited.ready().await;
+        let call = ready.call(fut);
         let reporter = Arc::clone(reporter);
         tasks.spawn(async move {
-            let Ok(report) = limited.oneshot(fut).await;
+            let Ok(report) = call.await;
             reporter.result(&report);
             (index, report)
         });
@@ -478,7 +481,6 @@ where
 {
     let mut error = ErrorReport {
         kind: "aws",
-        message: "Auto Scaling refused the request".into(),
         ..ErrorReport::default()
     };
     sdk_details(&mut error, err, true);
@@ -496,14 +498,27 @@ where
     if !explain {
         return;
     }
-    let detail = match (err.code(), err.message()) {
-        (Some(code), Some(message)) => format!("{code}: {message}"),
-        (Some(code), None) => code.to_owned(),
-        _ => DisplayErrorContext(err).to_string(),
+    error.message = match (err.code(), err.message()) {
+        (Some(code), message) => format!(
+            "Auto Scaling refused the request: {code}{} (request id {})",
+            message.map(|m| format!(": {m}")).unwrap_or_default(),
+            error.request_id.as_deref().unwrap_or("none")
+        ),
+        // No answer from Auto Scaling: say why, cause by cause.
+        _ => format!("the request failed: {}", causes(err)),
     };
-    error.message = format!(
-        "{}: {detail} (request id {})",
-        error.message,
-        error.request_id.as_deref().unwrap_or("none")
-    );
+}
+
+/// `err` and its sources, each once, joined with `: `.
+fn causes(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut next = Some(err);
+    while let Some(e) = next {
+        let text = e.to_string();
+        if !parts.iter().any(|p| p.contains(&text)) {
+            parts.push(text);
+        }
+        next = e.source();
+    }
+    parts.join(": ")
 }
