@@ -458,3 +458,125 @@ async fn the_demo_tells_the_story_in_under_20_s() {
     assert!(text.contains("has 1 refresh"), "{text}");
     assert!(text.contains("ended Successful"), "{text}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn preferences_reach_the_request() {
+    let sim = AutoScalingSim::start().await.unwrap();
+    sim.create_group("web", quick());
+    let home = Home::new();
+    let args = [
+        "start",
+        "--group",
+        "web",
+        "--min-healthy-percentage",
+        "80",
+        "--max-healthy-percentage",
+        "120",
+        "--instance-warmup",
+        "1m 30s",
+        "--skip-matching",
+        "--checkpoints",
+        "50,100",
+        "--checkpoint-delay",
+        "10m",
+        "--bake-time",
+        "5m",
+    ];
+    let out = run(asg_refresh(&home, Some(&sim)), &args).await;
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let calls = sim.calls();
+    let params = &calls
+        .iter()
+        .find(|c| c.is("StartInstanceRefresh"))
+        .unwrap()
+        .params;
+    for (key, value) in [
+        ("Preferences.MinHealthyPercentage", "80"),
+        ("Preferences.MaxHealthyPercentage", "120"),
+        ("Preferences.InstanceWarmup", "90"),
+        ("Preferences.SkipMatching", "true"),
+        ("Preferences.CheckpointPercentages.member.1", "50"),
+        ("Preferences.CheckpointPercentages.member.2", "100"),
+        ("Preferences.CheckpointDelay", "600"),
+        ("Preferences.BakeTime", "300"),
+    ] {
+        assert_eq!(
+            params.get(key).map(String::as_str),
+            Some(value),
+            "{key}: {params:?}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_status_aware_retries_on_the_plain_schedule() {
+    let sim = AutoScalingSim::start().await.unwrap();
+    sim.create_group("web", quick());
+    sim.seed_running_refresh("web", Duration::from_secs(1))
+        .unwrap();
+    let home = Home::new();
+    let mut args = vec![
+        "start",
+        "--group",
+        "web",
+        "--no-status-aware",
+        "--output",
+        "json",
+    ];
+    args.extend(FAST);
+    let out = run(asg_refresh(&home, Some(&sim)), &args).await;
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let r = &json(&out)[0];
+    assert_eq!(r["describe_calls"], 0, "{r}");
+    assert!(r["attempts"].as_u64().unwrap() >= 2, "{r}");
+    assert!(
+        !sim.calls()
+            .iter()
+            .any(|c| c.is("DescribeInstanceRefreshes"))
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn giving_up_exits_3() {
+    let sim = AutoScalingSim::start().await.unwrap();
+    sim.create_group("web", quick());
+    let blocker = sim
+        .seed_running_refresh("web", Duration::from_secs(3600))
+        .unwrap();
+    let home = Home::new();
+    let mut args = vec![
+        "start",
+        "--group",
+        "web",
+        "--max-wait",
+        "1s",
+        "--output",
+        "json",
+    ];
+    args.extend(FAST);
+    let out = run(asg_refresh(&home, Some(&sim)), &args).await;
+    assert_eq!(code(&out), 3, "{}", stderr(&out));
+    let r = &json(&out)[0];
+    assert!(
+        ["gave_up", "wont_end_in_time"].contains(&r["error"]["kind"].as_str().unwrap()),
+        "{r}"
+    );
+
+    let mut args = vec![
+        "wait",
+        "--group",
+        "web",
+        "--id",
+        &blocker,
+        "--max-wait",
+        "1s",
+    ];
+    args.extend(FAST);
+    let out = run(asg_refresh(&home, Some(&sim)), &args).await;
+    assert_eq!(code(&out), 3, "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("max_wait") || stderr(&out).contains("did not finish"),
+        "{}",
+        stderr(&out)
+    );
+}
