@@ -413,6 +413,8 @@
 //!
 //! - `sim`: `instance_refresh_retry::sim`, an embedded Auto Scaling simulator serving the awsQuery protocol on
 //!   127.0.0.1.
+//! - `cli`: the `asg-refresh` command-line tool (a thin shell over the [`Refresher`]; see the
+//!   README), with the simulator for its `demo`.
 //! - `backoff`: take delays from a `backoff::backoff::Backoff` (the `backoff` crate is
 //!   unmaintained; this is for interoperability only).
 

@@ -1,0 +1,206 @@
+//! The command line: clap's derive, with env var support.
+
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Exit codes, shown by `--help` (and in the README).
+pub const EXIT_CODES: &str = "\
+Exit codes:
+  0    ok
+  1    the refresh ended other than Successful, or a conflict under --on-conflict fail
+  2    usage error (the message names the flag)
+  3    gave up waiting (--max-wait, or the blocking refresh cannot end in time)
+  4    AWS error (the message shows the error code and the request id)
+  130  interrupted (Ctrl-C): no API call is made after it
+With several groups, the exit code is the worst of the groups' codes.";
+
+/// Start EC2 Auto Scaling instance refreshes without tripping over a running one: wait it out
+/// (watching what it does), adopt a start whose answer was lost, and follow a refresh to its end.
+#[derive(Debug, Parser)]
+#[command(name = "asg-refresh", version, after_help = EXIT_CODES)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: Global,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Options of every subcommand.
+#[derive(Debug, Args, Clone)]
+pub struct Global {
+    /// The AWS profile (the standard credential and region chain otherwise; also AWS_PROFILE).
+    #[arg(long, global = true)]
+    pub profile: Option<String>,
+    /// The AWS region (also AWS_REGION, or the profile's).
+    #[arg(long, global = true)]
+    pub region: Option<String>,
+    /// Send requests to this endpoint instead of Auto Scaling's (also AWS_ENDPOINT_URL).
+    #[arg(long, global = true, value_name = "URL")]
+    pub endpoint_url: Option<String>,
+    /// What goes to stdout: a text report, or one JSON object per group.
+    #[arg(
+        long,
+        global = true,
+        value_enum,
+        default_value = "text",
+        env = "ASG_REFRESH_OUTPUT"
+    )]
+    pub output: OutputFormat,
+    /// More logs on stderr (-v info, -vv debug, -vvv trace; RUST_LOG overrides). Credentials,
+    /// session tokens and signatures are never printed.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+}
+
+/// What goes to stdout.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    /// A human-readable report.
+    Text,
+    /// One JSON object per group, one per line.
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Start an instance refresh on each group, waiting out (or cancelling, or refusing) a
+    /// running one.
+    #[command(after_help = EXIT_CODES)]
+    Start(StartArgs),
+    /// Show the active or latest instance refresh of each group.
+    #[command(after_help = EXIT_CODES)]
+    Status(StatusArgs),
+    /// Follow an instance refresh (by default the active or latest one) to its end.
+    #[command(after_help = EXIT_CODES)]
+    Wait(WaitArgs),
+    /// Cancel the active instance refresh of each group.
+    #[command(after_help = EXIT_CODES)]
+    Cancel(CancelArgs),
+    /// Tell the whole story against the embedded simulator: no AWS account needed.
+    Demo(DemoArgs),
+}
+
+/// The groups and how many run at once.
+#[derive(Debug, Args, Clone)]
+pub struct Groups {
+    /// The Auto Scaling group (repeat for several: --group a --group b).
+    #[arg(short, long = "group", value_name = "NAME", required = true)]
+    pub groups: Vec<String>,
+    /// How many groups run at once.
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..), env = "ASG_REFRESH_CONCURRENCY")]
+    pub concurrency: u32,
+}
+
+/// How long to wait, and how often to look.
+#[derive(Debug, Args, Clone)]
+pub struct Waiting {
+    /// The first wait before a check (later ones follow the blocking refresh's estimate).
+    #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = parse_duration)]
+    pub initial_delay: Duration,
+    /// The longest single wait between two checks.
+    #[arg(long, value_name = "DURATION", default_value = "2m", value_parser = parse_duration)]
+    pub max_delay: Duration,
+    /// The longest wait for a blocking refresh; with --wait, also for the new one to end.
+    #[arg(long, value_name = "DURATION", default_value = "1h", value_parser = parse_duration, env = "ASG_REFRESH_MAX_WAIT")]
+    pub max_wait: Duration,
+}
+
+/// What to do when another refresh blocks the group.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ConflictArg {
+    /// Wait for the other refresh to end, then start.
+    Wait,
+    /// Cancel the other refresh (destroying someone else's deployment), then start.
+    Cancel,
+    /// Fail at once (exit 1), naming the other refresh.
+    Fail,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct StartArgs {
+    #[command(flatten)]
+    pub groups: Groups,
+    #[command(flatten)]
+    pub waiting: Waiting,
+    /// What to do when another refresh blocks the group.
+    #[arg(
+        long,
+        value_enum,
+        default_value = "wait",
+        env = "ASG_REFRESH_ON_CONFLICT"
+    )]
+    pub on_conflict: ConflictArg,
+    /// Retry a blocked start on the plain schedule instead of watching the blocking refresh.
+    #[arg(long)]
+    pub no_status_aware: bool,
+    /// Follow the new refresh until it completes.
+    #[arg(long)]
+    pub wait: bool,
+    /// Preferences: the percentage of the group that stays in service (0-100).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(i32).range(0..=100))]
+    pub min_healthy_percentage: Option<i32>,
+    /// Preferences: the most the group may grow to, as a percentage (100-200).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(i32).range(100..=200))]
+    pub max_healthy_percentage: Option<i32>,
+    /// Preferences: how long a new instance warms up.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub instance_warmup: Option<Duration>,
+    /// Preferences: skip instances that already have the desired configuration.
+    #[arg(long)]
+    pub skip_matching: bool,
+    /// Preferences: pause at these percentages (for example 20,50,100).
+    #[arg(long, value_name = "PERCENTAGES", value_delimiter = ',', value_parser = clap::value_parser!(i32).range(1..=100))]
+    pub checkpoints: Option<Vec<i32>>,
+    /// Preferences: how long each checkpoint pauses.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, requires = "checkpoints")]
+    pub checkpoint_delay: Option<Duration>,
+    /// Preferences: how long to watch the refreshed group before the refresh is Successful.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub bake_time: Option<Duration>,
+    /// Preferences: roll back if the refresh fails.
+    #[arg(long)]
+    pub auto_rollback: bool,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct StatusArgs {
+    #[command(flatten)]
+    pub groups: Groups,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct WaitArgs {
+    #[command(flatten)]
+    pub groups: Groups,
+    #[command(flatten)]
+    pub waiting: Waiting,
+    /// The refresh to follow (by default the group's active or latest one).
+    #[arg(long, value_name = "ID")]
+    pub id: Option<String>,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct CancelArgs {
+    #[command(flatten)]
+    pub groups: Groups,
+    #[command(flatten)]
+    pub waiting: Waiting,
+    /// Follow the cancelled refresh until it is Cancelled.
+    #[arg(long)]
+    pub wait: bool,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct DemoArgs {}
+
+/// A human-friendly duration: `90s`, `5m`, `1h`, `1h 30m`, `250ms`.
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    humantime::parse_duration(s)
+        .map_err(|e| format!("{e} (expected a duration such as 90s, 5m or 1h)"))
+}
+
+/// Whole seconds, for the API's integer fields.
+pub fn whole_secs(d: Duration) -> i32 {
+    i32::try_from(d.as_secs()).unwrap_or(i32::MAX)
+}

@@ -1,0 +1,582 @@
+//! `asg-refresh` end to end: the binary, run as a child process, against the simulator over HTTP.
+//!
+//! The simulator runs in the test process on real time (the child cannot share paused time), so
+//! every refresh here lasts a few seconds and the waits are short (`--initial-delay 100ms
+//! --max-delay 500ms`). Nothing outside the repository is read: the AWS config and credentials
+//! files are empty temporary files, the credentials come from the environment, IMDS is off.
+#![cfg(feature = "cli")]
+
+use std::path::PathBuf;
+use std::process::Output;
+use std::time::Duration;
+
+use assert_cmd::Command;
+use instance_refresh_retry::sim::{AutoScalingSim, Fault, FaultRule, GroupConfig, RefreshStatus};
+use serde_json::Value;
+
+const SECRET_KEY: &str = "SECRETKEY-DO-NOT-LOG";
+const SESSION_TOKEN: &str = "SESSIONTOKEN-DO-NOT-LOG";
+const FAST: [&str; 4] = ["--initial-delay", "100ms", "--max-delay", "500ms"];
+
+/// Empty AWS config and credentials files, for the child's lifetime.
+struct Home {
+    _dir: tempfile::TempDir,
+    config: PathBuf,
+    credentials: PathBuf,
+}
+
+impl Home {
+    fn new() -> Home {
+        let dir = tempfile::tempdir().expect("a temp dir");
+        let config = dir.path().join("config");
+        let credentials = dir.path().join("credentials");
+        std::fs::write(&config, "").expect("an empty config file");
+        std::fs::write(&credentials, "").expect("an empty credentials file");
+        Home {
+            _dir: dir,
+            config,
+            credentials,
+        }
+    }
+}
+
+/// `asg-refresh` with a clean environment, pointed at `sim` (if any).
+fn asg_refresh(home: &Home, sim: Option<&AutoScalingSim>) -> Command {
+    let mut cmd = Command::cargo_bin("asg-refresh").expect("the binary is built");
+    cmd.env_clear()
+        .env("AWS_ACCESS_KEY_ID", "AKIDTEST")
+        .env("AWS_SECRET_ACCESS_KEY", SECRET_KEY)
+        .env("AWS_SESSION_TOKEN", SESSION_TOKEN)
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("AWS_CONFIG_FILE", &home.config)
+        .env("AWS_SHARED_CREDENTIALS_FILE", &home.credentials)
+        .timeout(Duration::from_secs(60));
+    if let Some(sim) = sim {
+        cmd.args(["--endpoint-url", &sim.endpoint_url()]);
+    }
+    cmd
+}
+
+/// Runs the child off the runtime's threads, so the simulator keeps serving.
+async fn run(mut cmd: Command, args: &[&str]) -> Output {
+    cmd.args(args);
+    tokio::task::spawn_blocking(move || cmd.output().expect("the child runs"))
+        .await
+        .expect("the child's thread does not panic")
+}
+
+fn stdout(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// The JSON objects on stdout, one per line.
+fn json(out: &Output) -> Vec<Value> {
+    stdout(out)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect()
+}
+
+fn code(out: &Output) -> i32 {
+    out.status.code().expect("exited, not killed")
+}
+
+fn quick() -> GroupConfig {
+    GroupConfig::default()
+        .pending_duration(Duration::from_millis(200))
+        .refresh_duration(Duration::from_secs(2))
+        .cancel_duration(Duration::from_millis(500))
+}
+
+fn starts(sim: &AutoScalingSim, group: &str) -> usize {
+    sim.calls()
+        .iter()
+        .filter(|c| {
+            c.is("StartInstanceRefresh")
+                && c.params.get("AutoScalingGroupName").map(String::as_str) == Some(group)
+        })
+        .count()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_blocked_start_waits_then_succeeds() {
+    let sim = AutoScalingSim::start().await.unwrap();
+    sim.create_group("web", quick());
+    let blocker = sim
+        .seed_running_refresh("web", Duration::from_secs(2))
+        .unwrap();
+    let home = Home::new();
+    let mut args = vec!["start", "--group", "web", "--on-conflict", "wait"];
+    args.extend(FAST);
+    args.extend(["--output", "json"]);
+    let out = run(asg_refresh(&home, Some(&sim)), &args).await;
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let reports = json(&out);
+    assert_eq!(reports.len(), 1);
+    let r = &reports[0];
+    assert_eq!(r["group"], "web");
+    assert_eq!(r["adopted"], false);
+    assert_eq!(r["exit_code"], 0);
+    assert!(r["attempts"].as_u64().unwrap() >= 2, "{r}");
+    assert!(r["describe_calls"].as_u64().unwrap() >= 1, "{r}");
+    assert!(r["waited_seconds"].as_f64().unwrap() > 0.5, "{r}");
+    assert!(r["final_status"].is_null(), "{r}");
+    let refreshes = sim.refreshes("web").unwrap();
+    assert_eq!(refreshes.len(), 2);
+    assert_ne!(r["refresh_id"], blocker.as_str());
+    assert_eq!(r["refresh_id"], refreshes[0].id.as_str());
+    // Not a TTY: one plain line per check on stderr.
+    assert!(
+        stderr(&out).contains(&format!("blocked by {blocker}")),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_conflict_fail_exits_1_naming_the_blocker() {
+    let sim = AutoScalingSim::start().await.unwrap();
+    sim.create_group("web", quick());
+    let blocker = sim
+        .seed_running_refresh("web", Duration::from_secs(3600))
+        .unwrap();
+    let home = Home::new();
+    let mut args = vec!["start", "--group", "web", "--on-conflict", "fail"];
+    args.extend(FAST);
+    args.extend(["--output", "json"]);
+    let out = run(asg_refresh(&home, Some(&sim)), &args).await;
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    let r = &json(&out)[0];
+    assert_eq!(r["error"]["kind"], "conflict", "{r}");
+    assert_eq!(r["refresh_id"], blocker.as_str(), "{r}");
+    assert!(stderr(&out).contains(&blocker), "{}", stderr(&out));
+    assert_eq!(starts(&sim, "web"), 1);
+    assert_eq!(sim.refreshes("web").unwrap().len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_conflict_cancel_cancels_the_blocker_then_starts() {
+    let sim = AutoScalingSim::start().await.unwrap();
+    sim.create_group("web", quick());
+    let blocker = sim
+        .seed_running_refresh("web", Duration::from_secs(3600))
+        .unwrap();
+    let home = Home::new();
+    let mut args = vec!["start", "--group", "web", "--on-conflict", "cancel"];
+    args.extend(FAST);
+    args.extend(["--output", "json"]);
+    let out = run(asg_refresh(&home, Some(&sim)), &args).await;
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let r = &json(&out)[0];
+    let refreshes = sim.refreshes("web").unwrap();
+    assert_eq!(refreshes.len(), 2);
+    assert_eq!(r["refresh_id"], refreshes[0].id.as_str());
+    assert_eq!(refreshes[1].id, blocker);
+    assert_eq!(refreshes[1].status, RefreshStatus::Cancelled);
+    assert_eq!(
+        sim.calls()
+            .iter()
+            .filter(|c| c.is("CancelInstanceRefresh"))
+            .count(),
+        1
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lost_response_is_adopted_not_duplicated() {
+    let sim = AutoScalingSim::start().await.unwrap();
+    sim.create_group("api", quick());
+    sim.inject(FaultRule::new(Fault::ResponseLost).on("StartInstanceRefresh"));
+    let home = Home::new();
+    let mut args = vec!["start", "--group", "api"];
+    args.extend(FAST);
+    args.extend(["--output", "json"]);
+    let out = run(asg_refresh(&home, Some(&sim)), &args).await;
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let r = &json(&out)[0];
+    assert_eq!(r["adopted"], true, "{r}");
+    let refreshes = sim.refreshes("api").unwrap();
+    assert_eq!(refreshes.len(), 1, "exactly one refresh");
+    assert_eq!(r["refresh_id"], refreshes[0].id.as_str());
+    let applied = sim
+        .calls()
+        .iter()
+        .filter(|c| c.is("StartInstanceRefresh") && c.applied)
+        .count();
+    assert_eq!(applied, 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bad_duration_exits_2_naming_the_flag() {
+    let home = Home::new();
+    let out = run(
+        asg_refresh(&home, None),
+        &["start", "--group", "web", "--max-wait", "5 fortnights-ish"],
+    )
+    .await;
+    assert_eq!(code(&out), 2);
+    assert!(stderr(&out).contains("--max-wait"), "{}", stderr(&out));
+    assert!(stdout(&out).is_empty());
+
+    let out = run(
+        asg_refresh(&home, None),
+        &[
+            "start",
+            "--group",
+            "web",
+            "--initial-delay",
+            "10s",
+            "--max-delay",
+            "1s",
+        ],
+    )
+    .await;
+    assert_eq!(code(&out), 2);
+    assert!(stderr(&out).contains("--max-delay"), "{}", stderr(&out));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unknown_group_exits_4_with_the_code_and_request_id() {
+    let sim = AutoScalingSim::start().await.unwrap();
+    let home = Home::new();
+    let mut args = vec!["start", "--group", "nope"];
+    args.extend(FAST);
+    let out = run(asg_refresh(&home, Some(&sim)), &args).await;
+    assert_eq!(code(&out), 4, "{}\n{}", stdout(&out), stderr(&out));
+    let text = stderr(&out);
+    assert!(text.contains("ValidationError"), "{text}");
+    let request_id = sim.calls()[0].request_id.clone().unwrap();
+    assert!(text.contains(&request_id), "{text}");
+
+    let out = run(
+        asg_refresh(&home, Some(&sim)),
+        &["status", "--group", "nope", "--output", "json"],
+    )
+    .await;
+    assert_eq!(code(&out), 4, "{}", stderr(&out));
+    assert_eq!(json(&out)[0]["error"]["code"], "ValidationError");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wait_ends_with_the_final_status() {
+    let sim = AutoScalingSim::start().await.unwrap();
+    sim.create_group("jobs", quick());
+    sim.create_group(
+        "broken",
+        quick()
+            .fail_after(Duration::from_secs(1))
+            .fail_reason("no capacity"),
+    );
+    let home = Home::new();
+    let mut args = vec!["start", "--group", "jobs", "--group", "broken", "--wait"];
+    args.extend(FAST);
+    args.extend(["--output", "json"]);
+    let out = run(asg_refresh(&home, Some(&sim)), &args).await;
+    // The worst of the groups' codes: `broken` ended Failed.
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    let reports = json(&out);
+    let jobs = reports.iter().find(|r| r["group"] == "jobs").unwrap();
+    let broken = reports.iter().find(|r| r["group"] == "broken").unwrap();
+    assert_eq!(jobs["final_status"], "Successful", "{jobs}");
+    assert_eq!(jobs["exit_code"], 0);
+    assert_eq!(broken["final_status"], "Failed", "{broken}");
+    assert_eq!(broken["exit_code"], 1);
+
+    // Text output, and `wait` on the latest refresh.
+    let mut args = vec!["wait", "--group", "jobs"];
+    args.extend(FAST);
+    let out = run(asg_refresh(&home, Some(&sim)), &args).await;
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("ended Successful"),
+        "{}",
+        stdout(&out)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn status_and_cancel() {
+    let sim = AutoScalingSim::start().await.unwrap();
+    sim.create_group("web", quick());
+    let id = sim
+        .seed_running_refresh("web", Duration::from_secs(3600))
+        .unwrap();
+    let home = Home::new();
+    let out = run(
+        asg_refresh(&home, Some(&sim)),
+        &["status", "--group", "web", "--output", "json"],
+    )
+    .await;
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let r = &json(&out)[0];
+    assert_eq!(r["refresh_id"], id.as_str());
+    assert_eq!(r["status"], "InProgress");
+
+    let mut args = vec!["cancel", "--group", "web", "--wait", "--output", "json"];
+    args.extend(FAST);
+    let out = run(asg_refresh(&home, Some(&sim)), &args).await;
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let r = &json(&out)[0];
+    assert_eq!(r["refresh_id"], id.as_str());
+    assert_eq!(r["final_status"], "Cancelled");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_groups_at_concurrency_1_run_one_after_the_other() {
+    let sim = AutoScalingSim::start().await.unwrap();
+    for group in ["a", "b"] {
+        sim.create_group(group, quick());
+        sim.seed_running_refresh(group, Duration::from_millis(1500))
+            .unwrap();
+    }
+    let home = Home::new();
+    let mut args = vec![
+        "start",
+        "--group",
+        "a",
+        "--group",
+        "b",
+        "--concurrency",
+        "1",
+    ];
+    args.extend(FAST);
+    let out = run(asg_refresh(&home, Some(&sim)), &args).await;
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let groups: Vec<String> = sim
+        .calls()
+        .iter()
+        .filter_map(|c| c.params.get("AutoScalingGroupName").cloned())
+        .collect();
+    let first_b = groups.iter().position(|g| g == "b").unwrap();
+    let last_a = groups.iter().rposition(|g| g == "a").unwrap();
+    assert!(last_a < first_b, "interleaved: {groups:?}");
+    assert_eq!(groups[0], "a", "in the order given: {groups:?}");
+    // Both waited for their blocker, and the summary table lists both.
+    assert!(
+        groups.iter().filter(|g| *g == "a").count() >= 3,
+        "{groups:?}"
+    );
+    let text = stdout(&out);
+    assert!(text.contains("GROUP") && text.contains("EXIT"), "{text}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn trace_output_contains_no_secret() {
+    let sim = AutoScalingSim::start().await.unwrap();
+    sim.create_group("web", quick());
+    sim.seed_running_refresh("web", Duration::from_millis(500))
+        .unwrap();
+    let home = Home::new();
+    let mut cmd = asg_refresh(&home, Some(&sim));
+    cmd.env("RUST_LOG", "trace");
+    let mut args = vec!["-vvv", "start", "--group", "web", "--wait"];
+    args.extend(FAST);
+    let out = run(cmd, &args).await;
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let all = format!("{}{}", stdout(&out), stderr(&out));
+    assert!(all.contains("TRACE"), "trace logs are on");
+    for secret in [
+        SECRET_KEY,
+        SESSION_TOKEN,
+        "Signature=",
+        "X-Amz-Security-Token: S",
+    ] {
+        assert!(!all.contains(secret), "{secret} printed");
+    }
+    // The request did carry the token (so it was there to leak).
+    assert!(sim.calls().len() > 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ctrl_c_exits_130_and_makes_no_call_after_it() {
+    let sim = AutoScalingSim::start().await.unwrap();
+    sim.create_group("web", quick());
+    sim.seed_running_refresh("web", Duration::from_secs(3600))
+        .unwrap();
+    let home = Home::new();
+    let cmd = asg_refresh(&home, Some(&sim));
+    let child = std::process::Command::new(cmd.get_program())
+        .args(cmd.get_args())
+        .args([
+            "start",
+            "--group",
+            "web",
+            "--initial-delay",
+            "100ms",
+            "--max-delay",
+            "200ms",
+        ])
+        .env_clear()
+        .envs(cmd.get_envs().filter_map(|(k, v)| Some((k, v?))))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Let it check the blocker a few times.
+    while sim.calls().len() < 4 {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let interrupted_at = sim.elapsed();
+    let kill = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    let out = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(code(&out), 130, "{}", stderr(&out));
+    assert!(stderr(&out).contains("interrupted"), "{}", stderr(&out));
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let late: Vec<_> = sim
+        .calls()
+        .into_iter()
+        .filter(|c| c.at > interrupted_at + Duration::from_millis(50))
+        .collect();
+    assert!(late.is_empty(), "calls after Ctrl-C: {late:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_demo_tells_the_story_in_under_20_s() {
+    let home = Home::new();
+    let began = std::time::Instant::now();
+    let out = run(asg_refresh(&home, None), &["demo"]).await;
+    assert_eq!(code(&out), 0, "{}\n{}", stdout(&out), stderr(&out));
+    assert!(
+        began.elapsed() < Duration::from_secs(20),
+        "{:?}",
+        began.elapsed()
+    );
+    let text = stdout(&out);
+    assert!(text.contains("web: started instance refresh"), "{text}");
+    assert!(text.contains("api: adopted instance refresh"), "{text}");
+    assert!(text.contains("has 1 refresh"), "{text}");
+    assert!(text.contains("ended Successful"), "{text}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn preferences_reach_the_request() {
+    let sim = AutoScalingSim::start().await.unwrap();
+    sim.create_group("web", quick());
+    let home = Home::new();
+    let args = [
+        "start",
+        "--group",
+        "web",
+        "--min-healthy-percentage",
+        "80",
+        "--max-healthy-percentage",
+        "120",
+        "--instance-warmup",
+        "1m 30s",
+        "--skip-matching",
+        "--checkpoints",
+        "50,100",
+        "--checkpoint-delay",
+        "10m",
+        "--bake-time",
+        "5m",
+    ];
+    let out = run(asg_refresh(&home, Some(&sim)), &args).await;
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let calls = sim.calls();
+    let params = &calls
+        .iter()
+        .find(|c| c.is("StartInstanceRefresh"))
+        .unwrap()
+        .params;
+    for (key, value) in [
+        ("Preferences.MinHealthyPercentage", "80"),
+        ("Preferences.MaxHealthyPercentage", "120"),
+        ("Preferences.InstanceWarmup", "90"),
+        ("Preferences.SkipMatching", "true"),
+        ("Preferences.CheckpointPercentages.member.1", "50"),
+        ("Preferences.CheckpointPercentages.member.2", "100"),
+        ("Preferences.CheckpointDelay", "600"),
+        ("Preferences.BakeTime", "300"),
+    ] {
+        assert_eq!(
+            params.get(key).map(String::as_str),
+            Some(value),
+            "{key}: {params:?}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_status_aware_retries_on_the_plain_schedule() {
+    let sim = AutoScalingSim::start().await.unwrap();
+    sim.create_group("web", quick());
+    sim.seed_running_refresh("web", Duration::from_secs(1))
+        .unwrap();
+    let home = Home::new();
+    let mut args = vec![
+        "start",
+        "--group",
+        "web",
+        "--no-status-aware",
+        "--output",
+        "json",
+    ];
+    args.extend(FAST);
+    let out = run(asg_refresh(&home, Some(&sim)), &args).await;
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let r = &json(&out)[0];
+    assert_eq!(r["describe_calls"], 0, "{r}");
+    assert!(r["attempts"].as_u64().unwrap() >= 2, "{r}");
+    assert!(
+        !sim.calls()
+            .iter()
+            .any(|c| c.is("DescribeInstanceRefreshes"))
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn giving_up_exits_3() {
+    let sim = AutoScalingSim::start().await.unwrap();
+    sim.create_group("web", quick());
+    let blocker = sim
+        .seed_running_refresh("web", Duration::from_secs(3600))
+        .unwrap();
+    let home = Home::new();
+    let mut args = vec![
+        "start",
+        "--group",
+        "web",
+        "--max-wait",
+        "1s",
+        "--output",
+        "json",
+    ];
+    args.extend(FAST);
+    let out = run(asg_refresh(&home, Some(&sim)), &args).await;
+    assert_eq!(code(&out), 3, "{}", stderr(&out));
+    let r = &json(&out)[0];
+    assert!(
+        ["gave_up", "wont_end_in_time"].contains(&r["error"]["kind"].as_str().unwrap()),
+        "{r}"
+    );
+
+    let mut args = vec![
+        "wait",
+        "--group",
+        "web",
+        "--id",
+        &blocker,
+        "--max-wait",
+        "1s",
+    ];
+    args.extend(FAST);
+    let out = run(asg_refresh(&home, Some(&sim)), &args).await;
+    assert_eq!(code(&out), 3, "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("max_wait") || stderr(&out).contains("did not finish"),
+        "{}",
+        stderr(&out)
+    );
+}
