@@ -218,7 +218,7 @@
 //!
 //! - The target operation retries `InstanceRefreshInProgress` (and any other code of the
 //!   [`Classifier`]) on the policy's schedule, until `max_attempts` or `max_elapsed`; elapsed time
-//!   is read from the client's time source, from the start of the SDK's retry loop. When the
+//!   is read from the client's time source, from the first blocked answer. When the
 //!   policy stops, the caller gets the SDK's error unchanged, with [`RetryStats`] on its raw
 //!   response ([`retry_stats`]).
 //! - Waits take no tokens from the client's retry partition, so after any number of waits every
@@ -400,8 +400,9 @@
 //!
 //! # Logs
 //!
-//! Each wrapped call has one `instance_refresh_retry` span (on the tower path the whole call runs
-//! in it; on the SDK path it holds the crate's own events, not the SDK's logs). Every wait emits
+//! Each wrapped call that waits has one `instance_refresh_retry` span (on the tower path the call
+//! runs in it from its first wait on; on the SDK path it holds the crate's own events, not the
+//! SDK's logs); a call that never waits creates none. Every wait emits
 //! an `INFO` event
 //! with the fields `attempt`, `delay_ms`, `error_code` and `request_id`; giving up emits a `WARN`
 //! event with `attempts`, `waited_ms`, `elapsed_ms`, `reason`, `error_code` and `request_id`; any

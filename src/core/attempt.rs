@@ -28,14 +28,15 @@ pub(crate) enum Next {
 }
 
 /// Decides what follows the failed attempt `err`. `may_have_started_refresh` is the guard's answer
-/// for the whole call so far, this attempt included; `elapsed` is measured from the start of the
-/// call's first attempt.
+/// for the whole call so far, this attempt included; `elapsed` gives what the call counts against
+/// `max_elapsed` (asked only when the error is ours, so that other errors read no clock). The call's schedule is made here, at the first failure that is ours: a call that
+/// never fails that way never seeds an RNG or clones the policy.
 pub(crate) fn after_failure<E>(
     settings: &Settings,
-    schedule: &mut Schedule,
+    schedule: &mut Option<Schedule>,
     err: &E,
     may_have_started_refresh: bool,
-    elapsed: Duration,
+    elapsed: impl FnOnce() -> Duration,
 ) -> Next
 where
     E: ProvideErrorCode + ?Sized,
@@ -46,7 +47,8 @@ where
     if may_have_started_refresh {
         return Next::GiveUp(StopReason::PossiblyOwnRefresh);
     }
-    match schedule.on_failure(elapsed) {
+    let schedule = schedule.get_or_insert_with(|| settings.policy.schedule());
+    match schedule.on_failure(elapsed()) {
         Decision::RetryAfter(delay) => Next::Wait(delay),
         Decision::Stop(reason) => Next::GiveUp(reason),
     }
@@ -80,31 +82,36 @@ mod tests {
     #[test]
     fn classifier_then_guard_then_schedule() {
         let s = settings();
-        let mut schedule = s.policy.schedule();
+        let mut schedule = None;
         let blocked = Code("InstanceRefreshInProgress");
         let secs = Duration::from_secs;
         // Not ours: nothing is counted.
         let throttled = Code("Throttling");
         assert_eq!(
-            after_failure(&s, &mut schedule, &throttled, true, secs(0)),
+            after_failure(&s, &mut schedule, &throttled, true, || secs(0)),
             Next::PassThrough
         );
-        assert_eq!(schedule.attempts(), 0);
+        assert!(
+            schedule.is_none(),
+            "nothing is built for an error that is not ours"
+        );
         assert_eq!(
-            after_failure(&s, &mut schedule, &blocked, false, secs(0)),
+            after_failure(&s, &mut schedule, &blocked, false, || secs(0)),
             Next::Wait(secs(5))
         );
         // A code the user classifier waits on, but the call may have started a refresh.
         assert_eq!(
-            after_failure(&s, &mut schedule, &Code("InternalFailure"), true, secs(5)),
+            after_failure(&s, &mut schedule, &Code("InternalFailure"), true, || secs(
+                5
+            )),
             Next::GiveUp(StopReason::PossiblyOwnRefresh)
         );
         assert_eq!(
-            after_failure(&s, &mut schedule, &blocked, false, secs(5)),
+            after_failure(&s, &mut schedule, &blocked, false, || secs(5)),
             Next::Wait(secs(10))
         );
         assert_eq!(
-            after_failure(&s, &mut schedule, &blocked, false, secs(15)),
+            after_failure(&s, &mut schedule, &blocked, false, || secs(15)),
             Next::GiveUp(StopReason::MaxAttempts)
         );
     }

@@ -255,8 +255,8 @@ impl RetryPolicy {
         self.max_attempts
     }
 
-    /// The time budget from the start of the first attempt (on the SDK path, the start of the
-    /// SDK's retry loop); `None` is unlimited.
+    /// The time budget, from the first blocked answer (the first failure that is ours to wait
+    /// on); `None` is unlimited.
     ///
     /// ```
     /// use instance_refresh_retry::RetryPolicy;
@@ -461,8 +461,8 @@ impl RetryPolicyBuilder {
         self
     }
 
-    /// The time budget, measured from the start of the first attempt (on the SDK path, the start
-    /// of the SDK's retry loop). Default 1 h. Must be greater
+    /// The time budget, measured from the first blocked answer, on both paths (nothing reads a
+    /// clock before a call fails in a way that is ours to wait on). Default 1 h. Must be greater
     /// than zero. The last wait is cut so that a retry never starts after the budget is spent.
     /// Anything up to [`Duration::MAX`] is accepted.
     ///

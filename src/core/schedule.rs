@@ -186,7 +186,7 @@ impl Schedule {
 
     /// Records one failed attempt and decides what happens next.
     ///
-    /// `elapsed` is the time since the first attempt started, as measured by the caller's clock
+    /// `elapsed` is the time since the first blocked answer, as measured by the caller's clock
     /// (the layer's time source in the tower path, tokio's clock by default; the client's time
     /// source in the SDK path). A returned delay
     /// never takes the total past `max_elapsed`.

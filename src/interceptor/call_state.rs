@@ -23,9 +23,12 @@ use crate::core::schedule::Schedule;
 pub(super) struct CallState {
     /// The interceptor instance that claimed the call.
     pub(super) owner: u64,
-    pub(super) schedule: Schedule,
+    /// Made at the first blocked answer (see [`after_failure`](crate::core::attempt::after_failure)).
+    pub(super) schedule: Option<Schedule>,
     /// Time-source reading at the start of the retry loop.
     pub(super) start: SystemTime,
+    /// Time-source reading at the first blocked answer: `max_elapsed` counts from here.
+    pub(super) first_blocked: Option<SystemTime>,
     /// [Attempts](crate#what-an-attempt-is) so far: the first, and one after each of our waits.
     /// The SDK's own retries belong to the attempt they retry.
     pub(super) attempts: u32,
@@ -52,11 +55,12 @@ impl Storable for CallState {
 }
 
 impl CallState {
-    pub(super) fn new(owner: u64, schedule: Schedule, start: SystemTime, span: Span) -> Self {
+    pub(super) fn new(owner: u64, start: SystemTime, span: Span) -> Self {
         CallState {
             owner,
-            schedule,
+            schedule: None,
             start,
+            first_blocked: None,
             attempts: 0,
             new_attempt: true,
             waited: Duration::ZERO,

@@ -140,12 +140,8 @@ impl Intercept for RetryInterceptor {
         }
         // Last installed wins: a per-call override runs after the client-wide interceptor and
         // replaces its claim.
-        cfg.interceptor_state().store_put(CallState::new(
-            self.id,
-            self.settings.policy.schedule(),
-            now(rc),
-            trace::call_span(),
-        ));
+        cfg.interceptor_state()
+            .store_put(CallState::new(self.id, now(rc), trace::call_span()));
         Ok(())
     }
 
@@ -193,12 +189,18 @@ impl Intercept for RetryInterceptor {
             return Ok(());
         };
         let err = AttemptError::of(err);
+        // `max_elapsed` counts from the first blocked answer, as on the tower path.
+        let first_blocked = &mut state.first_blocked;
         let next = after_failure(
             &self.settings,
             &mut state.schedule,
             &err,
             may_have_started_refresh,
-            elapsed(rc, state.start),
+            || {
+                let now = now(rc);
+                now.duration_since(*first_blocked.get_or_insert(now))
+                    .unwrap_or_default()
+            },
         );
         let directive = match next {
             Next::PassThrough => {

@@ -57,21 +57,21 @@ pin_project! {
         service: S,
         request: Req,
         config: Arc<LayerConfig>,
-        schedule: Schedule,
-        // The time source's reading when the call started.
-        start: SystemTime,
         // Inner calls made so far, the one in flight included.
         attempts: u32,
-        // The waits that have ended.
-        waited: Duration,
-        // The wait in progress: its length and when it started.
-        pending: Option<(Duration, SystemTime)>,
         // The duplicate guard's memory for the whole call: an inner call may have started a
         // refresh.
         may_have_started_refresh: bool,
-        span: Span,
         // Set once the result is returned; a future dropped before that reports `Cancelled`.
         done: bool,
+        // The time source's reading when the call started: read only when a report needs it
+        // (`on_finish`, `with_stats`). Nothing else is read or built before the first failure
+        // that is ours to handle.
+        sent: Option<SystemTime>,
+        // Made at the first failure that is ours.
+        schedule: Option<Schedule>,
+        // From the first blocked answer on: what the waits need.
+        waiting: Option<Waiting>,
         _respond: PhantomData<fn() -> K>,
     }
 
@@ -83,49 +83,89 @@ pin_project! {
             if *this.done || std::thread::panicking() {
                 return;
             }
-            // Dropped mid-call, for example by a timeout above this layer.
-            let now = this.config.time.now();
-            let mut waited = *this.waited;
-            if let Some((delay, since)) = *this.pending {
-                waited = waited.saturating_add(delay.min(elapsed_since(since, now)));
+            // Dropped mid-call, for example by a timeout above this layer. A call that had not
+            // waited reports only to an `on_finish` (which made it read the clock at the start).
+            if this.sent.is_none() && this.waiting.is_none() {
+                return;
             }
-            let stats = RetryStats::new(
-                *this.attempts,
-                waited,
-                elapsed_since(*this.start, now),
-                RetryOutcome::Cancelled,
-            );
-            let _entered = this.span.enter();
+            let now = this.config.time.now();
+            let stats = stats(*this.attempts, *this.sent, this.waiting.as_ref(), now, RetryOutcome::Cancelled);
+            let _entered = this.waiting.as_ref().map(|w| w.span.enter());
             this.config.settings.finished::<dyn ProvideErrorCode>(&stats, None);
         }
     }
+}
+
+/// What a call that has been blocked keeps for its waits.
+struct Waiting {
+    /// The time source's reading at the first blocked answer: `max_elapsed` counts from here.
+    first_blocked: SystemTime,
+    /// The waits that have ended.
+    waited: Duration,
+    /// The wait in progress: its length and when it started.
+    pending: Option<(Duration, SystemTime)>,
+    span: Span,
+}
+
+impl Waiting {
+    /// The waits so far, the part of one in progress included.
+    fn waited(&self, now: SystemTime) -> Duration {
+        match self.pending {
+            Some((delay, since)) => self
+                .waited
+                .saturating_add(delay.min(elapsed_since(since, now))),
+            None => self.waited,
+        }
+    }
+}
+
+/// The call's stats at `now`. Without a reading at the start, `elapsed` counts from the first
+/// blocked answer (or is zero).
+fn stats(
+    attempts: u32,
+    sent: Option<SystemTime>,
+    waiting: Option<&Waiting>,
+    now: SystemTime,
+    outcome: RetryOutcome,
+) -> RetryStats {
+    let from = sent.or(waiting.map(|w| w.first_blocked));
+    RetryStats::new(
+        attempts,
+        waiting.map_or(Duration::ZERO, |w| w.waited(now)),
+        from.map_or(Duration::ZERO, |t| elapsed_since(t, now)),
+        outcome,
+    )
 }
 
 impl<S, Req, F, K> std::fmt::Debug for ResponseFuture<S, Req, F, K> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ResponseFuture")
             .field("attempts", &self.attempts)
-            .field("waited", &self.waited)
             .field("schedule", &self.schedule)
             .finish_non_exhaustive()
     }
 }
 
 impl<S, Req, F, K> ResponseFuture<S, Req, F, K> {
-    pub(crate) fn new(service: S, request: Req, first: F, config: Arc<LayerConfig>) -> Self {
+    pub(crate) fn new(
+        service: S,
+        request: Req,
+        first: F,
+        config: Arc<LayerConfig>,
+        needs_stats: bool,
+    ) -> Self {
+        let sent = (needs_stats || config.settings.on_finish.is_some()).then(|| config.time.now());
         ResponseFuture {
             state: State::Calling { future: first },
             service,
             request,
-            schedule: config.settings.policy.schedule(),
-            start: config.time.now(),
             config,
             attempts: 1,
-            waited: Duration::ZERO,
-            pending: None,
             may_have_started_refresh: false,
-            span: trace::call_span(),
             done: false,
+            sent,
+            schedule: None,
+            waiting: None,
             _respond: PhantomData,
         }
     }
@@ -147,18 +187,23 @@ where
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let mut this = self.project();
-        let _entered = this.span.enter();
+        // The call's span, once it has one (a call that never waited has none).
+        let span = this.waiting.as_ref().map(|w| w.span.clone());
+        let _entered = span.as_ref().map(Span::enter);
         let settings = &this.config.settings;
+        let time = &this.config.time;
         loop {
             match this.state.as_mut().project() {
                 StateProj::Ready => {
                     if let Err(err) = ready!(this.service.poll_ready(cx)) {
                         // Readiness failures are not classified: they did not come from AWS.
+                        // (Only reached after a wait, so the call has its waiting state.)
                         *this.done = true;
-                        let stats = RetryStats::new(
+                        let stats = stats(
                             *this.attempts,
-                            *this.waited,
-                            elapsed_since(*this.start, this.config.time.now()),
+                            *this.sent,
+                            this.waiting.as_ref(),
+                            time.now(),
                             RetryOutcome::NotRetryable,
                         );
                         settings.finished(&stats, Some(&err));
@@ -170,30 +215,66 @@ where
                 }
                 StateProj::Calling { future } => {
                     let result = ready!(future.poll(cx));
-                    let now = this.config.time.now();
-                    let elapsed = elapsed_since(*this.start, now);
-                    let stats =
-                        |outcome| RetryStats::new(*this.attempts, *this.waited, elapsed, outcome);
+                    // Reports read the clock only when someone hears them: an `on_finish`, a
+                    // response with stats, or the logs of a call that waited.
+                    let reports = this.sent.is_some() || this.waiting.is_some();
                     let err = match result {
                         Ok(response) => {
                             *this.done = true;
-                            let stats = stats(RetryOutcome::Succeeded);
-                            settings.finished::<Err>(&stats, None);
+                            let stats = if reports {
+                                let stats = stats(
+                                    *this.attempts,
+                                    *this.sent,
+                                    this.waiting.as_ref(),
+                                    time.now(),
+                                    RetryOutcome::Succeeded,
+                                );
+                                settings.finished::<Err>(&stats, None);
+                                stats
+                            } else {
+                                RetryStats::new(
+                                    *this.attempts,
+                                    Duration::ZERO,
+                                    Duration::ZERO,
+                                    RetryOutcome::Succeeded,
+                                )
+                            };
                             return Poll::Ready(Ok(K::respond(response, stats)));
                         }
                         Err(err) => err,
                     };
                     *this.may_have_started_refresh |= err.may_have_started_refresh();
-                    let outcome = match after_failure(
+                    let mut now = None;
+                    let waiting = &*this.waiting;
+                    let next = after_failure(
                         settings,
                         this.schedule,
                         &err,
                         *this.may_have_started_refresh,
-                        elapsed,
-                    ) {
+                        || {
+                            let t = *now.get_or_insert_with(|| time.now());
+                            waiting
+                                .as_ref()
+                                .map_or(Duration::ZERO, |w| elapsed_since(w.first_blocked, t))
+                        },
+                    );
+                    let outcome = match next {
                         Next::Wait(delay) => {
-                            settings.waiting(*this.attempts, delay, &err);
-                            *this.pending = Some((delay, now));
+                            let now = now.unwrap_or_else(|| time.now());
+                            let waiting = this.waiting.get_or_insert_with(|| Waiting {
+                                first_blocked: now,
+                                waited: Duration::ZERO,
+                                pending: None,
+                                span: trace::call_span(),
+                            });
+                            if let Some((done, _)) = waiting.pending.take() {
+                                waiting.waited = waiting.waited.saturating_add(done);
+                            }
+                            let attempt = *this.attempts;
+                            waiting
+                                .span
+                                .in_scope(|| settings.waiting(attempt, delay, &err));
+                            waiting.pending = Some((delay, now));
                             let sleep = this.config.sleep.sleep(delay);
                             this.state.set(State::Sleeping { sleep });
                             continue;
@@ -202,13 +283,27 @@ where
                         Next::GiveUp(reason) => RetryOutcome::GaveUp(reason),
                     };
                     *this.done = true;
-                    settings.finished(&stats(outcome), Some(&err));
+                    // Giving up is always logged; an error passed through only when someone
+                    // hears it.
+                    if reports || matches!(outcome, RetryOutcome::GaveUp(_)) {
+                        let now = now.unwrap_or_else(|| time.now());
+                        let stats = stats(
+                            *this.attempts,
+                            *this.sent,
+                            this.waiting.as_ref(),
+                            now,
+                            outcome,
+                        );
+                        settings.finished(&stats, Some(&err));
+                    }
                     return Poll::Ready(Err(err));
                 }
                 StateProj::Sleeping { sleep } => {
                     ready!(Pin::new(sleep).poll(cx));
-                    if let Some((delay, _)) = this.pending.take() {
-                        *this.waited = this.waited.saturating_add(delay);
+                    if let Some(w) = this.waiting.as_mut()
+                        && let Some((delay, _)) = w.pending.take()
+                    {
+                        w.waited = w.waited.saturating_add(delay);
                     }
                     this.state.set(State::Ready);
                 }

@@ -24,6 +24,9 @@ pub trait Respond<T>: sealed::Sealed {
     /// The service's response.
     type Response;
 
+    /// Whether the response needs the call's stats (and so the clock read at the first attempt).
+    const NEEDS_STATS: bool;
+
     /// Builds the response from the inner service's response and the call's stats (see the
     /// [example](Respond)).
     fn respond(response: T, stats: RetryStats) -> Self::Response;
@@ -88,6 +91,8 @@ pub struct WithStats;
 impl<T> Respond<T> for Unchanged {
     type Response = T;
 
+    const NEEDS_STATS: bool = false;
+
     fn respond(response: T, _stats: RetryStats) -> T {
         response
     }
@@ -95,6 +100,8 @@ impl<T> Respond<T> for Unchanged {
 
 impl<T> Respond<T> for WithStats {
     type Response = (T, RetryStats);
+
+    const NEEDS_STATS: bool = true;
 
     fn respond(response: T, stats: RetryStats) -> (T, RetryStats) {
         (response, stats)

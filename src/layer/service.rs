@@ -171,6 +171,6 @@ where
         let clone = self.inner.clone();
         let mut ready = std::mem::replace(&mut self.inner, clone);
         let first = ready.call(request.clone());
-        ResponseFuture::new(ready, request, first, self.config.clone())
+        ResponseFuture::new(ready, request, first, self.config.clone(), K::NEEDS_STATS)
     }
 }
