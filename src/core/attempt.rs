@@ -33,7 +33,7 @@ pub(crate) enum Next {
 /// never fails that way never seeds an RNG or clones the policy.
 pub(crate) fn after_failure<E>(
     settings: &Settings,
-    schedule: &mut Option<Schedule>,
+    schedule: &mut Option<Box<Schedule>>,
     err: &E,
     may_have_started_refresh: bool,
     elapsed: impl FnOnce() -> Duration,
@@ -47,7 +47,8 @@ where
     if may_have_started_refresh {
         return Next::GiveUp(StopReason::PossiblyOwnRefresh);
     }
-    let schedule = schedule.get_or_insert_with(|| settings.policy.schedule());
+    // Boxed: a call that is never blocked carries one pointer for it, not the whole schedule.
+    let schedule = schedule.get_or_insert_with(|| Box::new(settings.policy.schedule()));
     match schedule.on_failure(elapsed()) {
         Decision::RetryAfter(delay) => Next::Wait(delay),
         Decision::Stop(reason) => Next::GiveUp(reason),

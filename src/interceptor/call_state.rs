@@ -24,7 +24,7 @@ pub(super) struct CallState {
     /// The interceptor instance that claimed the call.
     pub(super) owner: u64,
     /// Made at the first blocked answer (see [`after_failure`](crate::core::attempt::after_failure)).
-    pub(super) schedule: Option<Schedule>,
+    pub(super) schedule: Option<Box<Schedule>>,
     /// Time-source reading at the start of the retry loop.
     pub(super) start: SystemTime,
     /// Time-source reading at the first blocked answer: `max_elapsed` counts from here.

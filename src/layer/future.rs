@@ -68,10 +68,11 @@ pin_project! {
         // (`on_finish`, `with_stats`). Nothing else is read or built before the first failure
         // that is ours to handle.
         sent: Option<SystemTime>,
-        // Made at the first failure that is ours.
-        schedule: Option<Schedule>,
+        // Made at the first failure that is ours (boxed, like `waiting`: a call that is never
+        // blocked carries a pointer for each, not their state).
+        schedule: Option<Box<Schedule>>,
         // From the first blocked answer on: what the waits need.
-        waiting: Option<Waiting>,
+        waiting: Option<Box<Waiting>>,
         _respond: PhantomData<fn() -> K>,
     }
 
@@ -89,7 +90,7 @@ pin_project! {
                 return;
             }
             let now = this.config.time.now();
-            let stats = stats(*this.attempts, *this.sent, this.waiting.as_ref(), now, RetryOutcome::Cancelled);
+            let stats = stats(*this.attempts, *this.sent, this.waiting.as_deref(), now, RetryOutcome::Cancelled);
             let _entered = this.waiting.as_ref().map(|w| w.span.enter());
             this.config.settings.finished::<dyn ProvideErrorCode>(&stats, None);
         }
@@ -202,7 +203,7 @@ where
                         let stats = stats(
                             *this.attempts,
                             *this.sent,
-                            this.waiting.as_ref(),
+                            this.waiting.as_deref(),
                             time.now(),
                             RetryOutcome::NotRetryable,
                         );
@@ -225,7 +226,7 @@ where
                                 let stats = stats(
                                     *this.attempts,
                                     *this.sent,
-                                    this.waiting.as_ref(),
+                                    this.waiting.as_deref(),
                                     time.now(),
                                     RetryOutcome::Succeeded,
                                 );
@@ -261,11 +262,13 @@ where
                     let outcome = match next {
                         Next::Wait(delay) => {
                             let now = now.unwrap_or_else(|| time.now());
-                            let waiting = this.waiting.get_or_insert_with(|| Waiting {
-                                first_blocked: now,
-                                waited: Duration::ZERO,
-                                pending: None,
-                                span: trace::call_span(),
+                            let waiting = this.waiting.get_or_insert_with(|| {
+                                Box::new(Waiting {
+                                    first_blocked: now,
+                                    waited: Duration::ZERO,
+                                    pending: None,
+                                    span: trace::call_span(),
+                                })
                             });
                             if let Some((done, _)) = waiting.pending.take() {
                                 waiting.waited = waiting.waited.saturating_add(done);
@@ -290,7 +293,7 @@ where
                         let stats = stats(
                             *this.attempts,
                             *this.sent,
-                            this.waiting.as_ref(),
+                            this.waiting.as_deref(),
                             now,
                             outcome,
                         );
