@@ -103,20 +103,56 @@ fn starts(sim: &AutoScalingSim, group: &str) -> usize {
         .count()
 }
 
+/// A simulator with one `quick()` group.
+async fn sim_with(group: &str) -> AutoScalingSim {
+    let sim = AutoScalingSim::start().await.unwrap();
+    sim.create_group(group, quick());
+    sim
+}
+
+/// Seeds a refresh on `group` that runs for `secs` seconds; returns its id.
+fn seed(sim: &AutoScalingSim, group: &str, secs: u64) -> String {
+    sim.seed_running_refresh(group, Duration::from_secs(secs))
+        .unwrap()
+}
+
+/// Runs `asg-refresh args` against `sim`, with the fast waits appended.
+async fn run_fast(home: &Home, sim: &AutoScalingSim, args: &[&str]) -> Output {
+    let mut args = args.to_vec();
+    args.extend(FAST);
+    run(asg_refresh(home, Some(sim)), &args).await
+}
+
+/// As `run_fast`, with `--output json`: checks the exit code, returns the output and reports.
+async fn run_json(
+    home: &Home,
+    sim: &AutoScalingSim,
+    args: &[&str],
+    expected: i32,
+) -> (Output, Vec<Value>) {
+    let mut args = args.to_vec();
+    args.extend(["--output", "json"]);
+    let out = run_fast(home, sim, &args).await;
+    assert_code(&out, expected);
+    let reports = json(&out);
+    (out, reports)
+}
+
+fn assert_code(out: &Output, expected: i32) {
+    assert_eq!(code(out), expected, "{}\n{}", stdout(out), stderr(out));
+}
+
+fn assert_stderr_has(out: &Output, needle: &str) {
+    assert!(stderr(out).contains(needle), "{}", stderr(out));
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_blocked_start_waits_then_succeeds() {
-    let sim = AutoScalingSim::start().await.unwrap();
-    sim.create_group("web", quick());
-    let blocker = sim
-        .seed_running_refresh("web", Duration::from_secs(2))
-        .unwrap();
+    let sim = sim_with("web").await;
+    let blocker = seed(&sim, "web", 2);
     let home = Home::new();
-    let mut args = vec!["start", "--group", "web", "--on-conflict", "wait"];
-    args.extend(FAST);
-    args.extend(["--output", "json"]);
-    let out = run(asg_refresh(&home, Some(&sim)), &args).await;
-    assert_eq!(code(&out), 0, "{}", stderr(&out));
-    let reports = json(&out);
+    let args = ["start", "--group", "web", "--on-conflict", "wait"];
+    let (out, reports) = run_json(&home, &sim, &args, 0).await;
     assert_eq!(reports.len(), 1);
     let r = &reports[0];
     assert_eq!(r["group"], "web");
@@ -131,48 +167,32 @@ async fn a_blocked_start_waits_then_succeeds() {
     assert_ne!(r["refresh_id"], blocker.as_str());
     assert_eq!(r["refresh_id"], refreshes[0].id.as_str());
     // Not a TTY: one plain line per check on stderr.
-    assert!(
-        stderr(&out).contains(&format!("blocked by {blocker}")),
-        "{}",
-        stderr(&out)
-    );
+    assert_stderr_has(&out, &format!("blocked by {blocker}"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn on_conflict_fail_exits_1_naming_the_blocker() {
-    let sim = AutoScalingSim::start().await.unwrap();
-    sim.create_group("web", quick());
-    let blocker = sim
-        .seed_running_refresh("web", Duration::from_secs(3600))
-        .unwrap();
+    let sim = sim_with("web").await;
+    let blocker = seed(&sim, "web", 3600);
     let home = Home::new();
-    let mut args = vec!["start", "--group", "web", "--on-conflict", "fail"];
-    args.extend(FAST);
-    args.extend(["--output", "json"]);
-    let out = run(asg_refresh(&home, Some(&sim)), &args).await;
-    assert_eq!(code(&out), 1, "{}", stderr(&out));
-    let r = &json(&out)[0];
+    let args = ["start", "--group", "web", "--on-conflict", "fail"];
+    let (out, reports) = run_json(&home, &sim, &args, 1).await;
+    let r = &reports[0];
     assert_eq!(r["error"]["kind"], "conflict", "{r}");
     assert_eq!(r["refresh_id"], blocker.as_str(), "{r}");
-    assert!(stderr(&out).contains(&blocker), "{}", stderr(&out));
+    assert_stderr_has(&out, &blocker);
     assert_eq!(starts(&sim, "web"), 1);
     assert_eq!(sim.refreshes("web").unwrap().len(), 1);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn on_conflict_cancel_cancels_the_blocker_then_starts() {
-    let sim = AutoScalingSim::start().await.unwrap();
-    sim.create_group("web", quick());
-    let blocker = sim
-        .seed_running_refresh("web", Duration::from_secs(3600))
-        .unwrap();
+    let sim = sim_with("web").await;
+    let blocker = seed(&sim, "web", 3600);
     let home = Home::new();
-    let mut args = vec!["start", "--group", "web", "--on-conflict", "cancel"];
-    args.extend(FAST);
-    args.extend(["--output", "json"]);
-    let out = run(asg_refresh(&home, Some(&sim)), &args).await;
-    assert_eq!(code(&out), 0, "{}", stderr(&out));
-    let r = &json(&out)[0];
+    let args = ["start", "--group", "web", "--on-conflict", "cancel"];
+    let (_, reports) = run_json(&home, &sim, &args, 0).await;
+    let r = &reports[0];
     let refreshes = sim.refreshes("web").unwrap();
     assert_eq!(refreshes.len(), 2);
     assert_eq!(r["refresh_id"], refreshes[0].id.as_str());
@@ -189,16 +209,11 @@ async fn on_conflict_cancel_cancels_the_blocker_then_starts() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_lost_response_is_adopted_not_duplicated() {
-    let sim = AutoScalingSim::start().await.unwrap();
-    sim.create_group("api", quick());
+    let sim = sim_with("api").await;
     sim.inject(FaultRule::new(Fault::ResponseLost).on("StartInstanceRefresh"));
     let home = Home::new();
-    let mut args = vec!["start", "--group", "api"];
-    args.extend(FAST);
-    args.extend(["--output", "json"]);
-    let out = run(asg_refresh(&home, Some(&sim)), &args).await;
-    assert_eq!(code(&out), 0, "{}", stderr(&out));
-    let r = &json(&out)[0];
+    let (_, reports) = run_json(&home, &sim, &["start", "--group", "api"], 0).await;
+    let r = &reports[0];
     assert_eq!(r["adopted"], true, "{r}");
     let refreshes = sim.refreshes("api").unwrap();
     assert_eq!(refreshes.len(), 1, "exactly one refresh");
@@ -219,8 +234,8 @@ async fn a_bad_duration_exits_2_naming_the_flag() {
         &["start", "--group", "web", "--max-wait", "5 fortnights-ish"],
     )
     .await;
-    assert_eq!(code(&out), 2);
-    assert!(stderr(&out).contains("--max-wait"), "{}", stderr(&out));
+    assert_code(&out, 2);
+    assert_stderr_has(&out, "--max-wait");
     assert!(stdout(&out).is_empty());
 
     let out = run(
@@ -236,18 +251,16 @@ async fn a_bad_duration_exits_2_naming_the_flag() {
         ],
     )
     .await;
-    assert_eq!(code(&out), 2);
-    assert!(stderr(&out).contains("--max-delay"), "{}", stderr(&out));
+    assert_code(&out, 2);
+    assert_stderr_has(&out, "--max-delay");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_unknown_group_exits_4_with_the_code_and_request_id() {
     let sim = AutoScalingSim::start().await.unwrap();
     let home = Home::new();
-    let mut args = vec!["start", "--group", "nope"];
-    args.extend(FAST);
-    let out = run(asg_refresh(&home, Some(&sim)), &args).await;
-    assert_eq!(code(&out), 4, "{}\n{}", stdout(&out), stderr(&out));
+    let out = run_fast(&home, &sim, &["start", "--group", "nope"]).await;
+    assert_code(&out, 4);
     let text = stderr(&out);
     assert!(text.contains("ValidationError"), "{text}");
     let request_id = sim.calls()[0].request_id.clone().unwrap();
@@ -258,14 +271,13 @@ async fn an_unknown_group_exits_4_with_the_code_and_request_id() {
         &["status", "--group", "nope", "--output", "json"],
     )
     .await;
-    assert_eq!(code(&out), 4, "{}", stderr(&out));
+    assert_code(&out, 4);
     assert_eq!(json(&out)[0]["error"]["code"], "ValidationError");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn wait_ends_with_the_final_status() {
-    let sim = AutoScalingSim::start().await.unwrap();
-    sim.create_group("jobs", quick());
+    let sim = sim_with("jobs").await;
     sim.create_group(
         "broken",
         quick()
@@ -273,13 +285,9 @@ async fn wait_ends_with_the_final_status() {
             .fail_reason("no capacity"),
     );
     let home = Home::new();
-    let mut args = vec!["start", "--group", "jobs", "--group", "broken", "--wait"];
-    args.extend(FAST);
-    args.extend(["--output", "json"]);
-    let out = run(asg_refresh(&home, Some(&sim)), &args).await;
+    let args = ["start", "--group", "jobs", "--group", "broken", "--wait"];
     // The worst of the groups' codes: `broken` ended Failed.
-    assert_eq!(code(&out), 1, "{}", stderr(&out));
-    let reports = json(&out);
+    let (_, reports) = run_json(&home, &sim, &args, 1).await;
     let jobs = reports.iter().find(|r| r["group"] == "jobs").unwrap();
     let broken = reports.iter().find(|r| r["group"] == "broken").unwrap();
     assert_eq!(jobs["final_status"], "Successful", "{jobs}");
@@ -288,10 +296,8 @@ async fn wait_ends_with_the_final_status() {
     assert_eq!(broken["exit_code"], 1);
 
     // Text output, and `wait` on the latest refresh.
-    let mut args = vec!["wait", "--group", "jobs"];
-    args.extend(FAST);
-    let out = run(asg_refresh(&home, Some(&sim)), &args).await;
-    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let out = run_fast(&home, &sim, &["wait", "--group", "jobs"]).await;
+    assert_code(&out, 0);
     assert!(
         stdout(&out).contains("ended Successful"),
         "{}",
@@ -301,27 +307,21 @@ async fn wait_ends_with_the_final_status() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn status_and_cancel() {
-    let sim = AutoScalingSim::start().await.unwrap();
-    sim.create_group("web", quick());
-    let id = sim
-        .seed_running_refresh("web", Duration::from_secs(3600))
-        .unwrap();
+    let sim = sim_with("web").await;
+    let id = seed(&sim, "web", 3600);
     let home = Home::new();
     let out = run(
         asg_refresh(&home, Some(&sim)),
         &["status", "--group", "web", "--output", "json"],
     )
     .await;
-    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_code(&out, 0);
     let r = &json(&out)[0];
     assert_eq!(r["refresh_id"], id.as_str());
     assert_eq!(r["status"], "InProgress");
 
-    let mut args = vec!["cancel", "--group", "web", "--wait", "--output", "json"];
-    args.extend(FAST);
-    let out = run(asg_refresh(&home, Some(&sim)), &args).await;
-    assert_eq!(code(&out), 0, "{}", stderr(&out));
-    let r = &json(&out)[0];
+    let (_, reports) = run_json(&home, &sim, &["cancel", "--group", "web", "--wait"], 0).await;
+    let r = &reports[0];
     assert_eq!(r["refresh_id"], id.as_str());
     assert_eq!(r["final_status"], "Cancelled");
 }
@@ -335,7 +335,7 @@ async fn two_groups_at_concurrency_1_run_one_after_the_other() {
             .unwrap();
     }
     let home = Home::new();
-    let mut args = vec![
+    let args = [
         "start",
         "--group",
         "a",
@@ -344,9 +344,8 @@ async fn two_groups_at_concurrency_1_run_one_after_the_other() {
         "--concurrency",
         "1",
     ];
-    args.extend(FAST);
-    let out = run(asg_refresh(&home, Some(&sim)), &args).await;
-    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let out = run_fast(&home, &sim, &args).await;
+    assert_code(&out, 0);
     let groups: Vec<String> = sim
         .calls()
         .iter()
@@ -367,8 +366,7 @@ async fn two_groups_at_concurrency_1_run_one_after_the_other() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn trace_output_contains_no_secret() {
-    let sim = AutoScalingSim::start().await.unwrap();
-    sim.create_group("web", quick());
+    let sim = sim_with("web").await;
     sim.seed_running_refresh("web", Duration::from_millis(500))
         .unwrap();
     let home = Home::new();
@@ -377,7 +375,7 @@ async fn trace_output_contains_no_secret() {
     let mut args = vec!["-vvv", "start", "--group", "web", "--wait"];
     args.extend(FAST);
     let out = run(cmd, &args).await;
-    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_code(&out, 0);
     let all = format!("{}{}", stdout(&out), stderr(&out));
     assert!(all.contains("TRACE"), "trace logs are on");
     for secret in [
@@ -394,10 +392,8 @@ async fn trace_output_contains_no_secret() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ctrl_c_exits_130_and_makes_no_call_after_it() {
-    let sim = AutoScalingSim::start().await.unwrap();
-    sim.create_group("web", quick());
-    sim.seed_running_refresh("web", Duration::from_secs(3600))
-        .unwrap();
+    let sim = sim_with("web").await;
+    seed(&sim, "web", 3600);
     let home = Home::new();
     let cmd = asg_refresh(&home, Some(&sim));
     let child = std::process::Command::new(cmd.get_program())
@@ -430,8 +426,8 @@ async fn ctrl_c_exits_130_and_makes_no_call_after_it() {
     let out = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
         .await
         .unwrap();
-    assert_eq!(code(&out), 130, "{}", stderr(&out));
-    assert!(stderr(&out).contains("interrupted"), "{}", stderr(&out));
+    assert_code(&out, 130);
+    assert_stderr_has(&out, "interrupted");
     tokio::time::sleep(Duration::from_millis(500)).await;
     let late: Vec<_> = sim
         .calls()
@@ -446,7 +442,7 @@ async fn the_demo_tells_the_story_in_under_20_s() {
     let home = Home::new();
     let began = std::time::Instant::now();
     let out = run(asg_refresh(&home, None), &["demo"]).await;
-    assert_eq!(code(&out), 0, "{}\n{}", stdout(&out), stderr(&out));
+    assert_code(&out, 0);
     assert!(
         began.elapsed() < Duration::from_secs(20),
         "{:?}",
@@ -461,8 +457,7 @@ async fn the_demo_tells_the_story_in_under_20_s() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn preferences_reach_the_request() {
-    let sim = AutoScalingSim::start().await.unwrap();
-    sim.create_group("web", quick());
+    let sim = sim_with("web").await;
     let home = Home::new();
     let args = [
         "start",
@@ -483,7 +478,7 @@ async fn preferences_reach_the_request() {
         "5m",
     ];
     let out = run(asg_refresh(&home, Some(&sim)), &args).await;
-    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_code(&out, 0);
     let calls = sim.calls();
     let params = &calls
         .iter()
@@ -510,23 +505,12 @@ async fn preferences_reach_the_request() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_status_aware_retries_on_the_plain_schedule() {
-    let sim = AutoScalingSim::start().await.unwrap();
-    sim.create_group("web", quick());
-    sim.seed_running_refresh("web", Duration::from_secs(1))
-        .unwrap();
+    let sim = sim_with("web").await;
+    seed(&sim, "web", 1);
     let home = Home::new();
-    let mut args = vec![
-        "start",
-        "--group",
-        "web",
-        "--no-status-aware",
-        "--output",
-        "json",
-    ];
-    args.extend(FAST);
-    let out = run(asg_refresh(&home, Some(&sim)), &args).await;
-    assert_eq!(code(&out), 0, "{}", stderr(&out));
-    let r = &json(&out)[0];
+    let args = ["start", "--group", "web", "--no-status-aware"];
+    let (_, reports) = run_json(&home, &sim, &args, 0).await;
+    let r = &reports[0];
     assert_eq!(r["describe_calls"], 0, "{r}");
     assert!(r["attempts"].as_u64().unwrap() >= 2, "{r}");
     assert!(
@@ -538,31 +522,18 @@ async fn no_status_aware_retries_on_the_plain_schedule() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn giving_up_exits_3() {
-    let sim = AutoScalingSim::start().await.unwrap();
-    sim.create_group("web", quick());
-    let blocker = sim
-        .seed_running_refresh("web", Duration::from_secs(3600))
-        .unwrap();
+    let sim = sim_with("web").await;
+    let blocker = seed(&sim, "web", 3600);
     let home = Home::new();
-    let mut args = vec![
-        "start",
-        "--group",
-        "web",
-        "--max-wait",
-        "1s",
-        "--output",
-        "json",
-    ];
-    args.extend(FAST);
-    let out = run(asg_refresh(&home, Some(&sim)), &args).await;
-    assert_eq!(code(&out), 3, "{}", stderr(&out));
-    let r = &json(&out)[0];
+    let args = ["start", "--group", "web", "--max-wait", "1s"];
+    let (_, reports) = run_json(&home, &sim, &args, 3).await;
+    let r = &reports[0];
     assert!(
         ["gave_up", "wont_end_in_time"].contains(&r["error"]["kind"].as_str().unwrap()),
         "{r}"
     );
 
-    let mut args = vec![
+    let args = [
         "wait",
         "--group",
         "web",
@@ -571,9 +542,8 @@ async fn giving_up_exits_3() {
         "--max-wait",
         "1s",
     ];
-    args.extend(FAST);
-    let out = run(asg_refresh(&home, Some(&sim)), &args).await;
-    assert_eq!(code(&out), 3, "{}", stderr(&out));
+    let out = run_fast(&home, &sim, &args).await;
+    assert_code(&out, 3);
     assert!(
         stderr(&out).contains("max_wait") || stderr(&out).contains("did not finish"),
         "{}",
