@@ -60,6 +60,12 @@
 //! agrees to the microsecond only on a virtual clock, since the tower path starts its clock when
 //! the call is made and the SDK path when the SDK's retry loop starts).
 //!
+//! Neither path does anything for a call before its first failure: no state is stored, no clock
+//! or random number generator is read. The one exception is a configured `on_finish` (or the
+//! tower path's `with_stats`), for which the start of the call is read, so that
+//! [`RetryStats::elapsed`] covers the whole call; without one, `elapsed` counts from the first
+//! blocked answer, like `max_elapsed` always does.
+//!
 //! # The SDK interceptor
 //!
 //! An interceptor and a retry classifier work as a pair inside the SDK's own retry loop. For the
@@ -293,8 +299,11 @@
 //! - **Adaptive mode.** The client-side rate limiter is neither consulted nor updated for waits,
 //!   and the attempt right after a wait skips it too: the override above is still in place when
 //!   the SDK takes that attempt's send token.
-//! - **Per call.** The schedule, the start time and the counters of a call live in that call's
-//!   `ConfigBag`; concurrent calls on one client are independent.
+//! - **Per call.** The schedule, the counters and the start time of a call live in that call's
+//!   `ConfigBag` from its first failure on; concurrent calls on one client are independent. A
+//!   call that succeeds at once stores nothing; both interceptors are installed as
+//!   permanent `SharedInterceptor`s (they cannot be disabled with `disable_interceptor`), so the
+//!   SDK's interceptor loop calls only the hooks they implement.
 //!
 //! ## Limits
 //!
@@ -303,7 +312,8 @@
 //!   `modify_before_attempt_completion`. The extension traits append it, so installing it last
 //!   is the natural order.
 //! - When it is installed more than once (client-wide and per call), the last one installed acts
-//!   alone; per-call settings win over client-wide ones.
+//!   alone; per-call settings win over client-wide ones. (The instances count each other by
+//!   interceptor name at a call's first failure; the last of them to run takes the call.)
 //! - Its retry classifier runs after the SDK's classifiers (with a priority just above the
 //!   transient-error classifier). A classifier of yours that returns `RetryForbidden`, at any
 //!   priority, stops the waiting; one with a higher priority that returns any other action

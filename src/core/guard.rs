@@ -22,10 +22,10 @@
 //! [`ProvideErrorCode::may_have_started_refresh`]: super::error_code::ProvideErrorCode::may_have_started_refresh
 
 use aws_smithy_runtime_api::box_error::BoxError;
-use aws_smithy_runtime_api::client::interceptors::Intercept;
 use aws_smithy_runtime_api::client::interceptors::context::{
-    BeforeTransmitInterceptorContextMut, Error, FinalizerInterceptorContextMut,
+    Error, FinalizerInterceptorContextMut,
 };
+use aws_smithy_runtime_api::client::interceptors::{Intercept, dyn_dispatch_hint};
 use aws_smithy_runtime_api::client::orchestrator::{HttpResponse, Metadata, OrchestratorError};
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::config_bag::{ConfigBag, Storable, StoreReplace};
@@ -48,7 +48,8 @@ pub(crate) fn outcome_unknown(transport: bool, status: Option<u16>, code: Option
         || (status.is_some_and(|s| (500..600).contains(&s)) && code != Some(RESOURCE_CONTENTION))
 }
 
-/// Whether an attempt of this call may have started a refresh.
+/// Whether an attempt of this call may have started a refresh (stored from the first attempt
+/// whose outcome is unknown).
 #[derive(Debug, Default)]
 struct GuardState {
     may_have_started: bool,
@@ -94,21 +95,10 @@ fn is_start_instance_refresh(cfg: &ConfigBag) -> bool {
         .is_some_and(|m| m.service() == SERVICE && m.name() == START_INSTANCE_REFRESH)
 }
 
+#[dyn_dispatch_hint]
 impl Intercept for Guard {
     fn name(&self) -> &'static str {
         "InstanceRefreshDuplicateGuard"
-    }
-
-    fn modify_before_retry_loop(
-        &self,
-        _context: &mut BeforeTransmitInterceptorContextMut<'_>,
-        _rc: &RuntimeComponents,
-        cfg: &mut ConfigBag,
-    ) -> Result<(), BoxError> {
-        if is_start_instance_refresh(cfg) {
-            cfg.interceptor_state().store_put(GuardState::default());
-        }
-        Ok(())
     }
 
     fn modify_before_attempt_completion(
@@ -117,17 +107,23 @@ impl Intercept for Guard {
         _rc: &RuntimeComponents,
         cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
-        let Some(state) = cfg.get_mut_from_interceptor_state::<GuardState>() else {
+        // Nothing to keep until an attempt fails: the state is made by the first failure whose
+        // outcome is unknown, and a call that never fails stores nothing.
+        let Some(Err(err)) = context.inner().output_or_error() else {
             return Ok(());
         };
-        if let Some(Err(err)) = context.inner().output_or_error()
-            && attempt_outcome_unknown(err, context.inner().response())
-        {
-            state.may_have_started = true;
+        if !is_start_instance_refresh(cfg) {
+            return Ok(());
         }
-        if state.may_have_started
-            && let Some(response) = context.response_mut()
-        {
+        let earlier = may_have_started_refresh(cfg);
+        if !earlier && attempt_outcome_unknown(err, context.inner().response()) {
+            cfg.interceptor_state().store_put(GuardState {
+                may_have_started: true,
+            });
+        } else if !earlier {
+            return Ok(());
+        }
+        if let Some(response) = context.response_mut() {
             response.add_extension(PossiblyOwnRefresh);
         }
         Ok(())

@@ -115,9 +115,9 @@ pub struct RetryStats {
     /// Total time spent waiting between attempts (the policy's delays; not the SDK's own retry
     /// backoff inside an attempt).
     pub waited: Duration,
-    /// Time from the start of the first attempt to the end of the last one. (On the tower path,
-    /// the start is read only for an `on_finish` or `with_stats`; without them, the logs count
-    /// from the first blocked answer.)
+    /// Time from the start of the first attempt to the end of the last one. (The start is read
+    /// only for an `on_finish`, or the tower path's `with_stats`; without them, the logs and
+    /// [`retry_stats`](crate::retry_stats) count from the first blocked answer.)
     pub elapsed: Duration,
     /// How the call ended.
     pub outcome: RetryOutcome,

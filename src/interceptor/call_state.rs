@@ -17,16 +17,16 @@ use tracing::Span;
 use crate::core::outcome::StopReason;
 use crate::core::schedule::Schedule;
 
-/// Everything one operation call needs. Lives in that call's `ConfigBag`, so concurrent calls on
-/// one client never share it.
+/// Everything one operation call needs from its first failure on. Lives in that call's
+/// `ConfigBag`, so concurrent calls on one client never share it; a call that never fails has none.
 #[derive(Debug)]
 pub(super) struct CallState {
-    /// The interceptor instance that claimed the call.
+    /// The interceptor instance that took the call.
     pub(super) owner: u64,
     /// Made at the first blocked answer (see [`after_failure`](crate::core::attempt::after_failure)).
     pub(super) schedule: Option<Box<Schedule>>,
-    /// Time-source reading at the start of the retry loop.
-    pub(super) start: SystemTime,
+    /// Time-source reading at the start of the retry loop, read only for an `on_finish`.
+    pub(super) start: Option<SystemTime>,
     /// Time-source reading at the first blocked answer: `max_elapsed` counts from here.
     pub(super) first_blocked: Option<SystemTime>,
     /// [Attempts](crate#what-an-attempt-is) so far: the first, and one after each of our waits.
@@ -55,7 +55,7 @@ impl Storable for CallState {
 }
 
 impl CallState {
-    pub(super) fn new(owner: u64, start: SystemTime, span: Span) -> Self {
+    pub(super) fn new(owner: u64, start: Option<SystemTime>, span: Span) -> Self {
         CallState {
             owner,
             schedule: None,
@@ -69,6 +69,17 @@ impl CallState {
             stopped: None,
             saved: None,
             span,
+        }
+    }
+}
+
+impl CallState {
+    /// Counts the attempt that just completed, if it is a new one (the first, or the first after
+    /// a wait) rather than one of the SDK's own retries.
+    pub(super) fn count_attempt(&mut self) {
+        if self.new_attempt {
+            self.new_attempt = false;
+            self.attempts = self.attempts.saturating_add(1);
         }
     }
 }

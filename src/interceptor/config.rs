@@ -4,7 +4,7 @@
 use std::fmt;
 use std::sync::Arc;
 
-use aws_sdk_autoscaling::config::Builder;
+use aws_sdk_autoscaling::config::{Builder, SharedInterceptor};
 
 use super::directive::DirectiveClassifier;
 use super::retry_interceptor::RetryInterceptor;
@@ -255,10 +255,13 @@ impl InstanceRefreshRetryConfig {
     pub(super) fn install(&self, builder: &mut Builder) {
         let settings = Arc::new(self.settings.clone());
         // The guard first: the interceptor reads what it learned about the same attempt.
-        builder.push_interceptor(aws_sdk_autoscaling::config::SharedInterceptor::new(Guard));
-        builder.push_interceptor(aws_sdk_autoscaling::config::SharedInterceptor::new(
-            RetryInterceptor::new(settings, self.related_operations),
-        ));
+        // Permanent: the SDK's interceptor loop then skips its `DisableInterceptor` lookup in
+        // the config bag for each of their hooks (and only their overridden hooks are called).
+        builder.push_interceptor(SharedInterceptor::permanent(Guard));
+        builder.push_interceptor(SharedInterceptor::permanent(RetryInterceptor::new(
+            settings,
+            self.related_operations,
+        )));
         builder.push_retry_classifier(
             aws_smithy_runtime_api::client::retries::classifiers::SharedRetryClassifier::new(
                 DirectiveClassifier,

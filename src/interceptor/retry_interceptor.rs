@@ -10,15 +10,15 @@ use std::time::{Duration, SystemTime};
 
 use aws_sdk_autoscaling::operation::RequestId;
 use aws_smithy_runtime_api::box_error::BoxError;
-use aws_smithy_runtime_api::client::interceptors::Intercept;
 use aws_smithy_runtime_api::client::interceptors::context::{
     BeforeTransmitInterceptorContextMut, BeforeTransmitInterceptorContextRef, Error,
     FinalizerInterceptorContextMut,
 };
+use aws_smithy_runtime_api::client::interceptors::{Intercept, dyn_dispatch_hint};
 use aws_smithy_runtime_api::client::orchestrator::{Metadata, OrchestratorError};
 use aws_smithy_runtime_api::client::retries::RequestAttempts;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
-use aws_smithy_types::config_bag::ConfigBag;
+use aws_smithy_types::config_bag::{ConfigBag, Storable, StoreReplace};
 use aws_smithy_types::timeout::TimeoutConfig;
 
 use super::call_state::{CallState, override_for_wait, restore};
@@ -34,8 +34,14 @@ use crate::core::settings::Settings;
 use crate::core::trace;
 
 /// Gives each interceptor instance an id, so that when several are installed (client-wide and per
-/// call) only the one that claimed the call acts on it.
+/// call) only the one that took the call acts on it.
 static NEXT_ID: AtomicU64 = AtomicU64::new(0);
+
+/// The interceptor's name. Installed more than once, the instances count each other by it
+/// (see [`RetryInterceptor::take_call`]); one that also handles the related operations has its
+/// own name, so that the count for those operations includes only the instances that handle them.
+const NAME: &str = "InstanceRefreshRetryInterceptor";
+const NAME_WITH_RELATED: &str = "InstanceRefreshRetryInterceptor(+related operations)";
 
 /// The SDK interceptor. See the [module docs](self).
 #[derive(Debug, Clone)]
@@ -43,6 +49,24 @@ pub(super) struct RetryInterceptor {
     id: u64,
     settings: Arc<Settings>,
     related_operations: bool,
+}
+
+/// The time source's reading when the retry loop started; read only for an `on_finish`, which
+/// reports the whole call's `elapsed`.
+#[derive(Debug, Clone, Copy)]
+struct CallStart(SystemTime);
+
+impl Storable for CallStart {
+    type Storer = StoreReplace<Self>;
+}
+
+/// How many of the installed interceptors that handle the call have asked to take it, in the
+/// hook that is deciding who does (see [`RetryInterceptor::take_call`]).
+#[derive(Debug, Clone, Copy)]
+struct Claims(usize);
+
+impl Storable for Claims {
+    type Storer = StoreReplace<Self>;
 }
 
 impl RetryInterceptor {
@@ -55,17 +79,67 @@ impl RetryInterceptor {
     }
 
     fn handles(&self, cfg: &ConfigBag) -> bool {
-        cfg.load::<Metadata>().is_some_and(|m| {
-            m.service() == SERVICE
-                && (m.name() == START_INSTANCE_REFRESH
-                    || (self.related_operations && RELATED_OPERATIONS.contains(&m.name())))
-        })
+        cfg.load::<Metadata>()
+            .is_some_and(|m| m.service() == SERVICE && self.handles_operation(m.name()))
     }
 
-    /// This call's state, if this interceptor owns the call.
+    fn handles_operation(&self, operation: &str) -> bool {
+        operation == START_INSTANCE_REFRESH
+            || (self.related_operations && RELATED_OPERATIONS.contains(&operation))
+    }
+
+    /// This call's state, if this interceptor took the call.
     fn state<'a>(&self, cfg: &'a mut ConfigBag) -> Option<&'a mut CallState> {
         cfg.get_mut_from_interceptor_state::<CallState>()
             .filter(|s| s.owner == self.id)
+    }
+
+    /// Takes a call that no instance has taken yet, in a hook where every installed instance that
+    /// handles the call asks in turn: the last one installed takes it, as it runs last (a per-call
+    /// override runs after the client-wide interceptor). Nothing is stored until then, so a call
+    /// that succeeds at once costs no state; when only one instance is installed, nothing at all.
+    fn take_call(&self, rc: &RuntimeComponents, cfg: &mut ConfigBag) -> bool {
+        let Some(start_instance_refresh) = cfg
+            .load::<Metadata>()
+            .map(|m| m.name() == START_INSTANCE_REFRESH)
+        else {
+            return false;
+        };
+        let installed = rc
+            .interceptors()
+            .filter(|i| {
+                let name = i.name();
+                name == NAME_WITH_RELATED || (name == NAME && start_instance_refresh)
+            })
+            .count();
+        if installed <= 1 {
+            return true;
+        }
+        let asked = cfg.load::<Claims>().map_or(0, |c| c.0) + 1;
+        if asked < installed {
+            cfg.interceptor_state().store_put(Claims(asked));
+            return false;
+        }
+        cfg.interceptor_state().unset::<Claims>();
+        true
+    }
+
+    /// This call's state: this interceptor's if it took the call, or new if no instance had and
+    /// this one takes it now.
+    fn state_or_take<'a>(
+        &self,
+        rc: &RuntimeComponents,
+        cfg: &'a mut ConfigBag,
+    ) -> Option<&'a mut CallState> {
+        if cfg.load::<CallState>().is_none() {
+            if !self.take_call(rc, cfg) {
+                return None;
+            }
+            let start = cfg.load::<CallStart>().map(|s| s.0);
+            cfg.interceptor_state()
+                .store_put(CallState::new(self.id, start, trace::call_span()));
+        }
+        self.state(cfg)
     }
 }
 
@@ -124,9 +198,14 @@ fn now(rc: &RuntimeComponents) -> SystemTime {
     rc.time_source().unwrap_or_default().now()
 }
 
+#[dyn_dispatch_hint]
 impl Intercept for RetryInterceptor {
     fn name(&self) -> &'static str {
-        "InstanceRefreshRetryInterceptor"
+        if self.related_operations {
+            NAME_WITH_RELATED
+        } else {
+            NAME
+        }
     }
 
     fn modify_before_retry_loop(
@@ -135,13 +214,13 @@ impl Intercept for RetryInterceptor {
         rc: &RuntimeComponents,
         cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
-        if !self.handles(cfg) {
-            return Ok(());
+        // The only thing read before the first failure, and only for an `on_finish`: the start.
+        if self.settings.on_finish.is_some()
+            && cfg.load::<CallStart>().is_none()
+            && self.handles(cfg)
+        {
+            cfg.interceptor_state().store_put(CallStart(now(rc)));
         }
-        // Last installed wins: a per-call override runs after the client-wide interceptor and
-        // replaces its claim.
-        cfg.interceptor_state()
-            .store_put(CallState::new(self.id, now(rc), trace::call_span()));
         Ok(())
     }
 
@@ -171,23 +250,27 @@ impl Intercept for RetryInterceptor {
         rc: &RuntimeComponents,
         cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
-        let request_attempt = cfg.load::<RequestAttempts>().map_or(1, |a| a.attempts());
-        // Kept by the guard, which runs first; this attempt included.
-        let may_have_started_refresh = guard::may_have_started_refresh(cfg);
         if let Some(saved) = self.state(cfg).and_then(|s| s.saved.take()) {
             // Only reachable if `read_before_attempt` did not run; never stack overrides.
             restore(cfg, saved);
         }
-        let Some(state) = self.state(cfg) else {
-            return Ok(());
-        };
-        if state.new_attempt {
-            state.new_attempt = false;
-            state.attempts = state.attempts.saturating_add(1);
-        }
         let Some(Err(err)) = context.inner().output_or_error() else {
+            // A success: counted if the call has state (it failed before); nothing else to do.
+            if let Some(state) = self.state(cfg) {
+                state.count_attempt();
+            }
             return Ok(());
         };
+        if !self.handles(cfg) {
+            return Ok(());
+        }
+        let request_attempt = cfg.load::<RequestAttempts>().map_or(1, |a| a.attempts());
+        // Kept by the guard, which runs first; this attempt included.
+        let may_have_started_refresh = guard::may_have_started_refresh(cfg);
+        let Some(state) = self.state_or_take(rc, cfg) else {
+            return Ok(());
+        };
+        state.count_attempt();
         let err = AttemptError::of(err);
         // `max_elapsed` counts from the first blocked answer, as on the tower path.
         let first_blocked = &mut state.first_blocked;
@@ -246,6 +329,27 @@ impl Intercept for RetryInterceptor {
         rc: &RuntimeComponents,
         cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
+        if cfg.load::<CallState>().is_none() {
+            // The call never failed (or failed before its first attempt). Only an `on_finish`
+            // hears about it: the instance that takes the call reports it.
+            if cfg.load::<CallStart>().is_none() || !self.handles(cfg) || !self.take_call(rc, cfg) {
+                return Ok(());
+            }
+            let succeeded = matches!(context.inner().output_or_error(), Some(Ok(_)));
+            let start = cfg.load::<CallStart>().map(|s| s.0);
+            let stats = RetryStats::new(
+                u32::from(succeeded),
+                Duration::ZERO,
+                start.map_or(Duration::ZERO, |start| elapsed(rc, start)),
+                if succeeded {
+                    RetryOutcome::Succeeded
+                } else {
+                    RetryOutcome::NotRetryable
+                },
+            );
+            self.settings.finished::<AttemptError<'_>>(&stats, None);
+            return Ok(());
+        }
         // The operation timeout, not an attempt timeout on the last attempt: the call's whole
         // budget is spent.
         let operation_timeout = cfg
@@ -255,7 +359,11 @@ impl Intercept for RetryInterceptor {
             return Ok(());
         };
         let saved = state.saved.take();
-        let elapsed = elapsed(rc, state.start);
+        // From the start when an `on_finish` had it read, otherwise from the first blocked answer.
+        let elapsed = state
+            .start
+            .or(state.first_blocked)
+            .map_or(Duration::ZERO, |from| elapsed(rc, from));
         // Only the operation timeout can end a call during one of our waits.
         let cut_a_wait = state.pending.is_some();
         if let Some((delay, decided)) = state.pending.take() {
@@ -280,6 +388,7 @@ impl Intercept for RetryInterceptor {
             (Some(_), None) => RetryOutcome::NotRetryable,
         };
         let stats = RetryStats::new(state.attempts, state.waited, elapsed, outcome);
+        let failed = last_error.is_some();
         let last_error = last_error.map(AttemptError::of);
         state
             .span
@@ -287,7 +396,9 @@ impl Intercept for RetryInterceptor {
         if let Some(saved) = saved {
             restore(cfg, saved);
         }
-        if let Some(response) = context.response_mut() {
+        // For `retry_stats`, which reads them from an error's raw response. (A success's response
+        // is not handed to the caller: `on_finish` has them.)
+        if failed && let Some(response) = context.response_mut() {
             response.add_extension(stats);
         }
         Ok(())

@@ -57,43 +57,89 @@ pin_project! {
         service: S,
         request: Req,
         config: Arc<LayerConfig>,
-        // Inner calls made so far, the one in flight included.
-        attempts: u32,
-        // The duplicate guard's memory for the whole call: an inner call may have started a
-        // refresh.
-        may_have_started_refresh: bool,
-        // Set once the result is returned; a future dropped before that reports `Cancelled`.
-        done: bool,
-        // The time source's reading when the call started: read only when a report needs it
-        // (`on_finish`, `with_stats`). Nothing else is read or built before the first failure
-        // that is ours to handle.
-        sent: Option<SystemTime>,
-        // Made at the first failure that is ours (boxed, like `waiting`: a call that is never
-        // blocked carries a pointer for each, not their state).
-        schedule: Option<Box<Schedule>>,
-        // From the first blocked answer on: what the waits need.
-        waiting: Option<Box<Waiting>>,
+        // Everything past the first attempt's success: made at the first failure, or at the start
+        // when an `on_finish` or `with_stats` needs the start time. A call that succeeds at once
+        // without them carries one null pointer, and dropping it reports nothing.
+        call: Option<Box<Call>>,
         _respond: PhantomData<fn() -> K>,
     }
+}
 
-    impl<S, Req, F, K> PinnedDrop for ResponseFuture<S, Req, F, K> {
-        fn drop(this: Pin<&mut Self>) {
-            let this = this.project();
-            // Completion is reported from `poll`. During a panic's unwind nothing is reported: a
-            // callback that panicked too would abort the process.
-            if *this.done || std::thread::panicking() {
-                return;
-            }
-            // Dropped mid-call, for example by a timeout above this layer. A call that had not
-            // waited reports only to an `on_finish` (which made it read the clock at the start).
-            if this.sent.is_none() && this.waiting.is_none() {
-                return;
-            }
-            let now = this.config.time.now();
-            let stats = stats(*this.attempts, *this.sent, this.waiting.as_deref(), now, RetryOutcome::Cancelled);
-            let _entered = this.waiting.as_ref().map(|w| w.span.enter());
-            this.config.settings.finished::<dyn ProvideErrorCode>(&stats, None);
+/// The state of a call that failed at least once, or whose start time a report needs.
+struct Call {
+    config: Arc<LayerConfig>,
+    // Inner calls made so far, the one in flight included.
+    attempts: u32,
+    // The duplicate guard's memory for the whole call: an inner call may have started a refresh.
+    may_have_started_refresh: bool,
+    // Set once the result is returned; a call dropped before that reports `Cancelled`.
+    done: bool,
+    // The time source's reading when the call started: read only when a report needs it
+    // (`on_finish`, `with_stats`).
+    sent: Option<SystemTime>,
+    // Made at the first failure that is ours.
+    schedule: Option<Box<Schedule>>,
+    // From the first blocked answer on: what the waits need.
+    waiting: Option<Waiting>,
+}
+
+impl Call {
+    fn new(config: &Arc<LayerConfig>, sent: Option<SystemTime>) -> Box<Call> {
+        Box::new(Call {
+            config: Arc::clone(config),
+            attempts: 1,
+            may_have_started_refresh: false,
+            done: false,
+            sent,
+            schedule: None,
+            waiting: None,
+        })
+    }
+
+    /// The call's stats at `now`. Without a reading at the start, `elapsed` counts from the first
+    /// blocked answer (or is zero).
+    fn stats(&self, now: SystemTime, outcome: RetryOutcome) -> RetryStats {
+        let from = self.sent.or(self.waiting.as_ref().map(|w| w.first_blocked));
+        RetryStats::new(
+            self.attempts,
+            self.waiting
+                .as_ref()
+                .map_or(Duration::ZERO, |w| w.waited(now)),
+            from.map_or(Duration::ZERO, |t| elapsed_since(t, now)),
+            outcome,
+        )
+    }
+
+    /// Reports how the call ended, and returns what it reported.
+    fn finish<E: ProvideErrorCode + ?Sized>(
+        &mut self,
+        outcome: RetryOutcome,
+        err: Option<&E>,
+    ) -> RetryStats {
+        self.done = true;
+        let stats = self.stats(self.config.time.now(), outcome);
+        let _entered = self.waiting.as_ref().map(|w| w.span.enter());
+        self.config.settings.finished(&stats, err);
+        stats
+    }
+
+    /// Whether anyone hears about a call that did not give up: an `on_finish`, a response with
+    /// stats, or the logs of a call that waited.
+    fn reports(&self) -> bool {
+        self.sent.is_some() || self.waiting.is_some()
+    }
+}
+
+impl Drop for Call {
+    fn drop(&mut self) {
+        // Completion is reported from `poll`. During a panic's unwind nothing is reported: a
+        // callback that panicked too would abort the process.
+        if self.done || std::thread::panicking() || !self.reports() {
+            return;
         }
+        // Dropped mid-call, for example by a timeout above this layer. A call that had not
+        // waited reports only to an `on_finish` (which made it read the clock at the start).
+        self.finish::<dyn ProvideErrorCode>(RetryOutcome::Cancelled, None);
     }
 }
 
@@ -120,34 +166,20 @@ impl Waiting {
     }
 }
 
-/// The call's stats at `now`. Without a reading at the start, `elapsed` counts from the first
-/// blocked answer (or is zero).
-fn stats(
-    attempts: u32,
-    sent: Option<SystemTime>,
-    waiting: Option<&Waiting>,
-    now: SystemTime,
-    outcome: RetryOutcome,
-) -> RetryStats {
-    let from = sent.or(waiting.map(|w| w.first_blocked));
-    RetryStats::new(
-        attempts,
-        waiting.map_or(Duration::ZERO, |w| w.waited(now)),
-        from.map_or(Duration::ZERO, |t| elapsed_since(t, now)),
-        outcome,
-    )
-}
-
 impl<S, Req, F, K> std::fmt::Debug for ResponseFuture<S, Req, F, K> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ResponseFuture")
-            .field("attempts", &self.attempts)
-            .field("schedule", &self.schedule)
+            .field("attempts", &self.call.as_ref().map_or(1, |c| c.attempts))
+            .field(
+                "schedule",
+                &self.call.as_ref().and_then(|c| c.schedule.as_ref()),
+            )
             .finish_non_exhaustive()
     }
 }
 
 impl<S, Req, F, K> ResponseFuture<S, Req, F, K> {
+    #[inline]
     pub(crate) fn new(
         service: S,
         request: Req,
@@ -155,18 +187,14 @@ impl<S, Req, F, K> ResponseFuture<S, Req, F, K> {
         config: Arc<LayerConfig>,
         needs_stats: bool,
     ) -> Self {
-        let sent = (needs_stats || config.settings.on_finish.is_some()).then(|| config.time.now());
+        let call = (needs_stats || config.settings.on_finish.is_some())
+            .then(|| Call::new(&config, Some(config.time.now())));
         ResponseFuture {
             state: State::Calling { future: first },
             service,
             request,
             config,
-            attempts: 1,
-            may_have_started_refresh: false,
-            done: false,
-            sent,
-            schedule: None,
-            waiting: None,
+            call,
             _respond: PhantomData,
         }
     }
@@ -174,6 +202,90 @@ impl<S, Req, F, K> ResponseFuture<S, Req, F, K> {
 
 fn elapsed_since(earlier: SystemTime, now: SystemTime) -> Duration {
     now.duration_since(earlier).unwrap_or_default()
+}
+
+/// What `poll` does after an attempt failed, or after any attempt of a call with state.
+enum After<R, E> {
+    Return(Result<R, E>),
+    Sleep(Sleep),
+}
+
+/// Everything past the first attempt's success: out of line, so that `poll`'s path for a call
+/// that succeeds at once stays small.
+#[inline(never)]
+fn after_attempt<T, Err, K>(
+    config: &Arc<LayerConfig>,
+    slot: &mut Option<Box<Call>>,
+    result: Result<T, Err>,
+) -> After<K::Response, Err>
+where
+    Err: ProvideErrorCode,
+    K: Respond<T>,
+{
+    let call = slot.get_or_insert_with(|| Call::new(config, None));
+    let err = match result {
+        Ok(response) => {
+            let stats = if call.reports() {
+                call.finish::<Err>(RetryOutcome::Succeeded, None)
+            } else {
+                call.done = true;
+                RetryStats::new(
+                    call.attempts,
+                    Duration::ZERO,
+                    Duration::ZERO,
+                    RetryOutcome::Succeeded,
+                )
+            };
+            return After::Return(Ok(K::respond(response, stats)));
+        }
+        Err(err) => err,
+    };
+    call.may_have_started_refresh |= err.may_have_started_refresh();
+    let settings = &config.settings;
+    let time = &config.time;
+    let mut now = None;
+    let waiting = &call.waiting;
+    let next = after_failure(
+        settings,
+        &mut call.schedule,
+        &err,
+        call.may_have_started_refresh,
+        || {
+            let t = *now.get_or_insert_with(|| time.now());
+            waiting
+                .as_ref()
+                .map_or(Duration::ZERO, |w| elapsed_since(w.first_blocked, t))
+        },
+    );
+    let outcome = match next {
+        Next::Wait(delay) => {
+            let now = now.unwrap_or_else(|| time.now());
+            let waiting = call.waiting.get_or_insert_with(|| Waiting {
+                first_blocked: now,
+                waited: Duration::ZERO,
+                pending: None,
+                span: trace::call_span(),
+            });
+            if let Some((done, _)) = waiting.pending.take() {
+                waiting.waited = waiting.waited.saturating_add(done);
+            }
+            let attempt = call.attempts;
+            waiting
+                .span
+                .in_scope(|| settings.waiting(attempt, delay, &err));
+            waiting.pending = Some((delay, now));
+            return After::Sleep(config.sleep.sleep(delay));
+        }
+        Next::PassThrough => RetryOutcome::NotRetryable,
+        Next::GiveUp(reason) => RetryOutcome::GaveUp(reason),
+    };
+    // Giving up is always logged; an error passed through only when someone hears it.
+    if call.reports() || matches!(outcome, RetryOutcome::GaveUp(_)) {
+        call.finish(outcome, Some(&err));
+    } else {
+        call.done = true;
+    }
+    After::Return(Err(err))
 }
 
 impl<S, Req, F, K, T, Err> Future for ResponseFuture<S, Req, F, K>
@@ -186,129 +298,58 @@ where
 {
     type Output = Result<K::Response, Err>;
 
+    #[inline]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let mut this = self.project();
         // The call's span, once it has one (a call that never waited has none).
-        let span = this.waiting.as_ref().map(|w| w.span.clone());
+        let span = this
+            .call
+            .as_ref()
+            .and_then(|c| c.waiting.as_ref())
+            .map(|w| w.span.clone());
         let _entered = span.as_ref().map(Span::enter);
-        let settings = &this.config.settings;
-        let time = &this.config.time;
         loop {
             match this.state.as_mut().project() {
-                StateProj::Ready => {
-                    if let Err(err) = ready!(this.service.poll_ready(cx)) {
-                        // Readiness failures are not classified: they did not come from AWS.
-                        // (Only reached after a wait, so the call has its waiting state.)
-                        *this.done = true;
-                        let stats = stats(
-                            *this.attempts,
-                            *this.sent,
-                            this.waiting.as_deref(),
-                            time.now(),
-                            RetryOutcome::NotRetryable,
-                        );
-                        settings.finished(&stats, Some(&err));
-                        return Poll::Ready(Err(err));
-                    }
-                    *this.attempts = this.attempts.saturating_add(1);
-                    let future = this.service.call(this.request.clone());
-                    this.state.set(State::Calling { future });
-                }
                 StateProj::Calling { future } => {
                     let result = ready!(future.poll(cx));
-                    // Reports read the clock only when someone hears them: an `on_finish`, a
-                    // response with stats, or the logs of a call that waited.
-                    let reports = this.sent.is_some() || this.waiting.is_some();
-                    let err = match result {
-                        Ok(response) => {
-                            *this.done = true;
-                            let stats = if reports {
-                                let stats = stats(
-                                    *this.attempts,
-                                    *this.sent,
-                                    this.waiting.as_deref(),
-                                    time.now(),
-                                    RetryOutcome::Succeeded,
-                                );
-                                settings.finished::<Err>(&stats, None);
-                                stats
-                            } else {
-                                RetryStats::new(
-                                    *this.attempts,
-                                    Duration::ZERO,
-                                    Duration::ZERO,
-                                    RetryOutcome::Succeeded,
-                                )
-                            };
-                            return Poll::Ready(Ok(K::respond(response, stats)));
-                        }
-                        Err(err) => err,
-                    };
-                    *this.may_have_started_refresh |= err.may_have_started_refresh();
-                    let mut now = None;
-                    let waiting = &*this.waiting;
-                    let next = after_failure(
-                        settings,
-                        this.schedule,
-                        &err,
-                        *this.may_have_started_refresh,
-                        || {
-                            let t = *now.get_or_insert_with(|| time.now());
-                            waiting
-                                .as_ref()
-                                .map_or(Duration::ZERO, |w| elapsed_since(w.first_blocked, t))
-                        },
-                    );
-                    let outcome = match next {
-                        Next::Wait(delay) => {
-                            let now = now.unwrap_or_else(|| time.now());
-                            let waiting = this.waiting.get_or_insert_with(|| {
-                                Box::new(Waiting {
-                                    first_blocked: now,
-                                    waited: Duration::ZERO,
-                                    pending: None,
-                                    span: trace::call_span(),
-                                })
-                            });
-                            if let Some((done, _)) = waiting.pending.take() {
-                                waiting.waited = waiting.waited.saturating_add(done);
-                            }
-                            let attempt = *this.attempts;
-                            waiting
-                                .span
-                                .in_scope(|| settings.waiting(attempt, delay, &err));
-                            waiting.pending = Some((delay, now));
-                            let sleep = this.config.sleep.sleep(delay);
-                            this.state.set(State::Sleeping { sleep });
-                            continue;
-                        }
-                        Next::PassThrough => RetryOutcome::NotRetryable,
-                        Next::GiveUp(reason) => RetryOutcome::GaveUp(reason),
-                    };
-                    *this.done = true;
-                    // Giving up is always logged; an error passed through only when someone
-                    // hears it.
-                    if reports || matches!(outcome, RetryOutcome::GaveUp(_)) {
-                        let now = now.unwrap_or_else(|| time.now());
-                        let stats = stats(
-                            *this.attempts,
-                            *this.sent,
-                            this.waiting.as_deref(),
-                            now,
-                            outcome,
+                    // The path of a call that succeeds at once: nothing to count or report.
+                    if this.call.is_none()
+                        && let Ok(response) = result
+                    {
+                        let stats = RetryStats::new(
+                            1,
+                            Duration::ZERO,
+                            Duration::ZERO,
+                            RetryOutcome::Succeeded,
                         );
-                        settings.finished(&stats, Some(&err));
+                        return Poll::Ready(Ok(K::respond(response, stats)));
                     }
-                    return Poll::Ready(Err(err));
+                    match after_attempt::<T, Err, K>(this.config, this.call, result) {
+                        After::Return(result) => return Poll::Ready(result),
+                        After::Sleep(sleep) => this.state.set(State::Sleeping { sleep }),
+                    }
                 }
                 StateProj::Sleeping { sleep } => {
                     ready!(Pin::new(sleep).poll(cx));
-                    if let Some(w) = this.waiting.as_mut()
+                    if let Some(w) = this.call.as_mut().and_then(|c| c.waiting.as_mut())
                         && let Some((delay, _)) = w.pending.take()
                     {
                         w.waited = w.waited.saturating_add(delay);
                     }
                     this.state.set(State::Ready);
+                }
+                StateProj::Ready => {
+                    let call = this
+                        .call
+                        .get_or_insert_with(|| Call::new(this.config, None));
+                    if let Err(err) = ready!(this.service.poll_ready(cx)) {
+                        // Readiness failures are not classified: they did not come from AWS.
+                        call.finish(RetryOutcome::NotRetryable, Some(&err));
+                        return Poll::Ready(Err(err));
+                    }
+                    call.attempts = call.attempts.saturating_add(1);
+                    let future = this.service.call(this.request.clone());
+                    this.state.set(State::Calling { future });
                 }
             }
         }

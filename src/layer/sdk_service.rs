@@ -145,7 +145,9 @@ impl Service<StartInstanceRefreshInput> for StartInstanceRefreshService {
         // unknown outcome (the SDK retries those), so the layer learns that the call may have
         // started a refresh even when the last answer alone does not say so.
         let mut guard = aws_sdk_autoscaling::config::Builder::default();
-        guard.push_interceptor(aws_sdk_autoscaling::config::SharedInterceptor::new(Guard));
+        guard.push_interceptor(aws_sdk_autoscaling::config::SharedInterceptor::permanent(
+            Guard,
+        ));
         let call = self
             .client
             .start_instance_refresh()
