@@ -62,8 +62,9 @@ impl Storable for GuardState {
 /// True when an attempt of the current `StartInstanceRefresh` call (the one that just completed
 /// included) may have started a refresh. Kept by the [`Guard`] interceptor, which must be
 /// installed before any interceptor that reads this in `modify_before_attempt_completion`.
-pub(crate) fn may_have_started_refresh(cfg: &ConfigBag) -> bool {
-    cfg.load::<GuardState>().is_some_and(|s| s.may_have_started)
+pub(crate) fn may_have_started_refresh(cfg: &mut ConfigBag) -> bool {
+    cfg.get_mut_from_interceptor_state::<GuardState>()
+        .is_some_and(|s| s.may_have_started)
 }
 
 /// The SDK interceptor that keeps [`may_have_started_refresh`] for one `StartInstanceRefresh` call

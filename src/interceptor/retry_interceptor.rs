@@ -115,7 +115,7 @@ impl RetryInterceptor {
         if installed <= 1 {
             return true;
         }
-        let asked = cfg.load::<Claims>().map_or(0, |c| c.0) + 1;
+        let asked = cfg.interceptor_state().load::<Claims>().map_or(0, |c| c.0) + 1;
         if asked < installed {
             cfg.interceptor_state().store_put(Claims(asked));
             return false;
@@ -131,11 +131,11 @@ impl RetryInterceptor {
         rc: &RuntimeComponents,
         cfg: &'a mut ConfigBag,
     ) -> Option<&'a mut CallState> {
-        if cfg.load::<CallState>().is_none() {
+        if cfg.get_mut_from_interceptor_state::<CallState>().is_none() {
             if !self.take_call(rc, cfg) {
                 return None;
             }
-            let start = cfg.load::<CallStart>().map(|s| s.0);
+            let start = cfg.interceptor_state().load::<CallStart>().map(|s| s.0);
             cfg.interceptor_state()
                 .store_put(CallState::new(self.id, start, trace::call_span()));
         }
@@ -216,7 +216,7 @@ impl Intercept for RetryInterceptor {
     ) -> Result<(), BoxError> {
         // The only thing read before the first failure, and only for an `on_finish`: the start.
         if self.settings.on_finish.is_some()
-            && cfg.load::<CallStart>().is_none()
+            && cfg.interceptor_state().load::<CallStart>().is_none()
             && self.handles(cfg)
         {
             cfg.interceptor_state().store_put(CallStart(now(rc)));
@@ -329,14 +329,17 @@ impl Intercept for RetryInterceptor {
         rc: &RuntimeComponents,
         cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
-        if cfg.load::<CallState>().is_none() {
+        if cfg.get_mut_from_interceptor_state::<CallState>().is_none() {
             // The call never failed (or failed before its first attempt). Only an `on_finish`
             // hears about it: the instance that takes the call reports it.
-            if cfg.load::<CallStart>().is_none() || !self.handles(cfg) || !self.take_call(rc, cfg) {
+            if cfg.interceptor_state().load::<CallStart>().is_none()
+                || !self.handles(cfg)
+                || !self.take_call(rc, cfg)
+            {
                 return Ok(());
             }
             let succeeded = matches!(context.inner().output_or_error(), Some(Ok(_)));
-            let start = cfg.load::<CallStart>().map(|s| s.0);
+            let start = cfg.interceptor_state().load::<CallStart>().map(|s| s.0);
             let stats = RetryStats::new(
                 u32::from(succeeded),
                 Duration::ZERO,
