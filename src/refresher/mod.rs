@@ -4,7 +4,7 @@
 //!
 //! - [`options`] holds [`Refresher`], its options and [`OnConflict`];
 //! - [`start`] holds [`Refresher::start`] and [`Started`], which performs the steps that
-//!   [`protocol`] (pure) decides;
+//!   [`protocol`] (pure, and model-checked by `model` in the tests) decides;
 //! - [`completion`] holds [`Refresher::wait_for_completion`] and [`Completed`];
 //! - [`run`] holds one call in motion: schedule, clock, counters, describe, wait, report;
 //! - [`observe`] reduces a described refresh to what the decisions need, and matches a request;
@@ -28,6 +28,8 @@ mod service;
 mod start;
 mod waiter;
 
+#[cfg(test)]
+mod model;
 
 pub use completion::Completed;
 pub use error::{RefreshError, RefreshErrorKind};
