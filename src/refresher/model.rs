@@ -653,6 +653,42 @@ impl Model for ProtocolModel {
     }
 }
 
+impl ProtocolModel {
+    /// Every run of the first call from `init` while the group changes by the call's own
+    /// requests alone (no second deployer, no refresh ends), with one request per SDK call: the
+    /// actions, and the state the call ended in. What the simulator replays.
+    fn static_runs(&self, init: &State) -> Vec<(Vec<Action>, State)> {
+        let mut runs = Vec::new();
+        let mut pending = vec![(Vec::new(), init.clone())];
+        while let Some((actions, state)) = pending.pop() {
+            if !state.running() {
+                runs.push((actions, state));
+                continue;
+            }
+            let mut next = Vec::new();
+            self.actions(&state, &mut next);
+            for action in next {
+                let own = match action {
+                    Action::Start(_, fate) => {
+                        !matches!(fate, Fate::SdkRetried { .. } | Fate::SdkRetriedAfterItEnded)
+                    }
+                    Action::Describe(..) | Action::Cancel(..) => true,
+                    Action::OtherStarts | Action::Ends => false,
+                };
+                if let (true, Some(after)) = (own, self.next_state(&state, action.clone())) {
+                    let mut actions = actions.clone();
+                    actions.push(action);
+                    pending.push((actions, after));
+                }
+            }
+        }
+        runs
+    }
+}
+
+#[cfg(feature = "sim")]
+mod replay;
+
 /// The depth no model here reaches: every check runs to the end of every path.
 const MAX_DEPTH: usize = 200;
 
