@@ -22,8 +22,10 @@
 //!   back at once. Nothing reads the group between the two, so anything that could happen in
 //!   between may as well happen after. A request is never applied after its answer (or its
 //!   timeout) reached the call.
-//! - The SDK's own quick retry inside one attempt is off (`max_attempts(1)`): it is the one
-//!   documented exception (the crate docs, "No second refresh").
+//! - The SDK's own quick retry inside one attempt ([`Fate::SdkRetried`]: a first try whose answer
+//!   is lost, then a second that meets the group's refresh) follows its first try at once. That
+//!   it may race the end of a refresh its first try started is the one documented exception (the
+//!   crate docs, "No second refresh"); [`Variant::QuickRetryRace`] shows the checker finds it.
 //! - Time is logical: refreshes from before the calls started long ago or within the clock-skew
 //!   window; refreshes during the calls start after the calls began. Each call's request differs
 //!   from the second deployer's, and from the other call's (an identical request from someone
@@ -31,6 +33,12 @@
 //!   shows the checker finds exactly that).
 //! - Waits are counted by the real schedule (`max_attempts`, no jitter); what a status-aware wait
 //!   estimates does not matter here, only that the blocker may or may not have ended.
+//!
+//! Each check runs to the end of every path (the model is finite: the policy bounds the waits,
+//! and the second deployer starts at most two refreshes) and prints the unique states and the
+//! depth. Broken variants of the decisions ([`Variant`]) are each caught with a shortest
+//! counterexample, which the tests print. The runs against a static group are also replayed on
+//! the simulator (`replay`), which ties the modelled I/O to the code.
 //!
 //! [`Refresher::start`]: super::Refresher::start
 
