@@ -101,6 +101,8 @@ struct ProtocolModel {
     waits: u32,
     /// Refreshes the second deployer starts, at most.
     others: u8,
+    /// The Refresher describes the blocker while it waits (`Refresher::status_aware`).
+    status_aware: bool,
     variant: Variant,
 }
 
@@ -299,6 +301,7 @@ impl ProtocolModel {
             calls,
             waits: 2,
             others: 2,
+            status_aware: true,
             variant,
         }
     }
@@ -359,16 +362,18 @@ impl ProtocolModel {
             Step::WaitToLookAgain if self.variant == Variant::LookForever => {
                 At::Step(call.protocol.after_wait())
             }
-            Step::WaitToLookAgain => match self.may_wait(call.waited) {
-                Ok(()) => {
-                    call.waited += 1;
-                    return self.settle(call, call.protocol.after_wait(), on_conflict);
-                }
+            Step::WaitToLookAgain => match self.waited(call) {
+                Ok(()) => return self.after_wait_out(call, on_conflict),
                 Err(_) => At::Done(End::GaveUp(StopReason::PossiblyOwnRefresh)),
             },
             Step::Conflict => match on_conflict {
                 OnConflict::Fail => At::Done(End::Conflict),
-                OnConflict::Wait => At::WaitOut,
+                OnConflict::Wait if self.status_aware => At::WaitOut,
+                // Without status: one wait on the plain schedule, then a new start.
+                OnConflict::Wait => match self.waited(call) {
+                    Ok(()) => return self.after_wait_out(call, on_conflict),
+                    Err(reason) => At::Done(End::GaveUp(reason)),
+                },
                 // Cancel first: the next action is the cancel.
                 OnConflict::CancelAndReplace => At::Step(Step::Conflict),
             },
@@ -376,17 +381,20 @@ impl ProtocolModel {
         };
     }
 
+    /// One wait, if the schedule allows it.
+    fn waited(&self, call: &mut Call) -> Result<(), StopReason> {
+        self.may_wait(call.waited).map(|()| call.waited += 1)
+    }
+
     /// A wait inside `wait_out_blocker`; `then` is where the call goes after it.
     fn wait_or_give_up(&self, call: &mut Call, then: At) {
-        call.at = match self.may_wait(call.waited) {
-            Ok(()) => {
-                call.waited += 1;
-                then
-            }
+        call.at = match self.waited(call) {
+            Ok(()) => then,
             Err(reason) => At::Done(End::GaveUp(reason)),
         };
     }
 
+    /// A wait is over: the protocol's next step.
     fn after_wait_out(&self, call: &mut Call, on_conflict: OnConflict) {
         let step = call.protocol.after_wait();
         self.settle(call, step, on_conflict);
@@ -702,7 +710,12 @@ const MAX_DEPTH: usize = 200;
 
 /// Checks every interleaving up to `depth` steps (breadth first) and prints what was explored.
 fn check(model: ProtocolModel, depth: usize) -> impl Checker<ProtocolModel> {
-    let name = format!("{:?} {:?}", model.calls, model.variant);
+    let aware = if model.status_aware {
+        ""
+    } else {
+        " without status"
+    };
+    let name = format!("{:?}{aware} {:?}", model.calls, model.variant);
     let checker = model
         .checker()
         .finish_when(HasDiscoveries::AnyFailures)
@@ -789,6 +802,16 @@ mod tests {
                 examples,
             );
         }
+        let mut blind = ProtocolModel::new(vec![Path::Refresher(OnConflict::Wait)], Variant::Real);
+        blind.status_aware = false;
+        holds(
+            blind,
+            &[
+                "a call adopts its own refresh",
+                "a call starts after a blocker",
+                "a call gives up on a possibly own refresh",
+            ],
+        );
     }
 
     #[test]

@@ -186,6 +186,7 @@ async fn replay(model: &ProtocolModel, init: &State, actions: &[Action], end: &S
             let result = Refresher::new(sim.client(), policy)
                 .time_source(clock)
                 .on_conflict(on_conflict)
+                .status_aware(model.status_aware)
                 .start(input())
                 .await;
             let id = result
@@ -238,22 +239,24 @@ async fn replay(model: &ProtocolModel, init: &State, actions: &[Action], end: &S
 
 #[tokio::test(start_paused = true)]
 async fn the_code_does_on_the_simulator_what_the_model_does() {
-    for (path, every_end) in [
-        (
-            Path::Refresher(OnConflict::Wait),
-            &["Adopted", "Failed", "GaveUp(MaxAttempts)", "Started"][..],
-        ),
+    let waiting = &["Adopted", "Failed", "GaveUp(MaxAttempts)", "Started"][..];
+    for (path, status_aware, every_end) in [
+        (Path::Refresher(OnConflict::Wait), true, waiting),
+        (Path::Refresher(OnConflict::Wait), false, waiting),
         // The group is free once the blocker is cancelled: nothing to wait out.
         (
             Path::Refresher(OnConflict::CancelAndReplace),
+            true,
             &["Adopted", "Failed", "Started"][..],
         ),
         (
             Path::Refresher(OnConflict::Fail),
+            true,
             &["Adopted", "Conflict", "Failed", "Started"][..],
         ),
         (
             Path::Plain,
+            false,
             &[
                 "Failed",
                 "GaveUp(MaxAttempts)",
@@ -262,7 +265,8 @@ async fn the_code_does_on_the_simulator_what_the_model_does() {
             ][..],
         ),
     ] {
-        let model = ProtocolModel::new(vec![path], Variant::Real);
+        let mut model = ProtocolModel::new(vec![path], Variant::Real);
+        model.status_aware = status_aware;
         let mut ends = std::collections::BTreeMap::<String, u32>::new();
         for init in model.init_states() {
             for (actions, end) in model.static_runs(&init) {
@@ -270,7 +274,9 @@ async fn the_code_does_on_the_simulator_what_the_model_does() {
                 *ends.entry(format!("{ended:?}")).or_default() += 1;
             }
         }
-        println!("{path:?}: replayed the model's runs on the simulator, by end: {ends:?}");
+        println!(
+            "{path:?} (status-aware: {status_aware}): replayed the model's runs on the simulator, by end: {ends:?}"
+        );
         // Every end the Refresher has with one request per SDK call.
         let seen: Vec<&str> = ends.keys().map(String::as_str).collect();
         assert_eq!(seen, every_end, "{ends:?}");
