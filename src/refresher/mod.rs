@@ -3,7 +3,8 @@
 //! instead of starting a second one, and follows a refresh to its end.
 //!
 //! - [`options`] holds [`Refresher`], its options and [`OnConflict`];
-//! - [`start`] holds [`Refresher::start`] and [`Started`];
+//! - [`start`] holds [`Refresher::start`] and [`Started`], which performs the steps that
+//!   [`protocol`] (pure, and model-checked by `model` in the tests) decides;
 //! - [`completion`] holds [`Refresher::wait_for_completion`] and [`Completed`];
 //! - [`run`] holds one call in motion: schedule, clock, counters, describe, wait, report;
 //! - [`observe`] reduces a described refresh to what the decisions need, and matches a request;
@@ -21,10 +22,14 @@ mod estimate;
 mod observe;
 mod options;
 mod progress;
+mod protocol;
 mod run;
 mod service;
 mod start;
 mod waiter;
+
+#[cfg(test)]
+mod model;
 
 pub use completion::Completed;
 pub use error::{RefreshError, RefreshErrorKind};

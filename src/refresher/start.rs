@@ -9,6 +9,7 @@ use tower::Service;
 use super::error::{RefreshError, RefreshErrorKind};
 use super::observe::{Phase, matches_request};
 use super::options::{OnConflict, Refresher};
+use super::protocol::{Failure, Own, StartProtocol, Step, own_refresh};
 use super::run::Run;
 use crate::core::classify::{Classifier, Verdict};
 use crate::core::error_code::ProvideErrorCode;
@@ -50,14 +51,6 @@ impl Started {
     }
 }
 
-/// What a look for the call's own refresh found.
-enum Own {
-    Found(String),
-    NotThere,
-    /// The describe failed: the call cannot tell, so it must not start another.
-    Unknown,
-}
-
 impl Refresher {
     /// Starts an instance refresh on the input's group. See the [crate docs](crate#the-refresher).
     ///
@@ -96,60 +89,56 @@ impl Refresher {
             .unwrap_or_default()
             .to_owned();
         let mut run = Run::new(&self.inner, &group, None);
-        let mut may_have_started = false;
-        // Whether the group's refreshes were searched for the call's own since its last start.
-        let mut looked = false;
+        // The decisions are the protocol's (a pure state machine, model-checked); this loop only
+        // performs its steps.
+        let mut protocol = StartProtocol::default();
+        let mut step = Step::Start;
         loop {
-            if may_have_started && !looked {
-                match run.find_own(&input).await {
-                    Own::Found(id) => return Ok(run.started(id, true)),
-                    Own::NotThere => {}
-                    Own::Unknown => {
-                        run.wait_to_look_again().await?;
-                        continue;
+            step = match step {
+                Step::Start => {
+                    run.attempts = run.attempts.saturating_add(1);
+                    // Always ready; its errors say whether the SDK's own retries inside the call
+                    // may have started a refresh.
+                    let mut service = StartInstanceRefreshService::new(self.inner.client.clone());
+                    let err = match service.call(input.clone()).await {
+                        Ok(out) => {
+                            let id = out.instance_refresh_id().unwrap_or_default().to_owned();
+                            return Ok(run.started(id, false));
+                        }
+                        Err(err) => err,
+                    };
+                    let failure = Failure {
+                        unknown: err.may_have_started_refresh(),
+                        blocked: Classifier::default().classify(&err) == Verdict::RetryAfterWait,
+                    };
+                    run.last_error = Some(Box::new(err));
+                    protocol.after_attempt(failure)
+                }
+                Step::Look => {
+                    let own = run.find_own(&input).await;
+                    protocol.after_look(own)
+                }
+                Step::Adopt(id) => return Ok(run.started(id, true)),
+                Step::WaitToLookAgain => {
+                    run.wait_to_look_again().await?;
+                    protocol.after_wait()
+                }
+                Step::Conflict => {
+                    match self.inner.on_conflict {
+                        OnConflict::Fail => {
+                            let blocker = run.active().await.ok().flatten();
+                            return Err(run.error(RefreshErrorKind::Conflict {
+                                refresh_id: blocker.as_ref().map(|b| b.id.clone()),
+                                status: blocker.and_then(|b| b.status),
+                            }));
+                        }
+                        OnConflict::CancelAndReplace => run.cancel_blocker().await?,
+                        OnConflict::Wait => run.wait_out_blocker(self.inner.status_aware).await?,
                     }
+                    protocol.after_wait()
                 }
-            }
-            looked = false;
-            run.attempts = run.attempts.saturating_add(1);
-            // Always ready; its errors say whether the SDK's own retries inside the call may have
-            // started a refresh.
-            let mut service = StartInstanceRefreshService::new(self.inner.client.clone());
-            let err = match service.call(input.clone()).await {
-                Ok(out) => {
-                    let id = out.instance_refresh_id().unwrap_or_default().to_owned();
-                    return Ok(run.started(id, false));
-                }
-                Err(err) => err,
+                Step::Fail => return Err(run.error(RefreshErrorKind::Aws)),
             };
-            may_have_started |= err.may_have_started_refresh();
-            let blocked = Classifier::default().classify(&err) == Verdict::RetryAfterWait;
-            run.last_error = Some(Box::new(err));
-            if may_have_started {
-                match run.find_own(&input).await {
-                    Own::Found(id) => return Ok(run.started(id, true)),
-                    Own::NotThere => looked = true,
-                    Own::Unknown if blocked => {
-                        run.wait_to_look_again().await?;
-                        continue;
-                    }
-                    Own::Unknown => {}
-                }
-            }
-            if !blocked {
-                return Err(run.error(RefreshErrorKind::Aws));
-            }
-            match self.inner.on_conflict {
-                OnConflict::Fail => {
-                    let blocker = run.active().await.ok().flatten();
-                    return Err(run.error(RefreshErrorKind::Conflict {
-                        refresh_id: blocker.as_ref().map(|b| b.id.clone()),
-                        status: blocker.and_then(|b| b.status),
-                    }));
-                }
-                OnConflict::CancelAndReplace => run.cancel_blocker().await?,
-                OnConflict::Wait => run.wait_out_blocker(self.inner.status_aware).await?,
-            }
         }
     }
 }
@@ -166,7 +155,7 @@ impl Run<'_> {
     /// Looks for a refresh that this call's own attempt may have started: the newest of the
     /// group's refreshes that started after the call began (less the clock skew) and matches
     /// the request.
-    async fn find_own(&mut self, input: &StartInstanceRefreshInput) -> Own {
+    async fn find_own(&mut self, input: &StartInstanceRefreshInput) -> Own<String> {
         let since = self
             .start
             .checked_sub(self.inner.clock_skew)
@@ -178,15 +167,11 @@ impl Run<'_> {
                 return Own::Unknown;
             }
         };
-        let ours = |r: &&InstanceRefresh| {
+        let started = |r: &InstanceRefresh| {
             r.start_time()
                 .and_then(|t| std::time::SystemTime::try_from(*t).ok())
-                .is_some_and(|t| t >= since)
-                && matches_request(input, r)
         };
-        match refreshes
-            .iter()
-            .find(ours)
+        match own_refresh(&refreshes, &since, started, |r| matches_request(input, r))
             .and_then(|r| r.instance_refresh_id())
         {
             Some(id) => Own::Found(id.to_owned()),
