@@ -14,6 +14,7 @@ use assert_cmd::Command;
 use instance_refresh_retry::sim::{AutoScalingSim, Fault, FaultRule, GroupConfig, RefreshStatus};
 use serde_json::Value;
 
+const ACCESS_KEY: &str = "AKIDACCESSKEYDONOTLOG";
 const SECRET_KEY: &str = "SECRETKEY-DO-NOT-LOG";
 const SESSION_TOKEN: &str = "SESSIONTOKEN-DO-NOT-LOG";
 const FAST: [&str; 4] = ["--initial-delay", "100ms", "--max-delay", "500ms"];
@@ -44,7 +45,7 @@ impl Home {
 fn asg_refresh(home: &Home, sim: Option<&AutoScalingSim>) -> Command {
     let mut cmd = Command::cargo_bin("asg-refresh").expect("the binary is built");
     cmd.env_clear()
-        .env("AWS_ACCESS_KEY_ID", "AKIDTEST")
+        .env("AWS_ACCESS_KEY_ID", ACCESS_KEY)
         .env("AWS_SECRET_ACCESS_KEY", SECRET_KEY)
         .env("AWS_SESSION_TOKEN", SESSION_TOKEN)
         .env("AWS_REGION", "us-east-1")
@@ -379,12 +380,18 @@ async fn trace_output_contains_no_secret() {
     let all = format!("{}{}", stdout(&out), stderr(&out));
     assert!(all.contains("TRACE"), "trace logs are on");
     for secret in [
+        ACCESS_KEY,
         SECRET_KEY,
         SESSION_TOKEN,
         "Signature=",
         "X-Amz-Security-Token: S",
     ] {
-        assert!(!all.contains(secret), "{secret} printed");
+        let leak = all.lines().find(|l| l.contains(secret));
+        assert!(
+            leak.is_none(),
+            "{secret} printed: {}",
+            leak.unwrap_or_default()
+        );
     }
     // The request did carry the token (so it was there to leak).
     assert!(sim.calls().len() > 2);

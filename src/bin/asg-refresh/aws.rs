@@ -8,12 +8,16 @@ use aws_sdk_autoscaling::Client;
 use crate::args::Global;
 use crate::run::Usage;
 
-/// Log targets kept at `info` at most whatever `-v` or `RUST_LOG` say: they would print the
-/// canonical request, the string to sign, headers (`Authorization`, `X-Amz-Security-Token`) or
-/// credentials being loaded.
+/// Log targets kept at `info` (or `debug`) at most whatever `-v` or `RUST_LOG` say: they would
+/// print the canonical request, the string to sign, headers (`Authorization`,
+/// `X-Amz-Security-Token`), credentials being loaded, or the resolved identity (its `Debug` shows
+/// the access key id).
 pub const QUIET: &[&str] = &[
     "aws_sigv4=info",
     "aws_runtime::auth=info",
+    "aws_smithy_runtime::client::orchestrator=debug",
+    "aws_smithy_runtime::client::orchestrator::auth=info",
+    "aws_smithy_runtime::client::orchestrator::endpoints=info",
     "aws_config=info",
     "aws_credential_types=info",
     "hyper=info",
