@@ -592,7 +592,7 @@ const BAD_VALUES: &[(&str, &[&str])] = &[
     ("--output", &["status", "--group", "web", "--output", "xml"]),
     ("--verbose", &["status", "--group", "web", "--verbose=3"]),
     ("--group", &["status", "--group", ""]),
-    ("--group", &["start", "--group", &LONG_NAME]),
+    ("--group", &["start", "--group", LONG_NAME]),
     (
         "--concurrency",
         &["status", "--group", "web", "--concurrency", "0"],
