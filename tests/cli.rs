@@ -14,6 +14,7 @@ use assert_cmd::Command;
 use instance_refresh_retry::sim::{AutoScalingSim, Fault, FaultRule, GroupConfig, RefreshStatus};
 use serde_json::Value;
 
+const ACCESS_KEY: &str = "AKIDACCESSKEYDONOTLOG";
 const SECRET_KEY: &str = "SECRETKEY-DO-NOT-LOG";
 const SESSION_TOKEN: &str = "SESSIONTOKEN-DO-NOT-LOG";
 const FAST: [&str; 4] = ["--initial-delay", "100ms", "--max-delay", "500ms"];
@@ -44,7 +45,7 @@ impl Home {
 fn asg_refresh(home: &Home, sim: Option<&AutoScalingSim>) -> Command {
     let mut cmd = Command::cargo_bin("asg-refresh").expect("the binary is built");
     cmd.env_clear()
-        .env("AWS_ACCESS_KEY_ID", "AKIDTEST")
+        .env("AWS_ACCESS_KEY_ID", ACCESS_KEY)
         .env("AWS_SECRET_ACCESS_KEY", SECRET_KEY)
         .env("AWS_SESSION_TOKEN", SESSION_TOKEN)
         .env("AWS_REGION", "us-east-1")
@@ -379,12 +380,18 @@ async fn trace_output_contains_no_secret() {
     let all = format!("{}{}", stdout(&out), stderr(&out));
     assert!(all.contains("TRACE"), "trace logs are on");
     for secret in [
+        ACCESS_KEY,
         SECRET_KEY,
         SESSION_TOKEN,
         "Signature=",
         "X-Amz-Security-Token: S",
     ] {
-        assert!(!all.contains(secret), "{secret} printed");
+        let leak = all.lines().find(|l| l.contains(secret));
+        assert!(
+            leak.is_none(),
+            "{secret} printed: {}",
+            leak.unwrap_or_default()
+        );
     }
     // The request did carry the token (so it was there to leak).
     assert!(sim.calls().len() > 2);
@@ -548,5 +555,265 @@ async fn giving_up_exits_3() {
         stderr(&out).contains("max_wait") || stderr(&out).contains("did not finish"),
         "{}",
         stderr(&out)
+    );
+}
+
+/// Flags defined once and shared by several subcommands (the global options, the groups and the
+/// waiting options): one row covers them everywhere.
+const SHARED_FLAGS: &[&str] = &[
+    "--profile",
+    "--region",
+    "--endpoint-url",
+    "--output",
+    "--verbose",
+    "--group",
+    "--concurrency",
+    "--initial-delay",
+    "--max-delay",
+    "--max-wait",
+];
+
+/// A bad value for every flag: (the flag, the command line). Each must exit 2 naming the flag.
+const BAD_VALUES: &[(&str, &[&str])] = &[
+    ("--profile", &["status", "--group", "web", "--profile", ""]),
+    ("--region", &["status", "--group", "web", "--region", ""]),
+    (
+        "--region",
+        &["status", "--group", "web", "--region", "eu west 1"],
+    ),
+    (
+        "--endpoint-url",
+        &["status", "--group", "web", "--endpoint-url", "not a url"],
+    ),
+    (
+        "--endpoint-url",
+        &["status", "--group", "web", "--endpoint-url", "ftp://x"],
+    ),
+    ("--output", &["status", "--group", "web", "--output", "xml"]),
+    ("--verbose", &["status", "--group", "web", "--verbose=3"]),
+    ("--group", &["status", "--group", ""]),
+    ("--group", &["start", "--group", LONG_NAME]),
+    (
+        "--concurrency",
+        &["status", "--group", "web", "--concurrency", "0"],
+    ),
+    (
+        "--concurrency",
+        &["status", "--group", "web", "--concurrency", "many"],
+    ),
+    (
+        "--initial-delay",
+        &["start", "--group", "web", "--initial-delay", "soon"],
+    ),
+    (
+        "--initial-delay",
+        &["start", "--group", "web", "--initial-delay", "0s"],
+    ),
+    (
+        "--max-delay",
+        &["wait", "--group", "web", "--max-delay", "5 fortnights"],
+    ),
+    (
+        "--max-delay",
+        &[
+            "start",
+            "--group",
+            "web",
+            "--initial-delay",
+            "10s",
+            "--max-delay",
+            "1s",
+        ],
+    ),
+    (
+        "--max-wait",
+        &["cancel", "--group", "web", "--max-wait", "0s"],
+    ),
+    (
+        "--max-wait",
+        &["start", "--group", "web", "--max-wait", "forever"],
+    ),
+    (
+        "--on-conflict",
+        &["start", "--group", "web", "--on-conflict", "maybe"],
+    ),
+    (
+        "--no-status-aware",
+        &["start", "--group", "web", "--no-status-aware=yes"],
+    ),
+    ("--wait", &["start", "--group", "web", "--wait=yes"]),
+    (
+        "--min-healthy-percentage",
+        &["start", "--group", "web", "--min-healthy-percentage", "101"],
+    ),
+    (
+        "--min-healthy-percentage",
+        &[
+            "start",
+            "--group",
+            "web",
+            "--min-healthy-percentage",
+            "most",
+        ],
+    ),
+    (
+        "--max-healthy-percentage",
+        &["start", "--group", "web", "--max-healthy-percentage", "99"],
+    ),
+    (
+        "--max-healthy-percentage",
+        &["start", "--group", "web", "--max-healthy-percentage", "201"],
+    ),
+    (
+        "--instance-warmup",
+        &["start", "--group", "web", "--instance-warmup", "warm"],
+    ),
+    (
+        "--instance-warmup",
+        &["start", "--group", "web", "--instance-warmup", "100000000h"],
+    ),
+    (
+        "--skip-matching",
+        &["start", "--group", "web", "--skip-matching=no"],
+    ),
+    (
+        "--checkpoints",
+        &["start", "--group", "web", "--checkpoints", "0,50"],
+    ),
+    (
+        "--checkpoints",
+        &["start", "--group", "web", "--checkpoints", "50,x"],
+    ),
+    (
+        "--checkpoint-delay",
+        &[
+            "start",
+            "--group",
+            "web",
+            "--checkpoints",
+            "50",
+            "--checkpoint-delay",
+            "3d",
+        ],
+    ),
+    (
+        "--checkpoint-delay",
+        &[
+            "start",
+            "--group",
+            "web",
+            "--checkpoints",
+            "50",
+            "--checkpoint-delay",
+            "later",
+        ],
+    ),
+    (
+        "--bake-time",
+        &["start", "--group", "web", "--bake-time", "49h"],
+    ),
+    (
+        "--bake-time",
+        &["start", "--group", "web", "--bake-time", "a while"],
+    ),
+    (
+        "--auto-rollback",
+        &["start", "--group", "web", "--auto-rollback=1"],
+    ),
+    ("--id", &["wait", "--group", "web", "--id", ""]),
+    ("--wait", &["cancel", "--group", "web", "--wait=1"]),
+];
+
+/// 256 characters: one more than a group name may have.
+const LONG_NAME: &str = concat!(
+    "gggggggggggggggggggggggggggggggggggggggggggggggggggggggggggggggggggggggggggggggggggggggggggggggg",
+    "gggggggggggggggggggggggggggggggggggggggggggggggggggggggggggggggggggggggggggggggggggggggggggggggg",
+    "gggggggggggggggggggggggggggggggggggggggggggggggg",
+    "gggggggggggggggg"
+);
+
+/// A bad value in an option's environment variable: (variable, value, the flag it stands for).
+const BAD_ENV: &[(&str, &str, &str)] = &[
+    ("ASG_REFRESH_OUTPUT", "xml", "--output"),
+    ("ASG_REFRESH_ON_CONFLICT", "maybe", "--on-conflict"),
+    ("ASG_REFRESH_MAX_WAIT", "forever", "--max-wait"),
+    ("ASG_REFRESH_CONCURRENCY", "0", "--concurrency"),
+];
+
+/// `asg-refresh` whose requests, should a bad value ever get through, go to a closed local port
+/// and never to AWS.
+fn offline(home: &Home) -> Command {
+    let mut cmd = asg_refresh(home, None);
+    cmd.env("AWS_ENDPOINT_URL", "http://127.0.0.1:9");
+    cmd
+}
+
+fn assert_usage_error(out: &Output, flag: &str, what: &str) {
+    assert_eq!(code(out), 2, "{what}: {}", stderr(out));
+    assert_stderr_has(out, flag);
+    assert!(stdout(out).is_empty(), "{what}: {}", stdout(out));
+}
+
+/// The flags that `asg-refresh [sub] --help` lists (but `--help` and `--version`).
+async fn flags_in_help(home: &Home, sub: &str) -> Vec<String> {
+    let args: Vec<&str> = [sub, "--help"]
+        .into_iter()
+        .filter(|a| !a.is_empty())
+        .collect();
+    let out = run(offline(home), &args).await;
+    assert_code(&out, 0);
+    stdout(&out)
+        .lines()
+        .filter_map(|l| {
+            let l = l.trim_start();
+            let l = l
+                .strip_prefix("-")
+                .filter(|r| r.as_bytes().get(1) == Some(&b','))
+                .map_or(l, |r| r[2..].trim_start());
+            l.strip_prefix("--").map(|rest| {
+                let name: String = rest
+                    .chars()
+                    .take_while(|c| c.is_ascii_alphanumeric() || *c == '-')
+                    .collect();
+                format!("--{name}")
+            })
+        })
+        .filter(|f| f != "--help" && f != "--version")
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_flag_given_a_bad_value_exits_2_naming_it() {
+    let home = Home::new();
+    for (flag, args) in BAD_VALUES {
+        let out = run(offline(&home), args).await;
+        assert_usage_error(&out, flag, &args.join(" "));
+    }
+    for (var, value, flag) in BAD_ENV {
+        let mut cmd = offline(&home);
+        cmd.env(var, value);
+        let out = run(cmd, &["start", "--group", "web"]).await;
+        assert_usage_error(&out, flag, &format!("{var}={value}"));
+    }
+
+    // The table covers every flag that `--help` lists, so a new flag needs a row.
+    let has_row = |sub: &str, flag: &str| {
+        BAD_VALUES.iter().any(|(f, args)| {
+            *f == flag && (SHARED_FLAGS.contains(&flag) || args.first() == Some(&sub))
+        })
+    };
+    let mut listed = 0;
+    for sub in ["", "start", "status", "wait", "cancel", "demo"] {
+        for flag in flags_in_help(&home, sub).await {
+            listed += 1;
+            assert!(
+                has_row(sub, &flag),
+                "no bad value for `asg-refresh {sub} {flag}`"
+            );
+        }
+    }
+    assert!(
+        listed >= 40,
+        "{listed} flags listed: the help format changed?"
     );
 }

@@ -359,7 +359,7 @@ fn truncate_to_millis(d: Duration) -> Duration {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::core::policy::RetryPolicyBuilder;
+    use crate::core::policy::{PolicyError, RetryPolicyBuilder};
     use proptest::prelude::*;
 
     fn secs(s: u64) -> Duration {
@@ -620,51 +620,210 @@ mod tests {
         ]
     }
 
-    fn arb_extreme_policy() -> impl Strategy<Value = RetryPolicyBuilder> {
+    /// What a builder can be given, valid or not: the fields in `build`'s order of checks.
+    #[derive(Debug, Clone)]
+    struct Inputs {
+        multiplier: f64,
+        initial: Duration,
+        max: Duration,
+        attempts: Option<u32>,
+        elapsed: Option<Duration>,
+        jitter: Jitter,
+        seed: u64,
+    }
+
+    impl Inputs {
+        fn builder(&self) -> RetryPolicyBuilder {
+            let builder = RetryPolicy::builder()
+                .initial_delay(self.initial)
+                .max_delay(self.max)
+                .multiplier(self.multiplier)
+                .jitter(self.jitter)
+                .seed(self.seed);
+            let builder = match self.elapsed {
+                Some(e) => builder.max_elapsed(e),
+                None => builder.unlimited_elapsed(),
+            };
+            match self.attempts {
+                Some(n) => builder.max_attempts(n),
+                None => builder.unlimited_attempts(),
+            }
+        }
+
+        /// The error `build` must give: the first invalid field, as the docs of each field
+        /// define it; `None` if every field is valid.
+        fn expected_error(&self) -> Option<PolicyError> {
+            let m = self.multiplier;
+            if m.is_nan() || m.is_infinite() || m < 1.0 {
+                Some(PolicyError::InvalidMultiplier(m))
+            } else if self.initial.as_nanos() < 1_000_000 {
+                Some(PolicyError::InitialDelayTooShort(self.initial))
+            } else if self.max < self.initial {
+                Some(PolicyError::MaxDelayBelowInitial {
+                    max_delay: self.max,
+                    initial_delay: self.initial,
+                })
+            } else if self.attempts == Some(0) {
+                Some(PolicyError::ZeroMaxAttempts(0))
+            } else if self.elapsed == Some(Duration::ZERO) {
+                Some(PolicyError::ZeroMaxElapsed(Duration::ZERO))
+            } else {
+                None
+            }
+        }
+    }
+
+    /// Valid multipliers, the largest included.
+    fn arb_valid_multiplier() -> impl Strategy<Value = f64> {
+        prop_oneof![
+            Just(1.0f64),
+            Just(2.0),
+            Just(1e10),
+            Just(1e300),
+            Just(f64::MAX),
+            1.0f64..5.0,
+        ]
+    }
+
+    fn arb_valid_elapsed() -> impl Strategy<Value = Option<Duration>> {
+        prop_oneof![
+            Just(None),
+            Just(Some(Duration::from_millis(1))),
+            Just(Some(Duration::MAX)),
+            (1u64..20_000_000).prop_map(|ms| Some(Duration::from_millis(ms))),
+            arb_extreme_duration().prop_map(Some),
+        ]
+    }
+
+    fn arb_valid_attempts() -> impl Strategy<Value = Option<u32>> {
+        prop_oneof![
+            Just(None),
+            Just(Some(1u32)),
+            Just(Some(2)),
+            Just(Some(u32::MAX))
+        ]
+    }
+
+    /// Valid inputs, extreme values included.
+    fn arb_extreme_inputs() -> impl Strategy<Value = Inputs> {
         (
             arb_extreme_duration(),
             arb_extreme_duration(),
-            prop_oneof![
-                Just(1.0f64),
-                Just(2.0),
-                Just(1e10),
-                Just(1e300),
-                Just(f64::MAX),
-                1.0f64..5.0,
-            ],
+            arb_valid_multiplier(),
             prop::sample::select(ALL_JITTERS.to_vec()),
-            prop_oneof![
-                Just(None),
-                Just(Some(Duration::from_millis(1))),
-                Just(Some(Duration::MAX)),
-                (1u64..20_000_000).prop_map(|ms| Some(Duration::from_millis(ms))),
-                arb_extreme_duration().prop_map(Some),
-            ],
-            prop_oneof![
-                Just(None),
-                Just(Some(1u32)),
-                Just(Some(2)),
-                Just(Some(u32::MAX))
-            ],
+            arb_valid_elapsed(),
+            arb_valid_attempts(),
             any::<u64>(),
         )
-            .prop_map(|(a, b, mult, jitter, elapsed, attempts, seed)| {
+            .prop_map(|(a, b, multiplier, jitter, elapsed, attempts, seed)| {
                 let (initial, max) = if a <= b { (a, b) } else { (b, a) };
-                let builder = RetryPolicy::builder()
-                    .initial_delay(initial)
-                    .max_delay(max)
-                    .multiplier(mult)
-                    .jitter(jitter)
-                    .seed(seed);
-                let builder = match elapsed {
-                    Some(e) => builder.max_elapsed(e),
-                    None => builder.unlimited_elapsed(),
-                };
-                match attempts {
-                    Some(n) => builder.max_attempts(n),
-                    None => builder.unlimited_attempts(),
+                Inputs {
+                    multiplier,
+                    initial,
+                    max,
+                    attempts,
+                    elapsed,
+                    jitter,
+                    seed,
                 }
             })
+    }
+
+    fn arb_extreme_policy() -> impl Strategy<Value = RetryPolicyBuilder> {
+        arb_extreme_inputs().prop_map(|inputs| inputs.builder())
+    }
+
+    /// Any inputs at all: each field valid or not (NaN, infinities, negative and subnormal
+    /// multipliers, zero and sub-millisecond delays, a cap below the start, zero limits), the
+    /// bounds of each valid range, and the extremes.
+    fn arb_any_inputs() -> impl Strategy<Value = Inputs> {
+        let any_duration = || {
+            prop_oneof![
+                1 => Just(Duration::ZERO),
+                1 => Just(Duration::from_nanos(1)),
+                1 => Just(Duration::from_nanos(999_999)),
+                1 => (0u64..1_000_000).prop_map(Duration::from_nanos),
+                12 => arb_extreme_duration(),
+            ]
+        };
+        let multiplier = prop_oneof![
+            20 => arb_valid_multiplier(),
+            1 => Just(f64::NAN),
+            1 => Just(-f64::NAN),
+            1 => Just(f64::INFINITY),
+            1 => Just(f64::NEG_INFINITY),
+            1 => Just(1.0 - f64::EPSILON),
+            1 => Just(0.0),
+            1 => Just(-0.0),
+            1 => Just(f64::MIN_POSITIVE),
+            1 => Just(f64::MIN),
+            1 => any::<f64>(),
+        ];
+        let attempts = prop_oneof![
+            1 => Just(Some(0u32)),
+            6 => arb_valid_attempts(),
+            1 => any::<u32>().prop_map(Some)
+        ];
+        let elapsed = prop_oneof![
+            1 => Just(Some(Duration::ZERO)),
+            6 => arb_valid_elapsed(),
+            1 => any_duration().prop_map(Some),
+        ];
+        (
+            multiplier,
+            any_duration(),
+            any_duration(),
+            attempts,
+            elapsed,
+            prop::sample::select(ALL_JITTERS.to_vec()),
+            any::<u64>(),
+        )
+            .prop_map(
+                |(multiplier, initial, max, attempts, elapsed, jitter, seed)| Inputs {
+                    multiplier,
+                    initial,
+                    max,
+                    attempts,
+                    elapsed,
+                    jitter,
+                    seed,
+                },
+            )
+    }
+
+    /// A schedule of `p`, asked at every kind of elapsed time, and its plain delay sequence,
+    /// stay within `p`'s bounds, the lower ones included.
+    fn check_schedule(p: &RetryPolicy, picks: Vec<(u8, Duration)>) -> Result<(), TestCaseError> {
+        let mut s = p.schedule();
+        let mut total = Duration::ZERO;
+        for (pick, any_elapsed) in picks {
+            let elapsed = match pick {
+                0 => Duration::ZERO,
+                1 => Duration::MAX,
+                2 => any_elapsed,
+                _ => total,
+            };
+            if let Decision::RetryAfter(d) = s.on_failure(elapsed) {
+                check_delay(p, elapsed, d)?;
+                total = total.saturating_add(d);
+            }
+        }
+        // The lower bounds hold too, even where `f64` cannot resolve a millisecond.
+        let floor = match p.jitter() {
+            Jitter::None => truncate_to_millis(p.initial_delay()),
+            Jitter::Decorrelated => {
+                truncate_to_millis(ceil_to_millis(p.initial_delay()).min(p.max_delay()))
+            }
+            _ => Duration::ZERO,
+        };
+        let mut elapsed = Duration::ZERO;
+        for d in p.delays().take(50) {
+            check_delay(p, elapsed, d)?;
+            let cut = p.max_elapsed().is_some_and(|max| d == max - elapsed);
+            prop_assert!(cut || d >= floor, "{:?} under {:?}", d, floor);
+            elapsed = elapsed.saturating_add(d);
+        }
+        Ok(())
     }
 
     /// `d` is a valid answer for a call that failed at `elapsed`.
@@ -694,35 +853,46 @@ mod tests {
             builder in arb_extreme_policy(),
             picks in prop::collection::vec((0u8..5, arb_extreme_duration()), 50),
         ) {
-            let p = builder.build().unwrap();
-            let mut s = p.schedule();
-            let mut total = Duration::ZERO;
-            for (pick, any_elapsed) in picks {
-                let elapsed = match pick {
-                    0 => Duration::ZERO,
-                    1 => Duration::MAX,
-                    2 => any_elapsed,
-                    _ => total,
-                };
-                if let Decision::RetryAfter(d) = s.on_failure(elapsed) {
-                    check_delay(&p, elapsed, d)?;
-                    total = total.saturating_add(d);
+            check_schedule(&builder.build().unwrap(), picks)?;
+        }
+
+        /// Whatever the builder is given, `build` either names the first invalid field (its
+        /// variant, and a message with the field's name) or gives a policy whose delays stay
+        /// within its bounds; it never panics.
+        #[test]
+        fn every_input_is_rejected_by_name_or_gives_bounded_delays(
+            inputs in arb_any_inputs(),
+            picks in prop::collection::vec((0u8..5, arb_extreme_duration()), 20),
+        ) {
+            let built = inputs.builder().build();
+            match (built, inputs.expected_error()) {
+                (Ok(p), None) => {
+                    prop_assert_eq!(p.initial_delay(), inputs.initial);
+                    prop_assert_eq!(p.max_delay(), inputs.max);
+                    prop_assert_eq!(p.max_attempts(), inputs.attempts);
+                    prop_assert_eq!(p.max_elapsed(), inputs.elapsed);
+                    check_schedule(&p, picks)?;
                 }
-            }
-            // The lower bounds hold too, even where `f64` cannot resolve a millisecond.
-            let floor = match p.jitter() {
-                Jitter::None => truncate_to_millis(p.initial_delay()),
-                Jitter::Decorrelated => {
-                    truncate_to_millis(ceil_to_millis(p.initial_delay()).min(p.max_delay()))
+                (Err(err), Some(expected)) => {
+                    // `PartialEq` on a NaN multiplier is false: compare the bits.
+                    match (&err, &expected) {
+                        (PolicyError::InvalidMultiplier(a), PolicyError::InvalidMultiplier(b)) => {
+                            prop_assert_eq!(a.to_bits(), b.to_bits());
+                        }
+                        _ => prop_assert_eq!(&err, &expected),
+                    }
+                    let field = match err {
+                        PolicyError::InvalidMultiplier(_) => "multiplier",
+                        PolicyError::InitialDelayTooShort(_) => "initial_delay",
+                        PolicyError::MaxDelayBelowInitial { .. } => "max_delay",
+                        PolicyError::ZeroMaxAttempts(_) => "max_attempts",
+                        PolicyError::ZeroMaxElapsed(_) => "max_elapsed",
+                    };
+                    prop_assert!(err.to_string().starts_with(field), "{}", err);
                 }
-                _ => Duration::ZERO,
-            };
-            let mut elapsed = Duration::ZERO;
-            for d in p.delays().take(50) {
-                check_delay(&p, elapsed, d)?;
-                let cut = p.max_elapsed().is_some_and(|max| d == max - elapsed);
-                prop_assert!(cut || d >= floor, "{:?} under {:?}", d, floor);
-                elapsed = elapsed.saturating_add(d);
+                (built, expected) => {
+                    prop_assert!(false, "{:?} for {:?}, expected {:?}", built, inputs, expected);
+                }
             }
         }
     }

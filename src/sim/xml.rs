@@ -11,7 +11,29 @@ pub(crate) const NAMESPACE: &str = "http://autoscaling.amazonaws.com/doc/2011-01
 
 /// Write `<name>text</name>` inside `parent`. `name` is trusted (a fixed element name).
 fn write_leaf(parent: &mut ScopeWriter<'_, '_>, name: &str, text: &str) {
-    parent.start_el(name).finish().data(text);
+    parent.start_el(name).finish().data(&xml_chars(text));
+}
+
+/// `text` with every character that XML 1.0 does not allow (even escaped: the C0 controls but
+/// tab, newline and carriage return, and U+FFFE and U+FFFF) replaced by U+FFFD. The writer
+/// escapes markup but passes these through, and requests echo parameters (an `Action` of
+/// `"\0"` comes back in the error message): the answer must stay a well-formed document.
+fn xml_chars(text: &str) -> std::borrow::Cow<'_, str> {
+    let allowed = |c: char| {
+        matches!(c, '\t' | '\n' | '\r') || (c >= ' ' && c != '\u{FFFE}' && c != '\u{FFFF}')
+    };
+    if text.chars().all(allowed) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    text.chars()
+        .map(|c| {
+            if allowed(c) {
+                c
+            } else {
+                char::REPLACEMENT_CHARACTER
+            }
+        })
+        .collect()
 }
 
 /// Who is to blame for an error, as the `<Type>` element says.
@@ -172,7 +194,7 @@ impl Node {
     fn write(&self, el: ElWriter<'_, '_>) {
         let mut scope = el.finish();
         if let Some(text) = &self.text {
-            scope.data(text);
+            scope.data(&xml_chars(text));
         }
         let mut children: Vec<&Node> = self.children.iter().collect();
         // Order list members by their numeric index; keep other elements in insertion order.
@@ -212,6 +234,19 @@ mod tests {
             "<ErrorResponse xmlns=\"http://autoscaling.amazonaws.com/doc/2011-01-01/\"><Error><Type>Receiver</Type><Code>C&amp;de</Code><Message>&lt;&quot;it&apos;s&quot;&gt;</Message></Error><RequestId>r&amp;id</RequestId></ErrorResponse>"
         );
         assert_eq!(find_request_id(&body).as_deref(), Some("r&id"));
+    }
+
+    #[test]
+    fn characters_xml_does_not_allow_are_replaced() {
+        assert_eq!(
+            Node::leaf("Message", "a\0b\u{1}\u{1f}\t\n\r\u{FFFE}\u{FFFF}é").render(),
+            "<Message>a\u{FFFD}b\u{FFFD}\u{FFFD}\t&#xA;&#xD;\u{FFFD}\u{FFFD}é</Message>"
+        );
+        let body = error_body(ErrorType::Sender, "InvalidAction", "operation \0", "rid");
+        assert!(
+            body.contains("<Message>operation \u{FFFD}</Message>"),
+            "{body}"
+        );
     }
 
     #[test]

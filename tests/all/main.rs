@@ -13,6 +13,8 @@ mod parity;
 #[cfg(feature = "sim")]
 mod refresher;
 #[cfg(feature = "sim")]
+mod secrets;
+#[cfg(feature = "sim")]
 mod sim;
 #[cfg(feature = "sim")]
 mod wait_comparison;

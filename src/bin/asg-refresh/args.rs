@@ -30,13 +30,13 @@ pub struct Cli {
 #[derive(Debug, Args, Clone)]
 pub struct Global {
     /// The AWS profile (the standard credential and region chain otherwise; also AWS_PROFILE).
-    #[arg(long, global = true)]
+    #[arg(long, global = true, value_parser = clap::builder::NonEmptyStringValueParser::new())]
     pub profile: Option<String>,
     /// The AWS region (also AWS_REGION, or the profile's).
-    #[arg(long, global = true)]
+    #[arg(long, global = true, value_parser = parse_region)]
     pub region: Option<String>,
     /// Send requests to this endpoint instead of Auto Scaling's (also AWS_ENDPOINT_URL).
-    #[arg(long, global = true, value_name = "URL")]
+    #[arg(long, global = true, value_name = "URL", value_parser = parse_endpoint_url)]
     pub endpoint_url: Option<String>,
     /// What goes to stdout: a text report, or one JSON object per group.
     #[arg(
@@ -85,7 +85,7 @@ pub enum Command {
 #[derive(Debug, Args, Clone)]
 pub struct Groups {
     /// The Auto Scaling group (repeat for several: --group a --group b).
-    #[arg(short, long = "group", value_name = "NAME", required = true)]
+    #[arg(short, long = "group", value_name = "NAME", required = true, value_parser = parse_name)]
     pub groups: Vec<String>,
     /// How many groups run at once.
     #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..), env = "ASG_REFRESH_CONCURRENCY")]
@@ -144,7 +144,7 @@ pub struct StartArgs {
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(i32).range(100..=200))]
     pub max_healthy_percentage: Option<i32>,
     /// Preferences: how long a new instance warms up.
-    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    #[arg(long, value_name = "DURATION", value_parser = parse_warmup)]
     pub instance_warmup: Option<Duration>,
     /// Preferences: skip instances that already have the desired configuration.
     #[arg(long)]
@@ -152,11 +152,12 @@ pub struct StartArgs {
     /// Preferences: pause at these percentages (for example 20,50,100).
     #[arg(long, value_name = "PERCENTAGES", value_delimiter = ',', value_parser = clap::value_parser!(i32).range(1..=100))]
     pub checkpoints: Option<Vec<i32>>,
-    /// Preferences: how long each checkpoint pauses.
-    #[arg(long, value_name = "DURATION", value_parser = parse_duration, requires = "checkpoints")]
+    /// Preferences: how long each checkpoint pauses (at most 48h).
+    #[arg(long, value_name = "DURATION", value_parser = parse_up_to_48h, requires = "checkpoints")]
     pub checkpoint_delay: Option<Duration>,
-    /// Preferences: how long to watch the refreshed group before the refresh is Successful.
-    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    /// Preferences: how long to watch the refreshed group before the refresh is Successful
+    /// (at most 48h).
+    #[arg(long, value_name = "DURATION", value_parser = parse_up_to_48h)]
     pub bake_time: Option<Duration>,
     /// Preferences: roll back if the refresh fails.
     #[arg(long)]
@@ -176,7 +177,7 @@ pub struct WaitArgs {
     #[command(flatten)]
     pub waiting: Waiting,
     /// The refresh to follow (by default the group's active or latest one).
-    #[arg(long, value_name = "ID")]
+    #[arg(long, value_name = "ID", value_parser = parse_name)]
     pub id: Option<String>,
 }
 
@@ -198,6 +199,60 @@ pub struct DemoArgs {}
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
     humantime::parse_duration(s)
         .map_err(|e| format!("{e} (expected a duration such as 90s, 5m or 1h)"))
+}
+
+/// An Auto Scaling group name or instance refresh id: 1 to 255 characters, as the API allows.
+pub fn parse_name(s: &str) -> Result<String, String> {
+    match s.chars().count() {
+        0 => Err("must not be empty".into()),
+        1..=255 => Ok(s.to_owned()),
+        n => Err(format!("{n} characters (at most 255)")),
+    }
+}
+
+/// A region: one DNS label (the SDK builds the endpoint's host name from it).
+pub fn parse_region(s: &str) -> Result<String, String> {
+    let label = !s.is_empty()
+        && s.len() <= 63
+        && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        && !s.starts_with('-')
+        && !s.ends_with('-');
+    if label {
+        Ok(s.to_owned())
+    } else {
+        Err("expected a region such as eu-west-1".into())
+    }
+}
+
+/// An `http` or `https` URL with a host.
+pub fn parse_endpoint_url(s: &str) -> Result<String, String> {
+    let uri: hyper::Uri = s.parse().map_err(|e| {
+        format!("{e} (expected a URL such as https://autoscaling.eu-west-1.amazonaws.com)")
+    })?;
+    let scheme_ok = matches!(uri.scheme_str(), Some("http" | "https"));
+    if !scheme_ok || uri.host().is_none_or(str::is_empty) {
+        return Err("expected an http:// or https:// URL with a host".into());
+    }
+    Ok(s.to_owned())
+}
+
+/// A duration that fits the API's `InstanceWarmup` (whole seconds in an `i32`).
+pub fn parse_warmup(s: &str) -> Result<Duration, String> {
+    let d = parse_duration(s)?;
+    if i32::try_from(d.as_secs()).is_err() {
+        return Err(format!("at most {} s", i32::MAX));
+    }
+    Ok(d)
+}
+
+/// A duration of at most 48 hours: Auto Scaling's limit for `BakeTime` and `CheckpointDelay`
+/// (172800 s).
+pub fn parse_up_to_48h(s: &str) -> Result<Duration, String> {
+    let d = parse_duration(s)?;
+    if d > Duration::from_secs(172_800) {
+        return Err("at most 48h (Auto Scaling's limit)".into());
+    }
+    Ok(d)
 }
 
 /// Whole seconds, for the API's integer fields.

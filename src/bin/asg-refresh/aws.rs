@@ -4,22 +4,38 @@
 
 use aws_config::{BehaviorVersion, Region};
 use aws_sdk_autoscaling::Client;
+use tracing_subscriber::filter::LevelFilter;
 
 use crate::args::Global;
 use crate::run::Usage;
 
-/// Log targets kept at `info` at most whatever `-v` or `RUST_LOG` say: they would print the
-/// canonical request, the string to sign, headers (`Authorization`, `X-Amz-Security-Token`) or
-/// credentials being loaded.
-pub const QUIET: &[&str] = &[
-    "aws_sigv4=info",
-    "aws_runtime::auth=info",
-    "aws_config=info",
-    "aws_credential_types=info",
-    "hyper=info",
-    "hyper_util=info",
-    "h2=info",
-    "rustls=info",
+/// Log targets capped at these levels whatever `-v` or `RUST_LOG` say (a cap, never a floor:
+/// the chosen level still applies below it). They would print the canonical request, the string
+/// to sign, headers (`Authorization`, `X-Amz-Security-Token`), credentials being loaded, or the
+/// resolved identity and the identity cache (their `Debug` shows the access key id: the
+/// orchestrator logs them at `trace`, and the endpoint parameters that hold the identity at
+/// `debug`).
+pub const QUIET: &[(&str, LevelFilter)] = &[
+    ("aws_sigv4", LevelFilter::INFO),
+    ("aws_runtime::auth", LevelFilter::INFO),
+    (
+        "aws_smithy_runtime::client::orchestrator",
+        LevelFilter::DEBUG,
+    ),
+    (
+        "aws_smithy_runtime::client::orchestrator::auth",
+        LevelFilter::INFO,
+    ),
+    (
+        "aws_smithy_runtime::client::orchestrator::endpoints",
+        LevelFilter::INFO,
+    ),
+    ("aws_config", LevelFilter::INFO),
+    ("aws_credential_types", LevelFilter::INFO),
+    ("hyper", LevelFilter::INFO),
+    ("hyper_util", LevelFilter::INFO),
+    ("h2", LevelFilter::INFO),
+    ("rustls", LevelFilter::INFO),
 ];
 
 /// A client from the standard chain.

@@ -61,22 +61,25 @@ fn usage(msg: &str) -> i32 {
 }
 
 /// Logs go to stderr: `-v` info, `-vv` debug, `-vvv` trace, `RUST_LOG` overrides. Whatever the
-/// level, the modules that see credentials and signatures stay quiet (see `aws::QUIET`).
+/// level, the modules that see credentials and signatures stay capped (see `aws::QUIET`).
 fn init_logs(verbose: u8) {
-    use tracing_subscriber::EnvFilter;
+    use tracing_subscriber::filter::{FilterExt, LevelFilter, Targets};
+    use tracing_subscriber::prelude::*;
+    use tracing_subscriber::{EnvFilter, fmt};
     let level = match verbose {
         0 => "warn",
         1 => "info",
         2 => "debug",
         _ => "trace",
     };
-    let mut filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(level));
-    for directive in aws::QUIET {
-        filter = filter.add_directive(directive.parse().expect("a valid directive"));
-    }
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
+    let chosen = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(level));
+    let caps = aws::QUIET.iter().fold(
+        Targets::new().with_default(LevelFilter::TRACE),
+        |caps, &(target, cap)| caps.with_target(target, cap),
+    );
+    let logs = fmt::layer()
         .with_writer(std::io::stderr)
         .with_target(true)
-        .init();
+        .with_filter(chosen.and(caps));
+    tracing_subscriber::registry().with(logs).init();
 }

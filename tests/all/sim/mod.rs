@@ -7,6 +7,7 @@ mod preferences;
 mod progress;
 mod requests;
 mod rollback;
+mod virtual_time;
 mod wire;
 
 use std::collections::BTreeMap;
