@@ -9,7 +9,7 @@ use tower::Service;
 use super::error::{RefreshError, RefreshErrorKind};
 use super::observe::{Phase, matches_request};
 use super::options::{OnConflict, Refresher};
-use super::run::Run;
+use super::run::{DescribeSdkError, Run};
 use crate::core::classify::{Classifier, Verdict};
 use crate::core::error_code::ProvideErrorCode;
 use crate::core::outcome::{RetryOutcome, RetryStats, StopReason};
@@ -55,7 +55,7 @@ enum Own {
     Found(String),
     NotThere,
     /// The describe failed: the call cannot tell, so it must not start another.
-    Unknown,
+    Unknown(DescribeSdkError),
 }
 
 impl Refresher {
@@ -68,7 +68,10 @@ impl Refresher {
     ///   `ResourceContention`): before anything else the group's recent refreshes are described,
     ///   and one that started after this call began (less the [clock
     ///   skew](Self::clock_skew)) and matches the request is adopted
-    ///   ([`Started::adopted`]). One call starts at most one refresh.
+    ///   ([`Started::adopted`]). While that describe fails, the call neither starts again nor
+    ///   ends as refused: it looks again on the plain schedule, and gives up as
+    ///   [`GaveUp(PossiblyOwnRefresh)`](RefreshErrorKind::GaveUp) when the policy stops. One call
+    ///   starts at most one refresh.
     ///
     /// ```no_run
     /// use aws_sdk_autoscaling::operation::start_instance_refresh::StartInstanceRefreshInput;
@@ -104,7 +107,8 @@ impl Refresher {
                 match run.find_own(&input).await {
                     Own::Found(id) => return Ok(run.started(id, true)),
                     Own::NotThere => {}
-                    Own::Unknown => {
+                    Own::Unknown(err) => {
+                        run.last_error = Some(Box::new(err));
                         run.wait_to_look_again().await?;
                         continue;
                     }
@@ -129,11 +133,14 @@ impl Refresher {
                 match run.find_own(&input).await {
                     Own::Found(id) => return Ok(run.started(id, true)),
                     Own::NotThere => looked = true,
-                    Own::Unknown if blocked => {
+                    Own::Unknown(err) if blocked => {
+                        run.last_error = Some(Box::new(err));
                         run.wait_to_look_again().await?;
                         continue;
                     }
-                    Own::Unknown => {}
+                    // Not blocked, so the call ends; but not as refused while the refresh it
+                    // may have started runs.
+                    Own::Unknown(_) => return run.look_before_failing(&input).await,
                 }
             }
             if !blocked {
@@ -173,10 +180,7 @@ impl Run<'_> {
             .unwrap_or(std::time::UNIX_EPOCH);
         let refreshes = match self.describe(None).await {
             Ok(refreshes) => refreshes,
-            Err(err) => {
-                self.last_error = Some(Box::new(err));
-                return Own::Unknown;
-            }
+            Err(err) => return Own::Unknown(err),
         };
         let ours = |r: &&InstanceRefresh| {
             r.start_time()
@@ -191,6 +195,25 @@ impl Run<'_> {
         {
             Some(id) => Own::Found(id.to_owned()),
             None => Own::NotThere,
+        }
+    }
+
+    /// The start failed with an error that waiting does not fix, after an attempt whose outcome
+    /// is unknown, and the describe that would tell whether that attempt started a refresh
+    /// failed. Looks again on the plain schedule: adopts the call's own refresh if it is there;
+    /// otherwise the start's error (the last error) stands. Gives up as
+    /// [`StopReason::PossiblyOwnRefresh`] if the policy stops first.
+    async fn look_before_failing(
+        &mut self,
+        input: &StartInstanceRefreshInput,
+    ) -> Result<Started, RefreshError> {
+        loop {
+            self.wait_to_look_again().await?;
+            match self.find_own(input).await {
+                Own::Found(id) => return Ok(self.started(id, true)),
+                Own::NotThere => return Err(self.error(RefreshErrorKind::Aws)),
+                Own::Unknown(_) => {}
+            }
         }
     }
 
