@@ -1,6 +1,8 @@
 //! Integration tests: one binary so the SDK is linked once.
 
 mod callbacks;
+#[cfg(feature = "sim")]
+mod fault_run;
 mod interceptor;
 mod support;
 mod tower;
