@@ -55,7 +55,7 @@ enum Own {
     Found(String),
     NotThere,
     /// The describe failed: the call cannot tell, so it must not start another.
-    Unknown(DescribeSdkError),
+    Unknown(Box<DescribeSdkError>),
 }
 
 impl Refresher {
@@ -108,7 +108,7 @@ impl Refresher {
                     Own::Found(id) => return Ok(run.started(id, true)),
                     Own::NotThere => {}
                     Own::Unknown(err) => {
-                        run.last_error = Some(Box::new(err));
+                        run.last_error = Some(err);
                         run.wait_to_look_again().await?;
                         continue;
                     }
@@ -134,7 +134,7 @@ impl Refresher {
                     Own::Found(id) => return Ok(run.started(id, true)),
                     Own::NotThere => looked = true,
                     Own::Unknown(err) if blocked => {
-                        run.last_error = Some(Box::new(err));
+                        run.last_error = Some(err);
                         run.wait_to_look_again().await?;
                         continue;
                     }
@@ -180,7 +180,7 @@ impl Run<'_> {
             .unwrap_or(std::time::UNIX_EPOCH);
         let refreshes = match self.describe(None).await {
             Ok(refreshes) => refreshes,
-            Err(err) => return Own::Unknown(err),
+            Err(err) => return Own::Unknown(Box::new(err)),
         };
         let ours = |r: &&InstanceRefresh| {
             r.start_time()

@@ -22,8 +22,12 @@
 //!   the call's, unless it is `GaveUp(PossiblyOwnRefresh)` (it could not describe the group).
 //! - **Time.** The schedule counts `max_elapsed` from the first blocked answer on the SDK and
 //!   tower paths, from the call's start in the Refresher. After that the call ends within one
-//!   attempt: one SDK call with its own retries (three requests of at most the attempt timeout,
-//!   1 s and 2 s apart); the Refresher may make one describe and one start after its last wait.
+//!   attempt: one SDK call with its own retries (up to three requests of at most the attempt
+//!   timeout, 1 s and 2 s apart). The Refresher's last wait ends at the deadline, and after it
+//!   come up to four SDK calls: a describe of the blocker; if it has ended, a start; if that
+//!   start's outcome is unknown, a describe for its own refresh; if none, a describe of the new
+//!   blocker before the policy stops. (The last one could be skipped; it is allowed here, and
+//!   the test prints the longest time any path ran past its budget.)
 //!
 //! `FAULT_RUNS=N` sets the number of runs (default 510: 170 per path), `FAULT_SEED=S` the
 //! first seed. A failing run prints its seed; `FAULT_SEED=S FAULT_RUNS=1` replays it.
@@ -484,7 +488,11 @@ async fn run(seed: u64, tally: &mut Tally) {
 
     match &ended {
         Ended::Started { id, adopted: false } => {
-            assert_eq!(ours, [id.clone()], "the refresh returned\n{context}");
+            assert_eq!(
+                ours,
+                std::slice::from_ref(id),
+                "the refresh returned\n{context}"
+            );
             tally.started += 1;
         }
         Ended::Started { id, adopted: true } => {
@@ -508,7 +516,7 @@ async fn run(seed: u64, tally: &mut Tally) {
                 );
                 tally.adopted_identical += 1;
             } else {
-                assert_eq!(ours, [id.clone()], "adopted\n{context}");
+                assert_eq!(ours, std::slice::from_ref(id), "adopted\n{context}");
                 tally.adopted_own += 1;
             }
         }
@@ -517,6 +525,8 @@ async fn run(seed: u64, tally: &mut Tally) {
             outcome,
             error,
         } => {
+            // Every call that runs to completion reports its stats (on_finish on both paths).
+            assert!(outcome.is_some(), "{error}: no stats\n{context}");
             if outcome == &Some(RetryOutcome::GaveUp(StopReason::PossiblyOwnRefresh)) {
                 assert!(
                     unknown,
@@ -532,7 +542,7 @@ async fn run(seed: u64, tally: &mut Tally) {
         }
     }
 
-    // Time: the schedule's budget, then one attempt (the Refresher: a describe and a start). On
+    // Time: the schedule's budget, then one attempt (the Refresher: up to four calls). On
     // the SDK and tower paths the budget starts with the first blocked answer the client read;
     // without one, the call was one attempt.
     let first_blocked = calls
@@ -545,7 +555,7 @@ async fn run(seed: u64, tally: &mut Tally) {
     };
     let past_budget = elapsed.saturating_sub(budget.unwrap_or_default());
     let allowed = match sc.path {
-        Path::Refresher => 2 * sc.one_attempt(),
+        Path::Refresher => 4 * sc.one_attempt(),
         Path::Sdk | Path::Tower => sc.one_attempt(),
     };
     assert!(

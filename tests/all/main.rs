@@ -1,15 +1,17 @@
 //! Integration tests: one binary so the SDK is linked once.
 
 mod callbacks;
-#[cfg(feature = "sim")]
-mod fault_run;
 mod interceptor;
 mod support;
 mod tower;
 mod tower_sdk;
 
 #[cfg(feature = "sim")]
+mod cancellation;
+#[cfg(feature = "sim")]
 mod e2e;
+#[cfg(feature = "sim")]
+mod fault_run;
 #[cfg(feature = "sim")]
 mod parity;
 #[cfg(feature = "sim")]
