@@ -39,14 +39,16 @@ use std::time::Duration;
 use aws_sdk_autoscaling::Client;
 use aws_sdk_autoscaling::config::retry::RetryConfig;
 use aws_sdk_autoscaling::config::timeout::TimeoutConfig;
-use aws_sdk_autoscaling::operation::start_instance_refresh::StartInstanceRefreshInput;
+use aws_sdk_autoscaling::operation::start_instance_refresh::{
+    StartInstanceRefreshInput, StartInstanceRefreshOutput,
+};
 use aws_sdk_autoscaling::types::RefreshPreferences;
 use aws_smithy_runtime::client::retries::{RetryPartition, TokenBucket};
 use instance_refresh_retry::sim::{AutoScalingSim, Fault, GroupConfig};
 use instance_refresh_retry::{
     AutoScalingConfigExt, InstanceRefreshRetryConfig, InstanceRefreshRetryLayer, Jitter,
     OnConflict, ProvideErrorCode, RefreshErrorKind, Refresher, RetryOutcome, RetryPolicy,
-    RetryStats, StartInstanceRefreshService, StopReason,
+    RetryStats, StartInstanceRefreshSdkError, StartInstanceRefreshService, StopReason,
 };
 use tokio::time::Instant;
 use tower::{ServiceBuilder, ServiceExt};
@@ -359,28 +361,16 @@ async fn call(sc: &Scenario, sim: &AutoScalingSim, clock: TokioTime) -> Ended {
                     .build(),
             );
             let desired = input().desired_configuration().cloned();
-            match send_start_with(&client, GROUP, desired, None).await {
-                Ok(out) => started(out.instance_refresh_id()),
-                Err(err) => Ended::Failed {
-                    unknown: err.may_have_started_refresh(),
-                    outcome: outcome(),
-                    error: format!("{err:?}"),
-                },
-            }
+            let result = send_start_with(&client, GROUP, desired, None).await;
+            ended(result, outcome())
         }
         Path::Tower => {
             let client = Client::from_conf(sdk_config(sc, sim, clock).build());
             let svc = ServiceBuilder::new()
                 .layer(InstanceRefreshRetryLayer::new(sc.policy.clone()).on_finish(on_finish))
                 .service(StartInstanceRefreshService::new(client));
-            match svc.oneshot(input()).await {
-                Ok(out) => started(out.instance_refresh_id()),
-                Err(err) => Ended::Failed {
-                    unknown: err.may_have_started_refresh(),
-                    outcome: outcome(),
-                    error: format!("{err:?}"),
-                },
-            }
+            let result = svc.oneshot(input()).await;
+            ended(result, outcome())
         }
         Path::Refresher => {
             let client = Client::from_conf(sdk_config(sc, sim, clock).build());
@@ -405,10 +395,21 @@ async fn call(sc: &Scenario, sim: &AutoScalingSim, clock: TokioTime) -> Ended {
     }
 }
 
-fn started(id: Option<&str>) -> Ended {
-    Ended::Started {
-        id: id.expect("a started refresh has an id").to_owned(),
-        adopted: false,
+/// How a call of the SDK or tower path ended, with the outcome its stats reported.
+fn ended(
+    result: Result<StartInstanceRefreshOutput, StartInstanceRefreshSdkError>,
+    outcome: Option<RetryOutcome>,
+) -> Ended {
+    match result {
+        Ok(out) => Ended::Started {
+            id: out.instance_refresh_id().expect("an id").to_owned(),
+            adopted: false,
+        },
+        Err(err) => Ended::Failed {
+            unknown: err.may_have_started_refresh(),
+            outcome,
+            error: format!("{err:?}"),
+        },
     }
 }
 

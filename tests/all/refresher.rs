@@ -356,6 +356,14 @@ async fn cancel_and_replace_cancels_the_blocker_then_starts() {
     assert!(took >= secs(30) && took <= secs(60), "{took:?}");
 }
 
+/// `started` was adopted, and it is the group's only refresh.
+fn assert_adopted_the_only_refresh(sim: &AutoScalingSim, started: &Started) {
+    assert!(started.adopted());
+    let refreshes = sim.refreshes("web").unwrap();
+    assert_eq!(refreshes.len(), 1, "exactly one refresh: {refreshes:#?}");
+    assert_eq!(refreshes[0].id, started.instance_refresh_id());
+}
+
 #[tokio::test(start_paused = true)]
 async fn a_lost_response_is_adopted_not_duplicated() {
     let sim = sim(secs(600), Duration::ZERO).await;
@@ -368,10 +376,7 @@ async fn a_lost_response_is_adopted_not_duplicated() {
         .await
         .unwrap();
 
-    assert!(started.adopted());
-    let refreshes = sim.refreshes("web").unwrap();
-    assert_eq!(refreshes.len(), 1, "exactly one refresh: {refreshes:#?}");
-    assert_eq!(refreshes[0].id, started.instance_refresh_id());
+    assert_adopted_the_only_refresh(&sim, &started);
     let log = sim.calls();
     assert_eq!(log.iter().filter(|c| c.is(START) && c.applied).count(), 1);
 }
@@ -391,10 +396,7 @@ async fn a_lost_response_then_a_failed_describe_is_looked_at_again_and_adopted()
         .await
         .unwrap();
 
-    assert!(started.adopted());
-    let refreshes = sim.refreshes("web").unwrap();
-    assert_eq!(refreshes.len(), 1, "exactly one refresh: {refreshes:#?}");
-    assert_eq!(refreshes[0].id, started.instance_refresh_id());
+    assert_adopted_the_only_refresh(&sim, &started);
     assert_eq!(start_times(&sim), [0]);
     // The lost describe at 0 s, the one that finds it after the first wait.
     assert_eq!(calls(&sim, DESCRIBE), [(0, None), (10, None)]);
