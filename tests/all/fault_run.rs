@@ -7,19 +7,28 @@
 //! 5xx including `ResourceContention`, dropped connections, responses lost after the start was
 //! applied, answers slower than the client's attempt timeout); another deployer that may start a
 //! refresh at a random moment, with the very request of the call or a different one; the
-//! policy (seeded jitter) and the path. Then it checks what each path guarantees:
+//! policy (seeded jitter), the SDK's own `max_attempts` (1 to 3), the Refresher's conflict
+//! strategy, and the path. Then it checks what each path guarantees:
 //!
 //! - **Never two.** The call starts at most one refresh (counted in the simulator's call log:
-//!   applied `StartInstanceRefresh` requests, and the refreshes the group has).
+//!   applied `StartInstanceRefresh` requests, and the refreshes the group has). The call's own
+//!   refreshes take over an hour, so the SDK's quick retry inside one attempt (the exception the
+//!   crate docs describe) never meets one that has already ended.
 //! - **SDK and tower paths.** `Ok` carries the one refresh the call started. An `Err` comes with
-//!   no refresh of the call's, or says the outcome is unknown
-//!   (`ProvideErrorCode::may_have_started_refresh`): a start applied whose answer was lost, and no
-//!   wait after it. These paths never look at `DescribeInstanceRefreshes`, so they cannot adopt.
+//!   no refresh of the call's, or says that the outcome is unknown
+//!   (`ProvideErrorCode::may_have_started_refresh`): `GaveUp(PossiblyOwnRefresh)` when the
+//!   SDK's retry met the refresh, or the SDK's own error (dropped connection, timeout, 5xx) when
+//!   its retries ran out or were off. Every failed call reports its stats. These paths never
+//!   describe the group, so they cannot adopt: the other deployer's refresh, identical or not,
+//!   is one more blocker, waited out, or, once the call's own outcome is unknown, a reason to
+//!   stop with `GaveUp(PossiblyOwnRefresh)` although nothing of the call's was applied (the
+//!   error says "may have").
 //! - **Refresher.** `Ok` carries the refresh the call started, or adopted: its own (applied,
 //!   answer lost) or, when none of its own was applied, the other deployer's *identical* one
-//!   (started after the call began; nothing tells them apart, as the crate docs say). It never
-//!   adopts the blocker or a refresh whose request differs. An `Err` comes with no refresh of
-//!   the call's, unless it is `GaveUp(PossiblyOwnRefresh)` (it could not describe the group).
+//!   (started after the call began, less the clock skew, and after an attempt whose outcome is
+//!   unknown: nothing tells them apart, as the crate docs say). It never adopts the blocker or
+//!   a refresh whose request differs. An `Err` comes with no refresh of the call's, unless it is
+//!   `GaveUp(PossiblyOwnRefresh)` (it could not describe the group before the budget ran out).
 //! - **Time.** The schedule counts `max_elapsed` from the first blocked answer on the SDK and
 //!   tower paths, from the call's start in the Refresher. After that the call ends within one
 //!   attempt: one SDK call with its own retries (up to three requests of at most the attempt
