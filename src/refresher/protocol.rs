@@ -81,12 +81,23 @@ impl StartProtocol {
                 Self::settle(blocked)
             }
             (Own::Unknown, None | Some(true)) => Step::WaitToLookAgain,
-            // Not blocked (a timeout, a 5xx): the error goes back; it says the outcome is unknown.
-            (Own::Unknown, Some(false)) => Step::Fail,
+            // Not blocked (a timeout, a 5xx): the call ends with that error, but not while the
+            // refresh it may have started could be running: it looks again, and ends only after
+            // a look that finds none (or adopts it, or gives up when the policy stops).
+            (Own::Unknown, Some(false)) => {
+                self.after_attempt = Some(false);
+                Step::WaitToLookAgain
+            }
         }
     }
 
     /// A wait is over (to look again, or for a blocker that was waited out or cancelled).
+    /// Whether the failed attempt's error is the one the call ends with unless its own refresh
+    /// turns up: after a look that could not tell, following an attempt that waiting does not fix.
+    pub(crate) fn attempt_error_stands(&self) -> bool {
+        self.after_attempt == Some(false)
+    }
+
     pub(crate) fn after_wait<Id>(&self) -> Step<Id> {
         if self.may_have_started && !self.looked {
             Step::Look
@@ -146,7 +157,20 @@ mod tests {
 
         let mut p = StartProtocol::default();
         assert_eq!(p.after_attempt::<u8>(LOST), Step::Look);
-        assert_eq!(p.after_look::<u8>(Own::Unknown), Step::Fail);
+        // A lost answer that waiting does not fix, and a look that cannot tell: look again
+        // (never end as refused while the call's own refresh may run), until a look tells.
+        assert_eq!(p.after_look::<u8>(Own::Unknown), Step::WaitToLookAgain);
+        assert!(p.attempt_error_stands());
+        assert_eq!(p.after_wait::<u8>(), Step::Look);
+        assert_eq!(p.after_look::<u8>(Own::Unknown), Step::WaitToLookAgain);
+        assert_eq!(p.after_wait::<u8>(), Step::Look);
+        assert_eq!(p.after_look(Own::Found(7)), Step::Adopt(7));
+
+        let mut p = StartProtocol::default();
+        assert_eq!(p.after_attempt::<u8>(LOST), Step::Look);
+        assert_eq!(p.after_look::<u8>(Own::Unknown), Step::WaitToLookAgain);
+        assert_eq!(p.after_wait::<u8>(), Step::Look);
+        assert_eq!(p.after_look::<u8>(Own::NotThere), Step::Fail);
 
         // Blocked, and the SDK's own retry inside the attempt had an unknown outcome first: the
         // describe must answer before anything else.

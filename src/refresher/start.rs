@@ -10,7 +10,7 @@ use super::error::{RefreshError, RefreshErrorKind};
 use super::observe::{Phase, matches_request};
 use super::options::{OnConflict, Refresher};
 use super::protocol::{Failure, Own, StartProtocol, Step, own_refresh};
-use super::run::Run;
+use super::run::{DescribeSdkError, Run};
 use crate::core::classify::{Classifier, Verdict};
 use crate::core::error_code::ProvideErrorCode;
 use crate::core::outcome::{RetryOutcome, RetryStats, StopReason};
@@ -61,7 +61,10 @@ impl Refresher {
     ///   `ResourceContention`): before anything else the group's recent refreshes are described,
     ///   and one that started after this call began (less the [clock
     ///   skew](Self::clock_skew)) and matches the request is adopted
-    ///   ([`Started::adopted`]). One call starts at most one refresh.
+    ///   ([`Started::adopted`]). While that describe fails, the call neither starts again nor
+    ///   ends as refused: it looks again on the plain schedule, and gives up as
+    ///   [`GaveUp(PossiblyOwnRefresh)`](RefreshErrorKind::GaveUp) when the policy stops. One call
+    ///   starts at most one refresh.
     ///
     /// ```no_run
     /// use aws_sdk_autoscaling::operation::start_instance_refresh::StartInstanceRefreshInput;
@@ -115,8 +118,17 @@ impl Refresher {
                     protocol.after_attempt(failure)
                 }
                 Step::Look => {
-                    let own = run.find_own(&input).await;
-                    protocol.after_look(own)
+                    let (own, describe_error) = run.find_own(&input).await;
+                    let step = protocol.after_look(own);
+                    // The error the call would end with: the failed start's while it stands
+                    // (the call ends with it unless its own refresh turns up), otherwise the
+                    // describe's.
+                    if let Some(err) = describe_error
+                        && !protocol.attempt_error_stands()
+                    {
+                        run.last_error = Some(err);
+                    }
+                    step
                 }
                 Step::Adopt(id) => return Ok(run.started(id, true)),
                 Step::WaitToLookAgain => {
@@ -155,17 +167,20 @@ impl Run<'_> {
     /// Looks for a refresh that this call's own attempt may have started: the newest of the
     /// group's refreshes that started after the call began (less the clock skew) and matches
     /// the request.
-    async fn find_own(&mut self, input: &StartInstanceRefreshInput) -> Own<String> {
+    ///
+    /// When the describe fails, the look is [`Own::Unknown`] and the describe's error comes
+    /// beside it.
+    async fn find_own(
+        &mut self,
+        input: &StartInstanceRefreshInput,
+    ) -> (Own<String>, Option<Box<DescribeSdkError>>) {
         let since = self
             .start
             .checked_sub(self.inner.clock_skew)
             .unwrap_or(std::time::UNIX_EPOCH);
         let refreshes = match self.describe(None).await {
             Ok(refreshes) => refreshes,
-            Err(err) => {
-                self.last_error = Some(Box::new(err));
-                return Own::Unknown;
-            }
+            Err(err) => return (Own::Unknown, Some(Box::new(err))),
         };
         let started = |r: &InstanceRefresh| {
             r.start_time()
@@ -174,8 +189,8 @@ impl Run<'_> {
         match own_refresh(&refreshes, &since, started, |r| matches_request(input, r))
             .and_then(|r| r.instance_refresh_id())
         {
-            Some(id) => Own::Found(id.to_owned()),
-            None => Own::NotThere,
+            Some(id) => (Own::Found(id.to_owned()), None),
+            None => (Own::NotThere, None),
         }
     }
 

@@ -7,7 +7,11 @@ mod tower;
 mod tower_sdk;
 
 #[cfg(feature = "sim")]
+mod cancellation;
+#[cfg(feature = "sim")]
 mod e2e;
+#[cfg(feature = "sim")]
+mod fault_run;
 #[cfg(feature = "sim")]
 mod parity;
 #[cfg(feature = "sim")]

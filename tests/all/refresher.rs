@@ -356,6 +356,14 @@ async fn cancel_and_replace_cancels_the_blocker_then_starts() {
     assert!(took >= secs(30) && took <= secs(60), "{took:?}");
 }
 
+/// `started` was adopted, and it is the group's only refresh.
+fn assert_adopted_the_only_refresh(sim: &AutoScalingSim, started: &Started) {
+    assert!(started.adopted());
+    let refreshes = sim.refreshes("web").unwrap();
+    assert_eq!(refreshes.len(), 1, "exactly one refresh: {refreshes:#?}");
+    assert_eq!(refreshes[0].id, started.instance_refresh_id());
+}
+
 #[tokio::test(start_paused = true)]
 async fn a_lost_response_is_adopted_not_duplicated() {
     let sim = sim(secs(600), Duration::ZERO).await;
@@ -368,12 +376,57 @@ async fn a_lost_response_is_adopted_not_duplicated() {
         .await
         .unwrap();
 
-    assert!(started.adopted());
-    let refreshes = sim.refreshes("web").unwrap();
-    assert_eq!(refreshes.len(), 1, "exactly one refresh: {refreshes:#?}");
-    assert_eq!(refreshes[0].id, started.instance_refresh_id());
+    assert_adopted_the_only_refresh(&sim, &started);
     let log = sim.calls();
     assert_eq!(log.iter().filter(|c| c.is(START) && c.applied).count(), 1);
+}
+
+/// Found by `fault_run` (seed 377): without the SDK's own retry, the lost start is the call's
+/// last answer, a dropped connection, not a refusal. When the describe that should find the
+/// refresh failed too, the call used to end with `RefreshErrorKind::Aws` ("refused") while its
+/// refresh ran. It looks again on the plain schedule and adopts it.
+#[tokio::test(start_paused = true)]
+async fn a_lost_response_then_a_failed_describe_is_looked_at_again_and_adopted() {
+    let sim = sim(secs(600), Duration::ZERO).await;
+    sim.inject(FaultRule::new(Fault::ResponseLost).on(START));
+    sim.inject(FaultRule::new(Fault::ResponseLost).on(DESCRIBE));
+    // 10 s, doubling, 60 s cap, no jitter, 1 h.
+    let started = refresher_with(&sim, sim.client(), e2e_policy())
+        .start(input())
+        .await
+        .unwrap();
+
+    assert_adopted_the_only_refresh(&sim, &started);
+    assert_eq!(start_times(&sim), [0]);
+    // The lost describe at 0 s, the one that finds it after the first wait.
+    assert_eq!(calls(&sim, DESCRIBE), [(0, None), (10, None)]);
+    assert_eq!(started.stats().waited, secs(10));
+}
+
+/// When the group cannot be described until the budget runs out, the call says that the
+/// refresh may be its own.
+#[tokio::test(start_paused = true)]
+async fn a_lost_response_with_no_describe_until_max_elapsed_gives_up_as_possibly_own() {
+    let sim = sim(secs(600), Duration::ZERO).await;
+    sim.inject(FaultRule::new(Fault::ResponseLost).on(START));
+    sim.inject(FaultRule::new(Fault::InternalFailure).on(DESCRIBE).always());
+
+    let err = refresher_with(&sim, sim.client(), e2e_policy())
+        .start(input())
+        .await
+        .unwrap_err();
+
+    assert_eq!(
+        err.kind(),
+        &RefreshErrorKind::GaveUp(StopReason::PossiblyOwnRefresh)
+    );
+    assert_eq!(
+        err.stats().outcome,
+        RetryOutcome::GaveUp(StopReason::PossiblyOwnRefresh)
+    );
+    assert_eq!(err.stats().elapsed, secs(3600));
+    assert_eq!(start_times(&sim), [0]);
+    assert_eq!(sim.refreshes("web").unwrap().len(), 1);
 }
 
 #[tokio::test(start_paused = true)]

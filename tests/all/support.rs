@@ -28,8 +28,13 @@ pub struct TokioTime {
 
 impl TokioTime {
     pub fn new() -> Self {
+        Self::starting_at(std::time::SystemTime::now())
+    }
+
+    /// A clock that reads `base` now: runs that must replay exactly start at a fixed time.
+    pub fn starting_at(base: std::time::SystemTime) -> Self {
         TokioTime {
-            base: std::time::SystemTime::now(),
+            base,
             start: tokio::time::Instant::now(),
         }
     }
@@ -86,7 +91,15 @@ mod with_sim {
     /// A simulator started now, and a clock that reads the same wall-clock time as its
     /// timestamps.
     pub async fn sim_with_clock(seed: u64) -> (AutoScalingSim, TokioTime) {
-        let clock = TokioTime::new();
+        sim_with_clock_at(seed, std::time::SystemTime::now()).await
+    }
+
+    /// A simulator started now, and a clock that agrees with it, both reading `base` now.
+    pub async fn sim_with_clock_at(
+        seed: u64,
+        base: std::time::SystemTime,
+    ) -> (AutoScalingSim, TokioTime) {
+        let clock = TokioTime::starting_at(base);
         let sim = AutoScalingSim::builder()
             .seed(seed)
             .wall_clock_start(clock.base())

@@ -239,7 +239,16 @@ async fn replay(model: &ProtocolModel, init: &State, actions: &[Action], end: &S
 
 #[tokio::test(start_paused = true)]
 async fn the_code_does_on_the_simulator_what_the_model_does() {
-    let waiting = &["Adopted", "Failed", "GaveUp(MaxAttempts)", "Started"][..];
+    // A start whose outcome is unknown, ended by an error that waiting does not fix, while the
+    // describes cannot tell: the call looks again until the policy stops
+    // (`GaveUp(PossiblyOwnRefresh)`), on every strategy.
+    let waiting = &[
+        "Adopted",
+        "Failed",
+        "GaveUp(MaxAttempts)",
+        "GaveUp(PossiblyOwnRefresh)",
+        "Started",
+    ][..];
     for (path, status_aware, every_end) in [
         (Path::Refresher(OnConflict::Wait), true, waiting),
         (Path::Refresher(OnConflict::Wait), false, waiting),
@@ -247,12 +256,18 @@ async fn the_code_does_on_the_simulator_what_the_model_does() {
         (
             Path::Refresher(OnConflict::CancelAndReplace),
             true,
-            &["Adopted", "Failed", "Started"][..],
+            &["Adopted", "Failed", "GaveUp(PossiblyOwnRefresh)", "Started"][..],
         ),
         (
             Path::Refresher(OnConflict::Fail),
             true,
-            &["Adopted", "Conflict", "Failed", "Started"][..],
+            &[
+                "Adopted",
+                "Conflict",
+                "Failed",
+                "GaveUp(PossiblyOwnRefresh)",
+                "Started",
+            ][..],
         ),
         (
             Path::Plain,
