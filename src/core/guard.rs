@@ -24,7 +24,7 @@
 use aws_smithy_runtime_api::box_error::BoxError;
 use aws_smithy_runtime_api::client::interceptors::Intercept;
 use aws_smithy_runtime_api::client::interceptors::context::{
-    BeforeTransmitInterceptorContextMut, Error, FinalizerInterceptorContextMut,
+    Error, FinalizerInterceptorContextMut,
 };
 use aws_smithy_runtime_api::client::orchestrator::{HttpResponse, Metadata, OrchestratorError};
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
@@ -48,8 +48,10 @@ pub(crate) fn outcome_unknown(transport: bool, status: Option<u16>, code: Option
         || (status.is_some_and(|s| (500..600).contains(&s)) && code != Some(RESOURCE_CONTENTION))
 }
 
-/// Whether an attempt of this call may have started a refresh.
-#[derive(Debug, Default)]
+/// Whether an attempt of this call may have started a refresh. Put in the call's interceptor
+/// state at the first attempt whose outcome is unknown, never before: a call that is only refused
+/// (every call that waits) carries none, one `ConfigBag` entry fewer while it waits.
+#[derive(Debug)]
 struct GuardState {
     may_have_started: bool,
 }
@@ -99,35 +101,28 @@ impl Intercept for Guard {
         "InstanceRefreshDuplicateGuard"
     }
 
-    fn modify_before_retry_loop(
-        &self,
-        _context: &mut BeforeTransmitInterceptorContextMut<'_>,
-        _rc: &RuntimeComponents,
-        cfg: &mut ConfigBag,
-    ) -> Result<(), BoxError> {
-        if is_start_instance_refresh(cfg) {
-            cfg.interceptor_state().store_put(GuardState::default());
-        }
-        Ok(())
-    }
-
     fn modify_before_attempt_completion(
         &self,
         context: &mut FinalizerInterceptorContextMut<'_>,
         _rc: &RuntimeComponents,
         cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
-        let Some(state) = cfg.get_mut_from_interceptor_state::<GuardState>() else {
+        if !is_start_instance_refresh(cfg) {
             return Ok(());
-        };
-        if let Some(Err(err)) = context.inner().output_or_error()
+        }
+        // Stored only once an attempt's outcome is unknown: a call that was only ever refused
+        // (a call that waits, for one) carries no state of the guard.
+        let mut may_have_started = may_have_started_refresh(cfg);
+        if !may_have_started
+            && let Some(Err(err)) = context.inner().output_or_error()
             && attempt_outcome_unknown(err, context.inner().response())
         {
-            state.may_have_started = true;
+            cfg.interceptor_state().store_put(GuardState {
+                may_have_started: true,
+            });
+            may_have_started = true;
         }
-        if state.may_have_started
-            && let Some(response) = context.response_mut()
-        {
+        if may_have_started && let Some(response) = context.response_mut() {
             response.add_extension(PossiblyOwnRefresh);
         }
         Ok(())
