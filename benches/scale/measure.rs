@@ -134,7 +134,12 @@ pub enum Path {
 }
 
 impl Path {
-    pub const ALL: [Path; 4] = [Path::Floor, Path::Tower, Path::SdkInterceptor, Path::SdkPlain];
+    pub const ALL: [Path; 4] = [
+        Path::Floor,
+        Path::Tower,
+        Path::SdkInterceptor,
+        Path::SdkPlain,
+    ];
 
     pub fn name(self) -> &'static str {
         match self {
@@ -181,6 +186,29 @@ impl Measured {
     /// Heap bytes per waiting call, the call's future (inside its task) included.
     pub fn bytes_per_call(&self) -> f64 {
         self.parked_bytes as f64 / self.calls as f64
+    }
+
+    /// Asserts that the run did what it measures: every call was waiting at once, each was
+    /// refused once and then answered, and every call completed with `Ok`; on the tower and
+    /// interceptor paths, one `on_retry` per call and all done after exactly one wait of [`WAIT`].
+    pub fn check(&self) {
+        let path = self.path;
+        assert_eq!(self.completed, self.calls, "{path:?}: every call completes");
+        assert_eq!(self.waiting, self.calls, "{path:?}: every call was waiting");
+        if path != Path::Floor {
+            assert_eq!(
+                self.requests,
+                2 * self.calls,
+                "{path:?}: refused once, then answered"
+            );
+        }
+        if matches!(path, Path::Tower | Path::SdkInterceptor) {
+            assert_eq!(self.on_retry, self.calls, "{path:?}: one on_retry per call");
+            assert_eq!(
+                self.virtual_time, WAIT,
+                "{path:?}: all calls wait {WAIT:?} together"
+            );
+        }
     }
 }
 
@@ -260,14 +288,19 @@ fn sdk_client(
         .region(Region::from_static("us-east-1"))
         .credentials_provider(Credentials::new("AKIDSCALE", "secret", None, None, "scale"))
         .retry_partition(partition)
-        .time_source(StaticTimeSource::new(UNIX_EPOCH + Duration::from_secs(1_764_000_000)))
+        .time_source(StaticTimeSource::new(
+            UNIX_EPOCH + Duration::from_secs(1_764_000_000),
+        ))
         .sleep_impl(SharedAsyncSleep::new(sleep.clone()))
         .http_client(http_client);
     let builder = match retry {
         Some(retry) => builder.instance_refresh_retry(retry),
         None => builder,
     };
-    (aws_sdk_autoscaling::Client::from_conf(builder.build()), requests)
+    (
+        aws_sdk_autoscaling::Client::from_conf(builder.build()),
+        requests,
+    )
 }
 
 /// Runs `n` calls on `path` on a fresh current-thread runtime with a paused clock; see the
@@ -278,7 +311,10 @@ pub fn measure(path: Path, n: usize) -> Measured {
         .start_paused(true)
         .build()
         .expect("a runtime");
-    runtime.block_on(run(path, n))
+    // No subscriber on this thread, whatever another test installed globally: the calls' spans
+    // stay disabled, as in a program without tracing.
+    let quiet = tracing::subscriber::NoSubscriber::default();
+    tracing::subscriber::with_default(quiet, || runtime.block_on(run(path, n)))
 }
 
 async fn run(path: Path, n: usize) -> Measured {
@@ -312,7 +348,10 @@ async fn run(path: Path, n: usize) -> Measured {
                 .expect("a valid input");
             // The SDK service is always ready: no `poll_ready` needed.
             let call = || svc.call(input.clone());
-            (park_all(path, n, &sleep, call).await, requests.load(Ordering::Relaxed))
+            (
+                park_all(path, n, &sleep, call).await,
+                requests.load(Ordering::Relaxed),
+            )
         }
         Path::SdkInterceptor | Path::SdkPlain => {
             let (sdk, requests) = if path == Path::SdkInterceptor {
@@ -321,8 +360,15 @@ async fn run(path: Path, n: usize) -> Measured {
             } else {
                 sdk_client(n, THROTTLING, &sleep, None)
             };
-            let call = || sdk.start_instance_refresh().auto_scaling_group_name("web").send();
-            (park_all(path, n, &sleep, call).await, requests.load(Ordering::Relaxed))
+            let call = || {
+                sdk.start_instance_refresh()
+                    .auto_scaling_group_name("web")
+                    .send()
+            };
+            (
+                park_all(path, n, &sleep, call).await,
+                requests.load(Ordering::Relaxed),
+            )
         }
     };
     measured.requests = requests;
