@@ -75,10 +75,11 @@ fn main() {
             let m = measure(path, n);
             m.check();
             eprintln!(
-                "{:?} n={n}: {:.0} B/call, real {:?}",
+                "{:?} n={n}: {:.0} B/call, real {:?} (all waiting after {:?})",
                 path,
                 m.bytes_per_call(),
-                m.real_time
+                m.real_time,
+                m.real_to_park
             );
             rows.push(m);
         }
@@ -93,7 +94,8 @@ fn main() {
     println!();
     println!(
         "| path | N | peak heap | heap while all wait | per waiting call (heap, future included) | \
-         call future inline | time to complete (virtual / real) | all completed | target met |"
+         call future inline | time to complete: virtual / real (real until all waited) | all completed | \
+         target met |"
     );
     println!("|---|---:|---:|---:|---:|---:|---:|:---:|:---:|");
     for m in &rows {
@@ -104,14 +106,14 @@ fn main() {
         };
         let per_call = match (m.path, plain_for(m.calls)) {
             (Path::SdkInterceptor, Some(p)) => format!(
-                "{:.0} B (plain × {:.3})",
+                "{:.0} B (plain × {:.4})",
                 m.bytes_per_call(),
                 m.bytes_per_call() / p.bytes_per_call()
             ),
             _ => format!("{:.0} B", m.bytes_per_call()),
         };
         println!(
-            "| {} | {} | {} | {} | {} | {} B | {} / {} | {} | {} |",
+            "| {} | {} | {} | {} | {} | {} B | {} / {} ({}) | {} | {} |",
             m.path.name(),
             m.calls,
             kib(m.peak_bytes),
@@ -120,6 +122,7 @@ fn main() {
             m.future_size,
             secs(m.virtual_time),
             secs(m.real_time),
+            secs(m.real_to_park),
             if m.completed == m.calls {
                 "yes"
             } else {

@@ -176,6 +176,8 @@ pub struct Measured {
     pub virtual_time: Duration,
     /// Wall-clock time for the same (reported only, never asserted).
     pub real_time: Duration,
+    /// Wall-clock time from the first spawn until every call was waiting (reported only).
+    pub real_to_park: Duration,
     /// Blocks per waiting call by size, for the sizes that at least half of the calls hold:
     /// `(size in bytes, blocks per call)`; the last class counts every size from
     /// `SIZE_CLASSES` up.
@@ -407,6 +409,7 @@ where
     while sleep.live.load(Ordering::Relaxed) < n {
         tokio::task::yield_now().await;
     }
+    let real_to_park = real_start.elapsed();
     let parked_bytes = heap_now() - baseline;
     let after_by_size = live_by_size();
     let waiting = sleep.live.load(Ordering::Relaxed);
@@ -440,6 +443,7 @@ where
         completed,
         virtual_time,
         real_time,
+        real_to_park,
         blocks_per_call,
     }
 }
