@@ -93,11 +93,13 @@ pub(super) struct Saved {
 
 /// Makes the SDK's next retry decision "retry after exactly `delay`, for free": standard mode,
 /// spec 2.0, a `max_backoff` of at least `delay`, room for one more attempt than
-/// `request_attempt`, and an unlimited token bucket. Returns the user's values.
+/// `request_attempt`, and `unlimited` (a [`TokenBucket::unlimited`], shared by every call of the
+/// interceptor: it costs nothing and holds no state of a call). Returns the user's values.
 pub(super) fn override_for_wait(
     cfg: &mut ConfigBag,
     delay: Duration,
     request_attempt: u32,
+    unlimited: &TokenBucket,
 ) -> Saved {
     let user = cfg
         .load::<RetryConfig>()
@@ -115,7 +117,7 @@ pub(super) fn override_for_wait(
     };
     let layer = cfg.interceptor_state();
     layer.store_put(ours);
-    layer.store_put(TokenBucket::unlimited());
+    layer.store_put(unlimited.clone());
     saved
 }
 

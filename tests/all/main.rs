@@ -2,6 +2,7 @@
 
 mod callbacks;
 mod interceptor;
+mod scale;
 mod support;
 mod tower;
 mod tower_sdk;
