@@ -4,7 +4,6 @@
 use std::future::Future;
 use std::marker::PhantomData;
 use std::pin::Pin;
-use std::sync::Arc;
 use std::task::{Context, Poll, ready};
 use std::time::{Duration, SystemTime};
 
@@ -13,7 +12,7 @@ use pin_project_lite::pin_project;
 use tower::Service;
 use tracing::Span;
 
-use super::config::LayerConfig;
+use super::config::ConfigRef;
 use super::respond::{Respond, Unchanged};
 use crate::core::attempt::{Next, after_failure};
 use crate::core::error_code::ProvideErrorCode;
@@ -56,18 +55,36 @@ pin_project! {
         state: State<F>,
         service: S,
         request: Req,
-        config: Arc<LayerConfig>,
+        config: ConfigRef,
         // Everything past the first attempt's success: made at the first failure, or at the start
         // when an `on_finish` or `with_stats` needs the start time. A call that succeeds at once
         // without them carries one null pointer, and dropping it reports nothing.
-        call: Option<Box<Call>>,
+        call: Lazy,
         _respond: PhantomData<fn() -> K>,
+    }
+}
+
+/// The call's state once it has any. Dropping it checks for none inline (the path of a call that
+/// succeeded at once), and leaves the rest (`Call`'s report of a cancelled call, the box) out of
+/// line.
+struct Lazy(Option<Box<Call>>);
+
+impl Drop for Lazy {
+    #[inline]
+    fn drop(&mut self) {
+        #[inline(never)]
+        fn drop_call(call: Box<Call>) {
+            drop(call);
+        }
+        if let Some(call) = self.0.take() {
+            drop_call(call);
+        }
     }
 }
 
 /// The state of a call that failed at least once, or whose start time a report needs.
 struct Call {
-    config: Arc<LayerConfig>,
+    config: ConfigRef,
     // Inner calls made so far, the one in flight included.
     attempts: u32,
     // The duplicate guard's memory for the whole call: an inner call may have started a refresh.
@@ -84,9 +101,9 @@ struct Call {
 }
 
 impl Call {
-    fn new(config: &Arc<LayerConfig>, sent: Option<SystemTime>) -> Box<Call> {
+    fn new(config: &ConfigRef, sent: Option<SystemTime>) -> Box<Call> {
         Box::new(Call {
-            config: Arc::clone(config),
+            config: config.clone(),
             attempts: 1,
             may_have_started_refresh: false,
             done: false,
@@ -169,10 +186,10 @@ impl Waiting {
 impl<S, Req, F, K> std::fmt::Debug for ResponseFuture<S, Req, F, K> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ResponseFuture")
-            .field("attempts", &self.call.as_ref().map_or(1, |c| c.attempts))
+            .field("attempts", &self.call.0.as_ref().map_or(1, |c| c.attempts))
             .field(
                 "schedule",
-                &self.call.as_ref().and_then(|c| c.schedule.as_ref()),
+                &self.call.0.as_ref().and_then(|c| c.schedule.as_ref()),
             )
             .finish_non_exhaustive()
     }
@@ -184,7 +201,7 @@ impl<S, Req, F, K> ResponseFuture<S, Req, F, K> {
         service: S,
         request: Req,
         first: F,
-        config: Arc<LayerConfig>,
+        config: ConfigRef,
         needs_stats: bool,
     ) -> Self {
         let call = (needs_stats || config.settings.on_finish.is_some())
@@ -194,7 +211,7 @@ impl<S, Req, F, K> ResponseFuture<S, Req, F, K> {
             service,
             request,
             config,
-            call,
+            call: Lazy(call),
             _respond: PhantomData,
         }
     }
@@ -214,7 +231,7 @@ enum After<R, E> {
 /// that succeeds at once stays small.
 #[inline(never)]
 fn after_attempt<T, Err, K>(
-    config: &Arc<LayerConfig>,
+    config: &ConfigRef,
     slot: &mut Option<Box<Call>>,
     result: Result<T, Err>,
 ) -> After<K::Response, Err>
@@ -304,6 +321,7 @@ where
         // The call's span, once it has one (a call that never waited has none).
         let span = this
             .call
+            .0
             .as_ref()
             .and_then(|c| c.waiting.as_ref())
             .map(|w| w.span.clone());
@@ -313,7 +331,7 @@ where
                 StateProj::Calling { future } => {
                     let result = ready!(future.poll(cx));
                     // The path of a call that succeeds at once: nothing to count or report.
-                    if this.call.is_none()
+                    if this.call.0.is_none()
                         && let Ok(response) = result
                     {
                         let stats = RetryStats::new(
@@ -324,14 +342,14 @@ where
                         );
                         return Poll::Ready(Ok(K::respond(response, stats)));
                     }
-                    match after_attempt::<T, Err, K>(this.config, this.call, result) {
+                    match after_attempt::<T, Err, K>(this.config, &mut this.call.0, result) {
                         After::Return(result) => return Poll::Ready(result),
                         After::Sleep(sleep) => this.state.set(State::Sleeping { sleep }),
                     }
                 }
                 StateProj::Sleeping { sleep } => {
                     ready!(Pin::new(sleep).poll(cx));
-                    if let Some(w) = this.call.as_mut().and_then(|c| c.waiting.as_mut())
+                    if let Some(w) = this.call.0.as_mut().and_then(|c| c.waiting.as_mut())
                         && let Some((delay, _)) = w.pending.take()
                     {
                         w.waited = w.waited.saturating_add(delay);
@@ -341,6 +359,7 @@ where
                 StateProj::Ready => {
                     let call = this
                         .call
+                        .0
                         .get_or_insert_with(|| Call::new(this.config, None));
                     if let Err(err) = ready!(this.service.poll_ready(cx)) {
                         // Readiness failures are not classified: they did not come from AWS.

@@ -2,12 +2,11 @@
 //! [`InstanceRefreshRetryLayer`](crate::InstanceRefreshRetryLayer).
 
 use std::marker::PhantomData;
-use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use tower::Service;
 
-use super::config::LayerConfig;
+use super::config::{ConfigRef, LayerConfig};
 use super::future::ResponseFuture;
 use super::respond::{Respond, Unchanged};
 use crate::core::error_code::ProvideErrorCode;
@@ -53,7 +52,7 @@ use crate::core::policy::RetryPolicy;
 #[derive(Debug)]
 pub struct InstanceRefreshRetry<S, K = Unchanged> {
     inner: S,
-    config: Arc<LayerConfig>,
+    config: ConfigRef,
     _respond: PhantomData<fn() -> K>,
 }
 
@@ -80,12 +79,12 @@ impl<S> InstanceRefreshRetry<S> {
     /// # }
     /// ```
     pub fn new(inner: S, policy: RetryPolicy) -> Self {
-        InstanceRefreshRetry::from_config(inner, Arc::new(LayerConfig::new(policy)))
+        InstanceRefreshRetry::from_config(inner, ConfigRef::new(LayerConfig::new(policy)))
     }
 }
 
 impl<S, K> InstanceRefreshRetry<S, K> {
-    pub(crate) fn from_config(inner: S, config: Arc<LayerConfig>) -> Self {
+    pub(crate) fn from_config(inner: S, config: ConfigRef) -> Self {
         InstanceRefreshRetry {
             inner,
             config,
@@ -162,10 +161,12 @@ where
     type Error = S::Error;
     type Future = ResponseFuture<S, Req, S::Future, K>;
 
+    #[inline]
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         self.inner.poll_ready(cx)
     }
 
+    #[inline]
     fn call(&mut self, request: Req) -> Self::Future {
         // The first attempt uses the service that was driven to readiness; retries use the clone.
         let clone = self.inner.clone();
