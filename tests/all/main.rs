@@ -15,4 +15,7 @@ mod refresher;
 #[cfg(feature = "sim")]
 mod sim;
 #[cfg(feature = "sim")]
+#[path = "../common/wait.rs"]
+mod wait;
+#[cfg(feature = "sim")]
 mod wait_comparison;
