@@ -24,7 +24,9 @@ pub fn scatter_svg(
         let hi = values.iter().copied().fold(f64::NEG_INFINITY, f64::max);
         (lo / 2.0).max(1e-3)..(hi * 2.0).max(1.0)
     };
+    // Room on the right for the labels.
     let xs = range(points.iter().map(|p| p.1).collect());
+    let xs = xs.start..xs.end * 4.0;
     let ys = range(points.iter().map(|p| p.2).collect());
     let mut chart = ChartBuilder::on(&root)
         .caption(title, (FONT, 20))
