@@ -144,10 +144,19 @@ impl Memory {
                 self.steady_since = Some(now);
                 // First seen pausing: the pause began up to a checkpoint delay ago (and after
                 // the work began); count from the middle of that.
-                let reached = match (paused, r.checkpoint_delay) {
-                    (true, Some(delay)) => now.checked_sub(delay / 2).map_or(now, |t| {
-                        self.pending_seen.or(r.start_time).map_or(t, |s| t.max(s))
-                    }),
+                let since = self.pending_seen.or(r.start_time);
+                let reached = match (paused, r.checkpoint_delay, r.warmup) {
+                    (true, Some(delay), _) => now
+                        .checked_sub(delay / 2)
+                        .map_or(now, |t| since.map_or(t, |s| t.max(s))),
+                    // First seen working: the batch that made `p` ended less than a batch ago
+                    // (its warmup and a launch), and not before the middle of the work so far.
+                    (false, _, Some(warmup)) if p > 0 => {
+                        let middle = since
+                            .and_then(|s| now.duration_since(s).ok().map(|d| s + d / 2))
+                            .unwrap_or(now);
+                        now.checked_sub(warmup).map_or(now, |t| t.max(middle))
+                    }
                     _ => now,
                 };
                 self.percentage = Some((p, reached));
@@ -359,6 +368,19 @@ mod tests {
         assert_eq!(e.next_check, NEAR_END_CHECK);
         let e = m.observe(&refresh(Phase::InProgress, 50), at(2400));
         assert_eq!(e.next_check, WINDOW_CHECK_MAX);
+    }
+
+    #[test]
+    fn a_percentage_first_seen_was_reached_less_than_a_batch_ago() {
+        let mut r = refresh(Phase::InProgress, 50);
+        r.warmup = Some(secs(300));
+        // Seen first at 1200 s: 50 % came after 900 s (a warmup ago) at the earliest, and after
+        // the middle of the work so far (600 s): 18 s a percent, 900 s left from 900 s.
+        let e = Memory::default().observe(&r, at(1200));
+        assert_eq!(e.end, Some(at(900 + 900)));
+        // Early on, the middle of the work bounds it: 50 % after 100 s of 200 s.
+        let e = Memory::default().observe(&r, at(200));
+        assert_eq!(e.end, Some(at(100 + 100)));
     }
 
     #[test]
