@@ -28,8 +28,14 @@ pub struct TokioTime {
 
 impl TokioTime {
     pub fn new() -> Self {
+        Self::starting_at(std::time::SystemTime::now())
+    }
+
+    /// A clock that reads `base` now: with a whole second, the wire's whole-second timestamps
+    /// (`StartTime`) lose nothing, and a seeded run repeats exactly.
+    pub fn starting_at(base: std::time::SystemTime) -> Self {
         TokioTime {
-            base: std::time::SystemTime::now(),
+            base,
             start: tokio::time::Instant::now(),
         }
     }
@@ -86,7 +92,11 @@ mod with_sim {
     /// A simulator started now, and a clock that reads the same wall-clock time as its
     /// timestamps.
     pub async fn sim_with_clock(seed: u64) -> (AutoScalingSim, TokioTime) {
-        let clock = TokioTime::new();
+        sim_with(seed, TokioTime::new()).await
+    }
+
+    /// A simulator started now, whose timestamps read `clock`.
+    pub async fn sim_with(seed: u64, clock: TokioTime) -> (AutoScalingSim, TokioTime) {
         let sim = AutoScalingSim::builder()
             .seed(seed)
             .wall_clock_start(clock.base())

@@ -25,7 +25,7 @@ use instance_refresh_retry::{AutoScalingConfigExt, Refresher, RetryPolicy};
 use tokio::time::{Instant, sleep};
 
 use crate::support::{
-    StartError, TokioTime, secs, send_cancel, send_start, sim_with_clock, start_refresh,
+    StartError, TokioTime, secs, send_cancel, send_start, sim_with, start_refresh,
 };
 
 /// The budget of our strategies: it outlasts every blocker here (2 h at most, plus its pending
@@ -159,8 +159,10 @@ pub struct Outcome {
 }
 
 /// A simulator with a clock that agrees with it, and `blocker`'s refresh just started.
+/// Every run starts at the same whole second of wall-clock time, so that it repeats exactly.
 async fn sim_with_blocker(blocker: &Blocker, seed: u64) -> (AutoScalingSim, TokioTime, String) {
-    let (sim, clock) = sim_with_clock(seed).await;
+    let base = std::time::UNIX_EPOCH + Duration::from_secs(1_800_000_000);
+    let (sim, clock) = sim_with(seed, TokioTime::starting_at(base)).await;
     sim.create_group("web", blocker.config.clone());
     let preferences = blocker.preferences.clone();
     let id = start_refresh(&sim.client(), "web", None, Some(preferences)).await;
@@ -471,7 +473,7 @@ pub fn table(runs: usize, seed: u64, rows: &[(Strategy, Summary)]) -> String {
     out.push_str("| strategy | started | start latency after the blocker ends, p50 / p95 / p99 | Start + Describe calls per run | per hour waited | refreshes destroyed |\n");
     out.push_str("|---|---|---|---|---|---|\n");
     let s =
-        |d: Option<Duration>| d.map_or("–".to_owned(), |d| format!("{:.0} s", d.as_secs_f64()));
+        |d: Option<Duration>| d.map_or("–".to_owned(), |d| format!("{:.1} s", d.as_secs_f64()));
     for (strategy, m) in rows {
         let _ = writeln!(
             out,
