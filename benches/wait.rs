@@ -5,7 +5,7 @@
 //! per hour waited, one point per strategy).
 //!
 //! ```sh
-//! cargo bench --bench wait
+//! cargo bench --features sim --bench wait
 //! ```
 
 use std::path::Path;
@@ -62,7 +62,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     std::fs::create_dir_all(&docs)?;
     std::fs::write(
         docs.join("wait.md"),
-        format!("<!-- written by `cargo bench --bench wait` -->\n\n{table}"),
+        format!("<!-- written by `cargo bench --features sim --bench wait` -->\n\n{table}"),
     )?;
     // Only the strategies that started somewhere have a p95.
     let points: Vec<(&str, f64, f64)> = rows

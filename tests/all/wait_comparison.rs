@@ -6,7 +6,7 @@
 //! chart, comes from the bench:
 //!
 //! ```sh
-//! cargo bench --bench wait
+//! cargo bench --features sim --bench wait
 //! ```
 
 use crate::support::secs;
