@@ -22,4 +22,7 @@ mod secrets;
 #[cfg(feature = "sim")]
 mod sim;
 #[cfg(feature = "sim")]
+#[path = "../common/wait.rs"]
+mod wait;
+#[cfg(feature = "sim")]
 mod wait_comparison;

@@ -31,7 +31,8 @@ impl TokioTime {
         Self::starting_at(std::time::SystemTime::now())
     }
 
-    /// A clock that reads `base` now: runs that must replay exactly start at a fixed time.
+    /// A clock that reads `base` now: runs that must replay exactly start at a fixed time (with
+    /// a whole second, the wire's whole-second timestamps, `StartTime`, lose nothing).
     pub fn starting_at(base: std::time::SystemTime) -> Self {
         TokioTime {
             base,
@@ -91,7 +92,7 @@ mod with_sim {
     /// A simulator started now, and a clock that reads the same wall-clock time as its
     /// timestamps.
     pub async fn sim_with_clock(seed: u64) -> (AutoScalingSim, TokioTime) {
-        sim_with_clock_at(seed, std::time::SystemTime::now()).await
+        sim_with(seed, TokioTime::new()).await
     }
 
     /// A simulator started now, and a clock that agrees with it, both reading `base` now.
@@ -99,7 +100,11 @@ mod with_sim {
         seed: u64,
         base: std::time::SystemTime,
     ) -> (AutoScalingSim, TokioTime) {
-        let clock = TokioTime::starting_at(base);
+        sim_with(seed, TokioTime::starting_at(base)).await
+    }
+
+    /// A simulator started now, whose timestamps read `clock`.
+    pub async fn sim_with(seed: u64, clock: TokioTime) -> (AutoScalingSim, TokioTime) {
         let sim = AutoScalingSim::builder()
             .seed(seed)
             .wall_clock_start(clock.base())
