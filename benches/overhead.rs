@@ -3,9 +3,8 @@
 //! - `overhead_tower`: `call` plus ONE poll (with a no-op waker, inside a tokio runtime context)
 //!   of a service whose future is `std::future::ready(Ok(..))`: bare, wrapped in
 //!   `tower::retry::Retry` with a policy that never retries, wrapped in
-//!   `InstanceRefreshRetryLayer` (its configuration shared with a reference count, the default),
-//!   the same after `leak()` (a static configuration: no atomic operation per call), and with an
-//!   `on_finish` callback (which reads the clock). Target: ours ≤ `tower::retry` + 2 ns.
+//!   `InstanceRefreshRetryLayer`, and the same with an `on_finish` callback (which reads the
+//!   clock). Target: ours ≤ `tower::retry` + 2 ns.
 //! - `overhead_sdk`: one `StartInstanceRefresh` against an in-memory HTTP client answering 200
 //!   with a valid body, without and with `.instance_refresh_retry(..)`. Target: ≤ ×1.02.
 //!
@@ -114,17 +113,14 @@ struct TowerVariants {
     bare: Box<dyn FnMut() -> u64>,
     tower_retry: Box<dyn FnMut() -> u64>,
     ours: Box<dyn FnMut() -> u64>,
-    ours_leaked: Box<dyn FnMut() -> u64>,
     ours_on_finish: Box<dyn FnMut() -> u64>,
 }
 
-/// Our layer over `inner_fn`, as measured: the default (its configuration shared with a
-/// reference count), after `leak()` (static), or with an `on_finish`.
+/// Our layer over `inner_fn`, as measured: with the defaults, or with an `on_finish`.
 fn ours(variant: &str) -> impl Service<u64, Response = u64, Error = Err> + 'static {
     let layer = InstanceRefreshRetryLayer::new(RetryPolicy::default());
     let layer = match variant {
         "ours" => layer,
-        "ours_leaked" => layer.leak(),
         "ours_on_finish" => layer.on_finish(|_| {}),
         other => unreachable!("no variant {other}"),
     };
@@ -143,7 +139,6 @@ fn tower_variants() -> TowerVariants {
         bare: boxed(make_ready(service_fn(inner_fn))),
         tower_retry: boxed(make_ready(Retry::new(NeverRetry, service_fn(inner_fn)))),
         ours: boxed(ours("ours")),
-        ours_leaked: boxed(ours("ours_leaked")),
         ours_on_finish: boxed(ours("ours_on_finish")),
     }
 }
@@ -165,7 +160,7 @@ fn tower_group(c: &mut Criterion, rt: &Runtime) {
         b.iter(|| call_once(&mut tower_retry, &mut cx))
     });
 
-    for variant in ["ours", "ours_leaked", "ours_on_finish"] {
+    for variant in ["ours", "ours_on_finish"] {
         let mut svc = ours(variant);
         group.bench_function(variant, |b| b.iter(|| call_once(&mut svc, &mut cx)));
     }
@@ -301,16 +296,10 @@ fn summary(rt: &Runtime, since: SystemTime) {
             mut bare,
             mut tower_retry,
             mut ours,
-            mut ours_leaked,
             mut ours_on_finish,
         } = tower_variants();
-        let mut all: [&mut dyn FnMut() -> u64; 5] = [
-            &mut bare,
-            &mut tower_retry,
-            &mut ours,
-            &mut ours_leaked,
-            &mut ours_on_finish,
-        ];
+        let mut all: [&mut dyn FnMut() -> u64; 4] =
+            [&mut bare, &mut tower_retry, &mut ours, &mut ours_on_finish];
         interleaved_medians(&mut all, 1, 20_000); // warm-up
         interleaved_medians(&mut all, TOWER_ROUNDS, TOWER_ITERS)
     };
@@ -326,13 +315,7 @@ fn summary(rt: &Runtime, since: SystemTime) {
     };
 
     let crit = |g: &str, f: &str| criterion_median(g, f, since);
-    let tower_names = [
-        "bare",
-        "tower_retry",
-        "ours",
-        "ours_leaked",
-        "ours_on_finish",
-    ];
+    let tower_names = ["bare", "tower_retry", "ours", "ours_on_finish"];
     let tower_crit: Vec<Option<f64>> = tower_names.iter().map(|f| crit(TOWER_GROUP, f)).collect();
     let sdk_names = ["plain", "with_interceptor"];
     let sdk_crit: Vec<Option<f64>> = sdk_names.iter().map(|f| crit(SDK_GROUP, f)).collect();
@@ -369,14 +352,9 @@ fn summary(rt: &Runtime, since: SystemTime) {
         signed(diff(ti[2], ti[1]))
     );
     println!(
-        "| **ours_leaked − tower_retry** | **{}** | **{}** |",
+        "| **ours_on_finish − tower_retry** | **{}** | **{}** |",
         signed(diff(tower_crit[3], tower_crit[1])),
         signed(diff(ti[3], ti[1]))
-    );
-    println!(
-        "| **ours_on_finish − tower_retry** | **{}** | **{}** |",
-        signed(diff(tower_crit[4], tower_crit[1])),
-        signed(diff(ti[4], ti[1]))
     );
     println!(
         "| tower_retry − bare | {} | {} |",

@@ -12,7 +12,7 @@ use pin_project_lite::pin_project;
 use tower::Service;
 use tracing::Span;
 
-use super::config::ConfigRef;
+use super::config::SharedConfig;
 use super::respond::{Respond, Unchanged};
 use crate::core::attempt::{Next, after_failure};
 use crate::core::error_code::ProvideErrorCode;
@@ -55,7 +55,7 @@ pin_project! {
         state: State<F>,
         service: S,
         request: Req,
-        config: ConfigRef,
+        config: SharedConfig,
         // Everything past the first attempt's success: made at the first failure, or at the start
         // when an `on_finish` or `with_stats` needs the start time. A call that succeeds at once
         // without them carries one null pointer, and dropping it reports nothing.
@@ -84,7 +84,7 @@ impl Drop for Lazy {
 
 /// The state of a call that failed at least once, or whose start time a report needs.
 struct Call {
-    config: ConfigRef,
+    config: SharedConfig,
     // Inner calls made so far, the one in flight included.
     attempts: u32,
     // The duplicate guard's memory for the whole call: an inner call may have started a refresh.
@@ -101,7 +101,7 @@ struct Call {
 }
 
 impl Call {
-    fn new(config: &ConfigRef, sent: Option<SystemTime>) -> Box<Call> {
+    fn new(config: &SharedConfig, sent: Option<SystemTime>) -> Box<Call> {
         Box::new(Call {
             config: config.clone(),
             attempts: 1,
@@ -196,18 +196,26 @@ impl<S, Req, F, K> std::fmt::Debug for ResponseFuture<S, Req, F, K> {
 }
 
 impl<S, Req, F, K> ResponseFuture<S, Req, F, K> {
+    /// Starts a call: its first attempt goes to `service`, the clone that was driven to
+    /// readiness. (The attempt's future is made inside the new future's own expression, so that
+    /// it can be built in place rather than moved in.)
     #[inline]
-    pub(crate) fn new(
-        service: S,
+    pub(crate) fn start(
+        mut service: S,
         request: Req,
-        first: F,
-        config: ConfigRef,
+        config: SharedConfig,
         needs_stats: bool,
-    ) -> Self {
+    ) -> Self
+    where
+        S: Service<Req, Future = F>,
+        Req: Clone,
+    {
         let call = (needs_stats || config.settings.on_finish.is_some())
             .then(|| Call::new(&config, Some(config.time.now())));
         ResponseFuture {
-            state: State::Calling { future: first },
+            state: State::Calling {
+                future: service.call(request.clone()),
+            },
             service,
             request,
             config,
@@ -231,7 +239,7 @@ enum After<R, E> {
 /// that succeeds at once stays small.
 #[inline(never)]
 fn after_attempt<T, Err, K>(
-    config: &ConfigRef,
+    config: &SharedConfig,
     slot: &mut Option<Box<Call>>,
     result: Result<T, Err>,
 ) -> After<K::Response, Err>

@@ -7,7 +7,7 @@ use aws_smithy_async::rt::sleep::{AsyncSleep, SharedAsyncSleep};
 use aws_smithy_async::time::{SharedTimeSource, TimeSource};
 use tower::Layer;
 
-use super::config::{ConfigRef, LayerConfig};
+use super::config::{LayerConfig, SharedConfig};
 use super::respond::{Unchanged, WithStats};
 use super::service::InstanceRefreshRetry;
 use crate::core::classify::Classifier;
@@ -48,7 +48,7 @@ use crate::core::policy::RetryPolicy;
 /// ```
 #[derive(Debug)]
 pub struct InstanceRefreshRetryLayer<K = Unchanged> {
-    config: ConfigRef,
+    config: SharedConfig,
     _respond: PhantomData<fn() -> K>,
 }
 
@@ -79,7 +79,7 @@ impl InstanceRefreshRetryLayer {
     /// ```
     pub fn new(policy: RetryPolicy) -> Self {
         InstanceRefreshRetryLayer {
-            config: ConfigRef::new(LayerConfig::new(policy)),
+            config: SharedConfig::new(LayerConfig::new(policy)),
             _respond: PhantomData,
         }
     }
@@ -238,42 +238,11 @@ impl<K> InstanceRefreshRetryLayer<K> {
         &self.config.settings.policy
     }
 
-    /// Moves the layer's configuration into static memory, where it stays for the life of the
-    /// process, and returns the layer. Every service it builds, and every call, then shares it
-    /// without a reference count: a call that succeeds at once does no atomic operation, and
-    /// costs less than a `tower::retry::Retry` with a policy that never retries (see
-    /// `benches/overhead.rs` and `docs/performance.md`). Without it, each call adds one
-    /// reference-count increment and decrement of the shared configuration, a few nanoseconds.
-    ///
-    /// For a layer built once (at start-up, or in a `static`): each `leak` keeps a few hundred
-    /// bytes for good, so do not call it per request. Call it last: an option set after it
-    /// makes a new, shared configuration.
-    ///
-    /// ```
-    /// use instance_refresh_retry::{InstanceRefreshRetryLayer, RetryPolicy};
-    /// use tower::{Layer, ServiceExt, service_fn};
-    ///
-    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
-    /// # type Error = instance_refresh_retry::StartInstanceRefreshSdkError;
-    /// let layer = InstanceRefreshRetryLayer::new(RetryPolicy::default()).leak();
-    /// let svc = layer.layer(service_fn(|n: u32| async move { Ok::<_, Error>(n * 2) }));
-    /// assert_eq!(svc.oneshot(21).await.unwrap(), 42);
-    /// # }
-    /// ```
-    #[must_use]
-    pub fn leak(self) -> Self {
-        let config: &'static LayerConfig = Box::leak(Box::new(LayerConfig::clone(&self.config)));
-        InstanceRefreshRetryLayer {
-            config: ConfigRef::Static(config),
-            _respond: PhantomData,
-        }
-    }
-
     fn map_config(self, f: impl FnOnce(&mut LayerConfig)) -> Self {
         let mut config = LayerConfig::clone(&self.config);
         f(&mut config);
         InstanceRefreshRetryLayer {
-            config: ConfigRef::new(config),
+            config: SharedConfig::new(config),
             _respond: PhantomData,
         }
     }

@@ -6,7 +6,7 @@ use std::task::{Context, Poll};
 
 use tower::Service;
 
-use super::config::{ConfigRef, LayerConfig};
+use super::config::{LayerConfig, SharedConfig};
 use super::future::ResponseFuture;
 use super::respond::{Respond, Unchanged};
 use crate::core::error_code::ProvideErrorCode;
@@ -52,7 +52,7 @@ use crate::core::policy::RetryPolicy;
 #[derive(Debug)]
 pub struct InstanceRefreshRetry<S, K = Unchanged> {
     inner: S,
-    config: ConfigRef,
+    config: SharedConfig,
     _respond: PhantomData<fn() -> K>,
 }
 
@@ -79,12 +79,12 @@ impl<S> InstanceRefreshRetry<S> {
     /// # }
     /// ```
     pub fn new(inner: S, policy: RetryPolicy) -> Self {
-        InstanceRefreshRetry::from_config(inner, ConfigRef::new(LayerConfig::new(policy)))
+        InstanceRefreshRetry::from_config(inner, SharedConfig::new(LayerConfig::new(policy)))
     }
 }
 
 impl<S, K> InstanceRefreshRetry<S, K> {
-    pub(crate) fn from_config(inner: S, config: ConfigRef) -> Self {
+    pub(crate) fn from_config(inner: S, config: SharedConfig) -> Self {
         InstanceRefreshRetry {
             inner,
             config,
@@ -170,8 +170,7 @@ where
     fn call(&mut self, request: Req) -> Self::Future {
         // The first attempt uses the service that was driven to readiness; retries use the clone.
         let clone = self.inner.clone();
-        let mut ready = std::mem::replace(&mut self.inner, clone);
-        let first = ready.call(request.clone());
-        ResponseFuture::new(ready, request, first, self.config.clone(), K::NEEDS_STATS)
+        let ready = std::mem::replace(&mut self.inner, clone);
+        ResponseFuture::start(ready, request, self.config.clone(), K::NEEDS_STATS)
     }
 }
