@@ -29,6 +29,9 @@ use aws_smithy_http_client::test_util::infallible_client_fn;
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_types::body::SdkBody;
 use criterion::Criterion;
+
+#[path = "report/mod.rs"]
+mod report;
 use instance_refresh_retry::{
     AutoScalingConfigExt, InstanceRefreshRetryLayer, RetryPolicy, StartInstanceRefreshSdkError,
 };
@@ -283,7 +286,23 @@ fn fmt_ns(v: Option<f64>) -> String {
     }
 }
 
-fn summary(rt: &Runtime, since: SystemTime) {
+/// The side-by-side table (markdown), and the medians the charts draw: criterion's where this run
+/// wrote them, else the `Instant` loops'.
+struct Summary {
+    markdown: String,
+    tower: Vec<(&'static str, f64)>,
+    sdk: Vec<(&'static str, f64)>,
+}
+
+fn summary(rt: &Runtime, since: SystemTime) -> Summary {
+    let mut out = String::new();
+    // One line of the report.
+    macro_rules! say {
+        ($($arg:tt)*) => {{
+            out.push_str(&format!($($arg)*));
+            out.push('\n');
+        }};
+    }
     const TOWER_ROUNDS: usize = 21;
     const TOWER_ITERS: u32 = 200_000;
     const SDK_ROUNDS: usize = 21;
@@ -325,64 +344,102 @@ fn summary(rt: &Runtime, since: SystemTime) {
     let signed = |v: Option<f64>| v.map_or("–".to_owned(), |d| format!("{d:+.2} ns"));
     let times = |v: Option<f64>| v.map_or("–".to_owned(), |r| format!("×{r:.4}"));
 
-    println!();
-    println!("## Success-path overhead");
-    println!();
-    println!(
-        "(a) tower: `call` + one poll, ready inner future. Target: ours − tower::retry ≤ +2 ns."
-    );
-    println!(
+    out.push('\n');
+    say!("## Success-path overhead");
+    out.push('\n');
+    say!("(a) tower: `call` + one poll, ready inner future. Target: ours − tower::retry ≤ +2 ns.");
+    say!(
         "Criterion: median of its samples. Instant loops: median over {TOWER_ROUNDS} interleaved \
          rounds of {TOWER_ITERS} iterations, through a boxed closure (same indirection for all)."
     );
-    println!();
-    println!("| variant | criterion median | Instant-loop median |");
-    println!("|---|---:|---:|");
+    out.push('\n');
+    say!("| variant | criterion median | Instant-loop median |");
+    say!("|---|---:|---:|");
     for (i, name) in tower_names.iter().enumerate() {
-        println!(
+        say!(
             "| {name} | {} | {} |",
             fmt_ns(tower_crit[i]),
             fmt_ns(Some(tower_instant[i]))
         );
     }
     let ti: Vec<Option<f64>> = tower_instant.iter().copied().map(Some).collect();
-    println!(
+    say!(
         "| **ours − tower_retry** | **{}** | **{}** |",
         signed(diff(tower_crit[2], tower_crit[1])),
         signed(diff(ti[2], ti[1]))
     );
-    println!(
+    say!(
         "| **ours_on_finish − tower_retry** | **{}** | **{}** |",
         signed(diff(tower_crit[3], tower_crit[1])),
         signed(diff(ti[3], ti[1]))
     );
-    println!(
+    say!(
         "| tower_retry − bare | {} | {} |",
         signed(diff(tower_crit[1], tower_crit[0])),
         signed(diff(ti[1], ti[0]))
     );
-    println!();
-    println!(
+    out.push('\n');
+    say!(
         "(b) SDK: one `StartInstanceRefresh`, in-memory HTTP 200, `block_on` on a current-thread \
          runtime. Target: with / without ≤ ×1.02."
     );
-    println!("Instant loops: median over {SDK_ROUNDS} interleaved rounds of {SDK_ITERS} calls.");
-    println!();
-    println!("| variant | criterion median | Instant-loop median |");
-    println!("|---|---:|---:|");
+    say!("Instant loops: median over {SDK_ROUNDS} interleaved rounds of {SDK_ITERS} calls.");
+    out.push('\n');
+    say!("| variant | criterion median | Instant-loop median |");
+    say!("|---|---:|---:|");
     for (i, name) in sdk_names.iter().enumerate() {
-        println!(
+        say!(
             "| {name} | {} | {} |",
             fmt_ns(sdk_crit[i]),
             fmt_ns(Some(sdk_instant[i]))
         );
     }
-    println!(
+    say!(
         "| **with_interceptor / plain** | **{}** | **{}** |",
         times(ratio(sdk_crit[1], sdk_crit[0])),
         times(ratio(Some(sdk_instant[1]), Some(sdk_instant[0])))
     );
-    println!();
+    out.push('\n');
+    let pick = |crit: &[Option<f64>], instant: &[f64], names: &[&'static str]| {
+        names
+            .iter()
+            .enumerate()
+            .map(|(i, n)| (*n, crit[i].unwrap_or(instant[i])))
+            .collect()
+    };
+    Summary {
+        tower: pick(&tower_crit, &tower_instant, &tower_names),
+        sdk: pick(&sdk_crit, &sdk_instant, &sdk_names),
+        markdown: out,
+    }
+}
+
+/// `docs/overhead.md` and two bar charts beside it.
+fn write_report(summary: &Summary) -> Result<(), Box<dyn std::error::Error>> {
+    let docs = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs");
+    std::fs::create_dir_all(&docs)?;
+    std::fs::write(
+        docs.join("overhead.md"),
+        format!(
+            "<!-- written by `cargo bench --bench overhead` -->\n{}",
+            summary.markdown
+        ),
+    )?;
+    report::bars_svg(
+        &docs.join("overhead-tower.svg"),
+        "tower: call + one poll of a call that succeeds at once (median)",
+        &summary.tower,
+        "ns",
+    )?;
+    let sdk: Vec<(&str, f64)> = summary.sdk.iter().map(|(n, v)| (*n, v / 1000.0)).collect();
+    report::bars_svg(
+        &docs.join("overhead-sdk.svg"),
+        "SDK: one StartInstanceRefresh against an in-memory HTTP 200 (median)",
+        &sdk,
+        "µs",
+    )?;
+    println!("wrote docs/overhead.md, docs/overhead-tower.svg and docs/overhead-sdk.svg");
+    Ok(())
 }
 
 fn main() {
@@ -401,6 +458,11 @@ fn main() {
             .any(|a| a == flag || a.starts_with(&format!("{flag}=")))
     };
     if has("--bench") && !has("--test") && !has("--list") && !has("--profile-time") {
-        summary(&rt, since);
+        let summary = summary(&rt, since);
+        print!("{}", summary.markdown);
+        // A filtered run (`cargo bench --bench overhead -- tower`) prints only.
+        if args.iter().skip(1).all(|a| a.starts_with('-')) {
+            write_report(&summary).expect("write docs/overhead.md and its charts");
+        }
     }
 }

@@ -25,8 +25,6 @@ pub(super) struct CallState {
     pub(super) owner: u64,
     /// Made at the first blocked answer (see [`after_failure`](crate::core::attempt::after_failure)).
     pub(super) schedule: Option<Box<Schedule>>,
-    /// Time-source reading at the start of the retry loop, read only for an `on_finish`.
-    pub(super) start: Option<SystemTime>,
     /// Time-source reading at the first blocked answer: `max_elapsed` counts from here.
     pub(super) first_blocked: Option<SystemTime>,
     /// [Attempts](crate#what-an-attempt-is) so far: the first, and one after each of our waits.
@@ -55,11 +53,10 @@ impl Storable for CallState {
 }
 
 impl CallState {
-    pub(super) fn new(owner: u64, start: Option<SystemTime>, span: Span) -> Self {
+    pub(super) fn new(owner: u64, span: Span) -> Self {
         CallState {
             owner,
             schedule: None,
-            start,
             first_blocked: None,
             attempts: 0,
             new_attempt: true,

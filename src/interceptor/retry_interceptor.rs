@@ -140,9 +140,8 @@ impl RetryInterceptor {
             if !self.take_call(rc, cfg) {
                 return None;
             }
-            let start = cfg.interceptor_state().load::<CallStart>().map(|s| s.0);
             cfg.interceptor_state()
-                .store_put(CallState::new(self.id, start, trace::call_span()));
+                .store_put(CallState::new(self.id, trace::call_span()));
         }
         self.state(cfg)
     }
@@ -363,13 +362,14 @@ impl Intercept for RetryInterceptor {
         let operation_timeout = cfg
             .load::<TimeoutConfig>()
             .and_then(|t| t.operation_timeout());
+        // Read at the start for an `on_finish` (kept beside the state, not in it).
+        let start = cfg.interceptor_state().load::<CallStart>().map(|s| s.0);
         let Some(state) = self.state(cfg) else {
             return Ok(());
         };
         let saved = state.saved.take();
         // From the start when an `on_finish` had it read, otherwise from the first blocked answer.
-        let elapsed = state
-            .start
+        let elapsed = start
             .or(state.first_blocked)
             .map_or(Duration::ZERO, |from| elapsed(rc, from));
         // Only the operation timeout can end a call during one of our waits.
