@@ -59,11 +59,11 @@ fn many_sdk_calls_wait_at_once_and_ours_adds_at_most_1_6_kib_each() {
         with.future_size, plain.future_size,
         "the same send() future"
     );
-    // The target is plain + 10%, about 1,518 B here; the interceptor holds 1,520 B more
-    // (1,557 with `--all-features`, whose `backoff` feature makes the schedule larger). 1,040 of
+    // The target is plain + 10%, about 1,518 B here; the interceptor holds 1,504 B more
+    // (about 40 B more with `--all-features`, whose `backoff` feature makes the schedule larger). 1,040 of
     // them are the call's ConfigBag table doubling from 16 to 32 slots: the SDK fills 13 of its
     // 14, the call's state takes the 14th, and the next `store_put` (the override for the wait,
-    // even one that replaces a value) grows a full table (docs/scale-results.md). This bounds
+    // even one that replaces a value) grows a full table (docs/performance.md, "Scale"). This bounds
     // what is there now, so that any growth shows.
     let extra = with.bytes_per_call() - plain.bytes_per_call();
     assert!(
