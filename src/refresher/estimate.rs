@@ -7,6 +7,7 @@
 
 use std::time::{Duration, SystemTime};
 
+use super::grid::Grid;
 use super::observe::{Phase, Refresh};
 
 /// The shortest wait between two checks near the estimated end: what bounds the start latency
@@ -48,6 +49,8 @@ pub(crate) struct Memory {
     baking_seen: Option<SystemTime>,
     /// The percentage it was last seen pausing at a checkpoint.
     paused_at: Option<u32>,
+    /// The batch grid fitted to the checks.
+    grid: Grid,
 }
 
 /// The answer for one check.
@@ -73,7 +76,7 @@ impl Memory {
                 ..Memory::default()
             };
         }
-        let estimate = match refresh.phase {
+        let mut estimate = match refresh.phase {
             Phase::InProgress => self.in_progress(refresh, now),
             Phase::Baking => self.baking(refresh, now),
             Phase::Pending | Phase::Cancelling | Phase::RollbackInProgress => Estimate {
@@ -89,6 +92,16 @@ impl Memory {
                 stalled: false,
             },
         };
+        // Where the batch grid fits, it places the end within seconds: sleep until then and
+        // check often. It only proposes when to look and the latest end; the earliest end (fail
+        // fast) stays the model-free one.
+        if matches!(refresh.phase, Phase::InProgress | Phase::Baking)
+            && !estimate.stalled
+            && let Some(grid) = self.grid.observe(refresh, now)
+        {
+            estimate.end = Some(grid.latest_end.max(now));
+            estimate.next_check = grid.next_check;
+        }
         if refresh.phase != Phase::Baking {
             self.before_baking = Some(now);
         }

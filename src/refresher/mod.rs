@@ -8,7 +8,8 @@
 //! - [`completion`] holds [`Refresher::wait_for_completion`] and [`Completed`];
 //! - [`run`] holds one call in motion: schedule, clock, counters, describe, wait, report;
 //! - [`observe`] reduces a described refresh to what the decisions need, and matches a request;
-//! - [`estimate`] holds the pure estimate of when a refresh ends and when to look again;
+//! - [`estimate`] holds the pure estimate of when a refresh ends and when to look again, and
+//!   [`grid`] the model of a refresh's batches that sharpens it;
 //! - [`progress`] and [`error`] hold what the callback and the caller are told;
 //! - [`service`] holds the `tower::Service` implementation;
 //! - [`waiter`] holds the waiter in the style of the SDK's generated ones.
@@ -19,6 +20,7 @@
 mod completion;
 mod error;
 mod estimate;
+mod grid;
 mod observe;
 mod options;
 mod progress;

@@ -65,6 +65,12 @@ pub(crate) struct Refresh {
     pub(crate) checkpoints: Vec<u32>,
     pub(crate) checkpoint_delay: Option<Duration>,
     pub(crate) bake_time: Option<Duration>,
+    /// `InstancesToUpdate`: instances not replaced yet.
+    pub(crate) instances_to_update: Option<u32>,
+    /// `MinHealthyPercentage` and `MaxHealthyPercentage`, as described (Auto Scaling echoes
+    /// its defaults): they set the batch size.
+    pub(crate) min_healthy: Option<u32>,
+    pub(crate) max_healthy: Option<u32>,
 }
 
 fn secs(value: Option<i32>) -> Option<Duration> {
@@ -105,6 +111,13 @@ impl Refresh {
             checkpoints,
             checkpoint_delay,
             bake_time: secs(prefs.and_then(|p| p.bake_time())),
+            instances_to_update: r.instances_to_update().and_then(|n| u32::try_from(n).ok()),
+            min_healthy: prefs
+                .and_then(|p| p.min_healthy_percentage())
+                .and_then(|n| u32::try_from(n).ok()),
+            max_healthy: prefs
+                .and_then(|p| p.max_healthy_percentage())
+                .and_then(|n| u32::try_from(n).ok()),
         }
     }
 }
