@@ -31,11 +31,13 @@ async fn wait_comparison_status_aware_against_the_peers() {
         assert_eq!(m.started, m.runs, "{s:?} outlasts every blocker");
         assert_eq!(m.destroyed, 0, "{s:?} destroys nothing");
     }
-    // The milestone: p95 <= 30 s at <= 60 calls per hour.
+    // The level these 100 blockers reach with the batch grid (p95 9.2 s at 37.9 calls per
+    // hour), with a small margin: p95 <= 12 s at <= 42 calls per hour. (The milestone was 30 s
+    // at 60; the target, 10 s at 30, is met for the latency only.)
     let aware = row(Strategy::StatusAware);
-    assert!(aware.p95.unwrap() <= secs(30), "p95 {:?}", aware.p95);
+    assert!(aware.p95.unwrap() <= secs(12), "p95 {:?}", aware.p95);
     assert!(
-        aware.calls_per_hour <= 60.0,
+        aware.calls_per_hour <= 42.0,
         "{:.1} calls per hour",
         aware.calls_per_hour
     );
