@@ -368,8 +368,11 @@
 //!   (`Baking` and `RollbackInProgress` count as active) and looks again when it should end:
 //!   from `PercentageComplete` and `StartTime` (and the checkpoints and bake time still ahead)
 //!   while `InProgress`, from `BakeTime` while `Baking`, after short waits while `Pending`,
-//!   `Cancelling` or `RollbackInProgress`. It sleeps long early and checks often near the end,
-//!   and starts at once when nothing is active any more. If even an optimistic estimate ends
+//!   `Cancelling` or `RollbackInProgress`. Where the refresh fits Auto Scaling's batches
+//!   (`InstancesToUpdate`, the batch size from `MinHealthyPercentage`, `InstanceWarmup`), it
+//!   learns the time per batch from the boundaries its checks bracket and places the end within
+//!   seconds. It sleeps long early and checks often near the end, and starts at once when
+//!   nothing is active any more. If even an optimistic estimate ends
 //!   after `max_elapsed`, it fails fast ([`RefreshErrorKind::WontEndInTime`]) instead of spending
 //!   the budget. A describe that fails never fails the call: the plain schedule takes over.
 //!   Each check reaches [`Refresher::on_progress`] ([`Progress`]), which also flags a blocker
