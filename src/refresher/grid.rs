@@ -271,7 +271,9 @@ impl Grid {
                 return None;
             }
         }
-        let at = |x: f64| origin + Duration::from_secs_f64(x.max(0.0));
+        // Seconds after `origin` as a time; nothing the checks allow is out of range, but a model
+        // that is not is no answer (the caller falls back) rather than a panic.
+        let at = |x: f64| origin.checked_add(Duration::try_from_secs_f64(x.max(0.0)).ok()?);
         let here = rel(now);
         let end = shifted(boundary(last), bake);
         let (end_lo, end_hi) = range(&polygon, end);
@@ -310,9 +312,9 @@ impl Grid {
                 .max(fine)
         };
         Some(GridEstimate {
-            earliest_end: at(end_lo),
-            latest_end: at(end_hi),
-            next_check: Duration::from_secs_f64(next),
+            earliest_end: at(end_lo)?,
+            latest_end: at(end_hi)?,
+            next_check: Duration::try_from_secs_f64(next).ok()?,
         })
     }
 }
