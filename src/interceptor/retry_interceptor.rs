@@ -336,18 +336,18 @@ impl Intercept for RetryInterceptor {
         if cfg.get_mut_from_interceptor_state::<CallState>().is_none() {
             // The call never failed (or failed before its first attempt). Only an `on_finish`
             // hears about it: the instance that takes the call reports it.
-            if cfg.interceptor_state().load::<CallStart>().is_none()
-                || !self.handles(cfg)
-                || !self.take_call(rc, cfg)
-            {
+            let Some(CallStart(start)) = cfg.interceptor_state().load::<CallStart>().copied()
+            else {
+                return Ok(());
+            };
+            if !self.handles(cfg) || !self.take_call(rc, cfg) {
                 return Ok(());
             }
             let succeeded = matches!(context.inner().output_or_error(), Some(Ok(_)));
-            let start = cfg.interceptor_state().load::<CallStart>().map(|s| s.0);
             let stats = RetryStats::new(
                 u32::from(succeeded),
                 Duration::ZERO,
-                start.map_or(Duration::ZERO, |start| elapsed(rc, start)),
+                elapsed(rc, start),
                 if succeeded {
                     RetryOutcome::Succeeded
                 } else {
