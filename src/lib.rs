@@ -493,8 +493,8 @@ pub use crate::layer::{
 
 // The Refresher.
 pub use crate::refresher::{
-    Completed, InstanceRefreshWaiter, InstanceRefreshWaiterExt, OnConflict, Progress, RefreshError,
-    RefreshErrorKind, Refresher, RefresherFuture, Started,
+    Adoption, Completed, InstanceRefreshWaiter, InstanceRefreshWaiterExt, NotAdoptable, OnConflict,
+    Progress, RefreshError, RefreshErrorKind, Refresher, RefresherFuture, Started,
 };
 
 // The SDK path.

@@ -3,6 +3,8 @@
 //! instead of starting a second one, and follows a refresh to its end.
 //!
 //! - [`options`] holds [`Refresher`], its options and [`OnConflict`];
+//! - [`adopt`] holds [`Adoption`], and which running refresh a request may adopt
+//!   ([`OnConflict::Adopt`], [`NotAdoptable`]);
 //! - [`start`] holds [`Refresher::start`] and [`Started`], which performs the steps that
 //!   [`protocol`] (pure, and model-checked by `model` in the tests) decides;
 //! - [`completion`] holds [`Refresher::wait_for_completion`] and [`Completed`];
@@ -17,6 +19,7 @@
 //! It builds on `core/` (the schedule bounds every wait) and on the tower path's
 //! `StartInstanceRefreshService` (whose errors say whether a start may have been applied).
 
+mod adopt;
 mod completion;
 mod error;
 mod estimate;
@@ -33,6 +36,7 @@ mod waiter;
 #[cfg(test)]
 mod model;
 
+pub use adopt::{Adoption, NotAdoptable};
 pub use completion::Completed;
 pub use error::{RefreshError, RefreshErrorKind};
 pub use options::{OnConflict, Refresher};
