@@ -493,8 +493,9 @@ pub use crate::layer::{
 
 // The Refresher.
 pub use crate::refresher::{
-    Adoption, Completed, InstanceRefreshWaiter, InstanceRefreshWaiterExt, NotAdoptable, OnConflict,
-    Progress, RefreshError, RefreshErrorKind, Refresher, RefresherFuture, Started,
+    Adoption, Completed, CurrentRefresh, InstanceRefreshWaiter, InstanceRefreshWaiterExt,
+    NotAdoptable, OnConflict, Progress, RefreshError, RefreshErrorKind, Refresher, RefresherFuture,
+    Started,
 };
 
 // The SDK path.

@@ -8,6 +8,8 @@
 //! - [`start`] holds [`Refresher::start`] and [`Started`], which performs the steps that
 //!   [`protocol`] (pure, and model-checked by `model` in the tests) decides;
 //! - [`completion`] holds [`Refresher::wait_for_completion`] and [`Completed`];
+//! - [`control`] holds [`Refresher::status`] ([`CurrentRefresh`]), [`Refresher::cancel`] and
+//!   [`Refresher::rollback`];
 //! - [`run`] holds one call in motion: schedule, clock, counters, describe, wait, report;
 //! - [`observe`] reduces a described refresh to what the decisions need, and matches a request;
 //! - [`estimate`] holds the pure estimate of when a refresh ends and when to look again, and
@@ -21,6 +23,7 @@
 
 mod adopt;
 mod completion;
+mod control;
 mod error;
 mod estimate;
 mod grid;
@@ -38,6 +41,7 @@ mod model;
 
 pub use adopt::{Adoption, NotAdoptable};
 pub use completion::Completed;
+pub use control::CurrentRefresh;
 pub use error::{RefreshError, RefreshErrorKind};
 pub use options::{OnConflict, Refresher};
 pub use progress::Progress;
