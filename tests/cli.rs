@@ -566,6 +566,7 @@ const SHARED_FLAGS: &[&str] = &[
     "--endpoint-url",
     "--output",
     "--verbose",
+    "--color",
     "--group",
     "--concurrency",
     "--initial-delay",
@@ -591,6 +592,10 @@ const BAD_VALUES: &[(&str, &[&str])] = &[
     ),
     ("--output", &["status", "--group", "web", "--output", "xml"]),
     ("--verbose", &["status", "--group", "web", "--verbose=3"]),
+    (
+        "--color",
+        &["status", "--group", "web", "--color", "sometimes"],
+    ),
     ("--group", &["status", "--group", ""]),
     ("--group", &["start", "--group", LONG_NAME]),
     (
@@ -720,6 +725,74 @@ const BAD_VALUES: &[(&str, &[&str])] = &[
         "--auto-rollback",
         &["start", "--group", "web", "--auto-rollback=1"],
     ),
+    // AWS rolls back only to a desired configuration.
+    (
+        "--auto-rollback",
+        &["start", "--group", "web", "--auto-rollback"],
+    ),
+    (
+        "--bake-time",
+        &["start", "--group", "web", "--bake-time", "500ms"],
+    ),
+    (
+        "--instance-warmup",
+        &["start", "--group", "web", "--instance-warmup", "1.5s"],
+    ),
+    (
+        "--on-interrupt",
+        &["start", "--group", "web", "--on-interrupt", "ignore"],
+    ),
+    (
+        "--preferences",
+        &["start", "--group", "web", "--preferences", r#"{"Nope": 1}"#],
+    ),
+    (
+        "--preferences",
+        &[
+            "start",
+            "--group",
+            "web",
+            "--preferences",
+            "file:///nonexistent.json",
+        ],
+    ),
+    (
+        "--desired-configuration",
+        &["start", "--group", "web", "--desired-configuration", "[]"],
+    ),
+    (
+        "--strategy",
+        &["start", "--group", "web", "--strategy", "Sideways"],
+    ),
+    (
+        "--launch-template",
+        &["start", "--group", "web", "--launch-template", "ab"],
+    ),
+    (
+        "--launch-template-version",
+        &[
+            "start",
+            "--group",
+            "web",
+            "--launch-template",
+            "web",
+            "--launch-template-version",
+            "latest",
+        ],
+    ),
+    (
+        "--launch-template-version",
+        &["start", "--group", "web", "--launch-template-version", "3"],
+    ),
+    ("--wait", &["rollback", "--group", "web", "--wait=1"]),
+    (
+        "--listen",
+        &["sim", "--group", "web", "--listen", "nowhere"],
+    ),
+    (
+        "--refresh-duration",
+        &["sim", "--group", "web", "--refresh-duration", "soon"],
+    ),
     ("--id", &["wait", "--group", "web", "--id", ""]),
     ("--wait", &["cancel", "--group", "web", "--wait=1"]),
 ];
@@ -803,7 +876,9 @@ async fn every_flag_given_a_bad_value_exits_2_naming_it() {
         })
     };
     let mut listed = 0;
-    for sub in ["", "start", "status", "wait", "cancel", "demo"] {
+    for sub in [
+        "", "start", "status", "wait", "cancel", "rollback", "demo", "sim",
+    ] {
         for flag in flags_in_help(&home, sub).await {
             listed += 1;
             assert!(

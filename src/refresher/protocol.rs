@@ -127,11 +127,11 @@ pub(crate) fn own_refresh<'a, R, T: PartialOrd>(
 /// Under [`OnConflict::Adopt`](super::OnConflict::Adopt): the refresh that blocks the group,
 /// if the request may adopt it. At most one refresh is active, so this is the active one, or
 /// none.
-pub(crate) fn matching_blocker<'a, R>(
-    newest_first: &'a [R],
+pub(crate) fn matching_blocker<R>(
+    newest_first: &[R],
     active: impl Fn(&R) -> bool,
     adopts: impl Fn(&R) -> bool,
-) -> Option<&'a R> {
+) -> Option<&R> {
     newest_first
         .iter()
         .find(|r| active(r))
