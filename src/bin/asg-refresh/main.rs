@@ -42,10 +42,14 @@ fn main() -> ExitCode {
         let (trigger, interrupt) = Interrupt::new();
         let app = app(&cli, &reporter, interrupt);
         tokio::pin!(app);
-        let mut first = None;
+        let mut first: Option<signals::Signal> = None;
         loop {
             tokio::select! {
-                code = &mut app => break first.map_or(code, |s: signals::Signal| s.exit_code()),
+                code = &mut app => break match (&cli.command, first) {
+                    // A signal is how the simulator is stopped: not an interruption.
+                    (Command::Sim(_), _) | (_, None) => code,
+                    (_, Some(signal)) => signal.exit_code(),
+                },
                 signal = signals.recv() => {
                     if first.is_none() {
                         // Each group stops where it is and reports (the app ends soon after).
