@@ -4,9 +4,9 @@
 
 use aws_sdk_autoscaling::operation::start_instance_refresh::StartInstanceRefreshInput;
 use aws_sdk_autoscaling::types::{
-    AlarmSpecification, DesiredConfiguration, InstancesDistribution, LaunchTemplate,
-    LaunchTemplateOverrides, LaunchTemplateSpecification, MixedInstancesPolicy, RefreshPreferences,
-    RefreshStrategy, ScaleInProtectedInstances, StandbyInstances,
+    AlarmSpecification, DesiredConfiguration, InstanceRequirements, InstancesDistribution,
+    LaunchTemplate, LaunchTemplateOverrides, LaunchTemplateSpecification, MixedInstancesPolicy,
+    RefreshPreferences, RefreshStrategy, ScaleInProtectedInstances, StandbyInstances,
 };
 use serde::Deserialize;
 
@@ -90,9 +90,67 @@ struct Override {
     weighted_capacity: Option<String>,
     launch_template_specification: Option<TemplateSpec>,
     image_id: Option<String>,
-    /// Attribute-based instance type selection: named here so that it is refused for what it
-    /// is (not supported yet), not as an unknown field.
-    instance_requirements: Option<serde_json::Value>,
+    instance_requirements: Option<Requirements>,
+}
+
+/// Attribute-based instance type selection (`InstanceRequirements`).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "PascalCase")]
+struct Requirements {
+    v_cpu_count: Option<MinMax<i32>>,
+    #[serde(rename = "MemoryMiB")]
+    memory_mib: Option<MinMax<i32>>,
+    cpu_manufacturers: Option<Vec<String>>,
+    #[serde(rename = "MemoryGiBPerVCpu")]
+    memory_gib_per_v_cpu: Option<MinMax<f64>>,
+    excluded_instance_types: Option<Vec<String>>,
+    instance_generations: Option<Vec<String>>,
+    spot_max_price_percentage_over_lowest_price: Option<i32>,
+    max_spot_price_as_percentage_of_optimal_on_demand_price: Option<i32>,
+    on_demand_max_price_percentage_over_lowest_price: Option<i32>,
+    bare_metal: Option<String>,
+    burstable_performance: Option<String>,
+    require_hibernate_support: Option<bool>,
+    network_interface_count: Option<MinMax<i32>>,
+    local_storage: Option<String>,
+    local_storage_types: Option<Vec<String>>,
+    #[serde(rename = "TotalLocalStorageGB")]
+    total_local_storage_gb: Option<MinMax<f64>>,
+    baseline_ebs_bandwidth_mbps: Option<MinMax<i32>>,
+    accelerator_types: Option<Vec<String>>,
+    accelerator_count: Option<MinMax<i32>>,
+    accelerator_manufacturers: Option<Vec<String>>,
+    accelerator_names: Option<Vec<String>>,
+    #[serde(rename = "AcceleratorTotalMemoryMiB")]
+    accelerator_total_memory_mib: Option<MinMax<i32>>,
+    network_bandwidth_gbps: Option<MinMax<f64>>,
+    allowed_instance_types: Option<Vec<String>>,
+    baseline_performance_factors: Option<PerformanceFactors>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "PascalCase")]
+struct MinMax<T> {
+    min: Option<T>,
+    max: Option<T>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "PascalCase")]
+struct PerformanceFactors {
+    cpu: Option<CpuFactors>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "PascalCase")]
+struct CpuFactors {
+    references: Option<Vec<FactorReference>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "PascalCase")]
+struct FactorReference {
+    instance_family: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -458,12 +516,10 @@ impl Mixed {
                 let mut overrides = Vec::new();
                 for (i, o) in t.overrides.unwrap_or_default().into_iter().enumerate() {
                     let field = format!("{FIELD}.LaunchTemplate.Overrides[{i}]");
-                    if o.instance_requirements.is_some() {
-                        return Err(bad(
-                            &format!("{field}.InstanceRequirements"),
-                            "attribute-based instance type selection is not supported by asg-refresh yet (the AWS CLI takes it)",
-                        ));
-                    }
+                    let requirements = o
+                        .instance_requirements
+                        .map(|r| r.check(&format!("{field}.InstanceRequirements")))
+                        .transpose()?;
                     let spec = o
                         .launch_template_specification
                         .map(|s| s.check(&format!("{field}.LaunchTemplateSpecification")))
@@ -474,6 +530,7 @@ impl Mixed {
                             .set_weighted_capacity(o.weighted_capacity)
                             .set_launch_template_specification(spec)
                             .set_image_id(o.image_id)
+                            .set_instance_requirements(requirements)
                             .build(),
                     );
                 }
@@ -524,6 +581,186 @@ impl Mixed {
         Ok(MixedInstancesPolicy::builder()
             .set_launch_template(template)
             .set_instances_distribution(distribution)
+            .build())
+    }
+}
+
+/// Each value of a list field of an SDK enum, converted; a value the SDK does not know is
+/// refused, naming the field and the values it knows.
+fn values<T: From<&'static str> + Clone>(
+    field: &str,
+    given: Option<Vec<String>>,
+    known: &[&'static str],
+) -> Result<Option<Vec<T>>, Usage> {
+    given
+        .map(|values| {
+            values
+                .iter()
+                .map(|v| one(field, v, known))
+                .collect::<Result<Vec<T>, Usage>>()
+        })
+        .transpose()
+}
+
+fn one<T: From<&'static str>>(field: &str, v: &str, known: &[&'static str]) -> Result<T, Usage> {
+    known
+        .iter()
+        .find(|k| **k == v)
+        .map(|k| T::from(k))
+        .ok_or_else(|| bad(field, format!("{v:?} is not one of {}", known.join(", "))))
+}
+
+impl Requirements {
+    fn check(self, field: &str) -> Result<InstanceRequirements, Usage> {
+        use aws_sdk_autoscaling::types::{
+            AcceleratorCountRequest, AcceleratorManufacturer, AcceleratorName,
+            AcceleratorTotalMemoryMiBRequest, AcceleratorType, BareMetal,
+            BaselineEbsBandwidthMbpsRequest, BaselinePerformanceFactorsRequest,
+            BurstablePerformance, CpuManufacturer, CpuPerformanceFactorRequest, InstanceGeneration,
+            LocalStorage, LocalStorageType, MemoryGiBPerVCpuRequest, MemoryMiBRequest,
+            NetworkBandwidthGbpsRequest, NetworkInterfaceCountRequest,
+            PerformanceFactorReferenceRequest, TotalLocalStorageGbRequest, VCpuCountRequest,
+        };
+        let f = |name: &str| format!("{field}.{name}");
+        // The two that Auto Scaling requires.
+        if self.v_cpu_count.as_ref().and_then(|r| r.min).is_none() {
+            return Err(bad(&f("VCpuCount.Min"), "required"));
+        }
+        if self.memory_mib.as_ref().and_then(|r| r.min).is_none() {
+            return Err(bad(&f("MemoryMiB.Min"), "required"));
+        }
+        let single = |name: &str, v: Option<String>, known: &[&'static str]| {
+            v.map(|v| one::<String>(&f(name), &v, known)).transpose()
+        };
+        let bare_metal = single("BareMetal", self.bare_metal, BareMetal::values())?;
+        let burstable = single(
+            "BurstablePerformance",
+            self.burstable_performance,
+            BurstablePerformance::values(),
+        )?;
+        let local_storage = single("LocalStorage", self.local_storage, LocalStorage::values())?;
+        let references = self
+            .baseline_performance_factors
+            .and_then(|b| b.cpu)
+            .and_then(|c| c.references)
+            .map(|refs| {
+                refs.into_iter()
+                    .map(|r| {
+                        PerformanceFactorReferenceRequest::builder()
+                            .set_instance_family(r.instance_family)
+                            .build()
+                    })
+                    .collect::<Vec<_>>()
+            });
+        Ok(InstanceRequirements::builder()
+            .set_v_cpu_count(self.v_cpu_count.map(|r| {
+                VCpuCountRequest::builder()
+                    .set_min(r.min)
+                    .set_max(r.max)
+                    .build()
+            }))
+            .set_memory_mib(self.memory_mib.map(|r| {
+                MemoryMiBRequest::builder()
+                    .set_min(r.min)
+                    .set_max(r.max)
+                    .build()
+            }))
+            .set_cpu_manufacturers(values(
+                &f("CpuManufacturers"),
+                self.cpu_manufacturers,
+                CpuManufacturer::values(),
+            )?)
+            .set_memory_gib_per_v_cpu(self.memory_gib_per_v_cpu.map(|r| {
+                MemoryGiBPerVCpuRequest::builder()
+                    .set_min(r.min)
+                    .set_max(r.max)
+                    .build()
+            }))
+            .set_excluded_instance_types(self.excluded_instance_types)
+            .set_instance_generations(values(
+                &f("InstanceGenerations"),
+                self.instance_generations,
+                InstanceGeneration::values(),
+            )?)
+            .set_spot_max_price_percentage_over_lowest_price(
+                self.spot_max_price_percentage_over_lowest_price,
+            )
+            .set_max_spot_price_as_percentage_of_optimal_on_demand_price(
+                self.max_spot_price_as_percentage_of_optimal_on_demand_price,
+            )
+            .set_on_demand_max_price_percentage_over_lowest_price(
+                self.on_demand_max_price_percentage_over_lowest_price,
+            )
+            .set_bare_metal(bare_metal.as_deref().map(BareMetal::from))
+            .set_burstable_performance(burstable.as_deref().map(BurstablePerformance::from))
+            .set_require_hibernate_support(self.require_hibernate_support)
+            .set_network_interface_count(self.network_interface_count.map(|r| {
+                NetworkInterfaceCountRequest::builder()
+                    .set_min(r.min)
+                    .set_max(r.max)
+                    .build()
+            }))
+            .set_local_storage(local_storage.as_deref().map(LocalStorage::from))
+            .set_local_storage_types(values(
+                &f("LocalStorageTypes"),
+                self.local_storage_types,
+                LocalStorageType::values(),
+            )?)
+            .set_total_local_storage_gb(self.total_local_storage_gb.map(|r| {
+                TotalLocalStorageGbRequest::builder()
+                    .set_min(r.min)
+                    .set_max(r.max)
+                    .build()
+            }))
+            .set_baseline_ebs_bandwidth_mbps(self.baseline_ebs_bandwidth_mbps.map(|r| {
+                BaselineEbsBandwidthMbpsRequest::builder()
+                    .set_min(r.min)
+                    .set_max(r.max)
+                    .build()
+            }))
+            .set_accelerator_types(values(
+                &f("AcceleratorTypes"),
+                self.accelerator_types,
+                AcceleratorType::values(),
+            )?)
+            .set_accelerator_count(self.accelerator_count.map(|r| {
+                AcceleratorCountRequest::builder()
+                    .set_min(r.min)
+                    .set_max(r.max)
+                    .build()
+            }))
+            .set_accelerator_manufacturers(values(
+                &f("AcceleratorManufacturers"),
+                self.accelerator_manufacturers,
+                AcceleratorManufacturer::values(),
+            )?)
+            .set_accelerator_names(values(
+                &f("AcceleratorNames"),
+                self.accelerator_names,
+                AcceleratorName::values(),
+            )?)
+            .set_accelerator_total_memory_mib(self.accelerator_total_memory_mib.map(|r| {
+                AcceleratorTotalMemoryMiBRequest::builder()
+                    .set_min(r.min)
+                    .set_max(r.max)
+                    .build()
+            }))
+            .set_network_bandwidth_gbps(self.network_bandwidth_gbps.map(|r| {
+                NetworkBandwidthGbpsRequest::builder()
+                    .set_min(r.min)
+                    .set_max(r.max)
+                    .build()
+            }))
+            .set_allowed_instance_types(self.allowed_instance_types)
+            .set_baseline_performance_factors(references.map(|refs| {
+                BaselinePerformanceFactorsRequest::builder()
+                    .cpu(
+                        CpuPerformanceFactorRequest::builder()
+                            .set_references(Some(refs))
+                            .build(),
+                    )
+                    .build()
+            }))
             .build())
     }
 }
@@ -606,6 +843,71 @@ mod tests {
         assert_eq!(lt.launch_template_name(), None);
         assert_eq!(lt.version(), Some("3"));
         assert!(input.preferences().is_none());
+    }
+
+    #[test]
+    fn a_mixed_instances_policy_with_instance_requirements() {
+        let desired = r#"{"MixedInstancesPolicy": {
+            "LaunchTemplate": {
+                "LaunchTemplateSpecification": {"LaunchTemplateName": "web", "Version": "5"},
+                "Overrides": [
+                    {"InstanceType": "m7g.large", "WeightedCapacity": "2"},
+                    {"InstanceRequirements": {"VCpuCount": {"Min": 2, "Max": 8},
+                        "MemoryMiB": {"Min": 4096}, "CpuManufacturers": ["amazon-web-services"],
+                        "MemoryGiBPerVCpu": {"Max": 4.0}, "TotalLocalStorageGB": {"Min": 1.5},
+                        "BareMetal": "excluded", "AcceleratorTotalMemoryMiB": {"Max": 0},
+                        "BaselinePerformanceFactors": {"Cpu": {"References": [{"InstanceFamily": "c6i"}]}}}}
+                ]
+            },
+            "InstancesDistribution": {"OnDemandBaseCapacity": 1, "OnDemandPercentageAboveBaseCapacity": 50,
+                "SpotAllocationStrategy": "price-capacity-optimized"}
+        }}"#;
+        let r = request(&[
+            "--desired-configuration",
+            desired,
+            "--launch-template-version",
+            "6",
+        ])
+        .unwrap();
+        let input = r.input("web");
+        let mixed = input
+            .desired_configuration()
+            .unwrap()
+            .mixed_instances_policy()
+            .unwrap();
+        let template = mixed.launch_template().unwrap();
+        // The shorthand names the policy's template.
+        assert_eq!(
+            template.launch_template_specification().unwrap().version(),
+            Some("6")
+        );
+        let req = template.overrides()[1].instance_requirements().unwrap();
+        assert_eq!(req.v_cpu_count().unwrap().max(), Some(8));
+        assert_eq!(req.memory_mib().unwrap().min(), Some(4096));
+        assert_eq!(req.total_local_storage_gb().unwrap().min(), Some(1.5));
+        assert_eq!(
+            req.bare_metal(),
+            Some(&aws_sdk_autoscaling::types::BareMetal::Excluded)
+        );
+        assert_eq!(
+            mixed
+                .instances_distribution()
+                .unwrap()
+                .on_demand_base_capacity(),
+            Some(1)
+        );
+        let unknown = desired.replace(
+            "\"BareMetal\": \"excluded\"",
+            "\"BareMetal\": \"sometimes\"",
+        );
+        let message = error(&["--desired-configuration", &unknown]);
+        assert!(
+            message.contains("InstanceRequirements.BareMetal"),
+            "{message}"
+        );
+        let no_memory = desired.replace("\"MemoryMiB\": {\"Min\": 4096}", "\"MemoryMiB\": {}");
+        let message = error(&["--desired-configuration", &no_memory]);
+        assert!(message.contains("MemoryMiB.Min: required"), "{message}");
     }
 
     #[test]
