@@ -378,7 +378,10 @@
 //!   Each check reaches [`Refresher::on_progress`] ([`Progress`]), which also flags a blocker
 //!   whose percentage has not moved for long as stalled.
 //! - **Conflict strategies** ([`OnConflict`]): wait (the default), cancel the other refresh and
-//!   start (it destroys someone else's refresh), or fail at once naming the blocker.
+//!   start (it destroys someone else's refresh), fail at once naming the blocker, or adopt the
+//!   blocker when it is this very request's (a pinned desired configuration, the same strategy
+//!   and preferences: the refresh of an earlier run of the same deploy, [`OnConflict::Adopt`],
+//!   [`Adoption::MatchingRefresh`]) and wait otherwise.
 //! - **Adopt, never duplicate.** After an attempt whose outcome is unknown, the group's recent
 //!   refreshes are described: one that started after the call began (less 5 min of clock skew)
 //!   and matches the request (strategy, and every preference and desired configuration the
@@ -388,6 +391,8 @@
 //! - **The waiter AWS does not ship**: [`Refresher::wait_for_completion`] follows a refresh to a
 //!   terminal status (`Successful`, `Failed`, `Cancelled`, `RollbackSuccessful`,
 //!   `RollbackFailed`: each an `Ok(`[`Completed`]`)`) or `max_wait`.
+//! - **The other calls of a deploy**: [`Refresher::status`] (the active or latest refresh,
+//!   [`CurrentRefresh`]), [`Refresher::cancel`] and [`Refresher::rollback`].
 //!
 //! ```no_run
 //! use aws_sdk_autoscaling::operation::start_instance_refresh::StartInstanceRefreshInput;
@@ -493,8 +498,9 @@ pub use crate::layer::{
 
 // The Refresher.
 pub use crate::refresher::{
-    Completed, InstanceRefreshWaiter, InstanceRefreshWaiterExt, OnConflict, Progress, RefreshError,
-    RefreshErrorKind, Refresher, RefresherFuture, Started,
+    Adoption, Completed, CurrentRefresh, InstanceRefreshWaiter, InstanceRefreshWaiterExt,
+    NotAdoptable, OnConflict, Progress, RefreshError, RefreshErrorKind, Refresher, RefresherFuture,
+    Started,
 };
 
 // The SDK path.

@@ -397,51 +397,573 @@ async fn trace_output_contains_no_secret() {
     assert!(sim.calls().len() > 2);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn ctrl_c_exits_130_and_makes_no_call_after_it() {
+/// `asg-refresh args`, started as a child that the test can signal (output piped).
+fn spawn(home: &Home, endpoint: Option<&str>, args: &[&str]) -> std::process::Child {
+    let cmd = asg_refresh(home, None);
+    let mut child = std::process::Command::new(cmd.get_program());
+    child
+        .args(cmd.get_args())
+        .env_clear()
+        .envs(cmd.get_envs().filter_map(|(k, v)| Some((k, v?))))
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    if let Some(url) = endpoint {
+        child.args(["--endpoint-url", url]);
+    }
+    child.args(args).spawn().expect("the child starts")
+}
+
+/// Waits (real time, polling) until `done` holds; panics after `limit`.
+async fn until(limit: Duration, what: &str, mut done: impl FnMut() -> bool) {
+    let began = std::time::Instant::now();
+    while !done() {
+        assert!(began.elapsed() < limit, "not within {limit:?}: {what}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// Sends `signal` (`TERM`, `INT`, `KILL`...) to `child`.
+fn kill(child: &std::process::Child, signal: &str) {
+    let status = std::process::Command::new("kill")
+        .args([&format!("-{signal}"), &child.id().to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(status.success());
+}
+
+/// The issue asks for the report within 1 s of the signal. Real time on a loaded 2-core
+/// machine: the test bounds it generously (this is the one place a test bounds real time), and
+/// prints what it measured.
+const SIGNAL_TO_EXIT: Duration = Duration::from_secs(3);
+
+/// Waits for the signalled child to exit (at most [`SIGNAL_TO_EXIT`]): its output, and how long
+/// it took.
+async fn exited(mut child: std::process::Child) -> (Output, Duration) {
+    let signalled = std::time::Instant::now();
+    tokio::task::spawn_blocking(move || {
+        loop {
+            if child.try_wait().expect("try_wait").is_some() {
+                let took = signalled.elapsed();
+                return (child.wait_with_output().expect("the output"), took);
+            }
+            if signalled.elapsed() > SIGNAL_TO_EXIT {
+                let _ = child.kill();
+                let out = child.wait_with_output().expect("the output");
+                panic!(
+                    "still running {SIGNAL_TO_EXIT:?} after the signal\n{}\n{}",
+                    stdout(&out),
+                    stderr(&out)
+                );
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    })
+    .await
+    .expect("the waiting thread does not panic")
+}
+
+/// The calls that reached `sim` after `since` (with 50 ms for a request already on its way).
+fn calls_after(sim: &AutoScalingSim, since: Duration) -> Vec<String> {
+    sim.calls()
+        .into_iter()
+        .filter(|c| c.at > since + Duration::from_millis(50))
+        .map(|c| format!("{:?} at {:?}", c.operation, c.at))
+        .collect()
+}
+
+/// A start blocked by someone else's hour-long refresh, interrupted by `signal`: it reports
+/// at once, with `code`, and makes no call after the signal.
+async fn a_blocked_start_interrupted_by(signal: &str, name: &str, code: i32) {
     let sim = sim_with("web").await;
     seed(&sim, "web", 3600);
     let home = Home::new();
-    let cmd = asg_refresh(&home, Some(&sim));
-    let child = std::process::Command::new(cmd.get_program())
-        .args(cmd.get_args())
-        .args([
+    let args = [
+        "start",
+        "--group",
+        "web",
+        "--initial-delay",
+        "100ms",
+        "--max-delay",
+        "200ms",
+        "--output",
+        "json",
+    ];
+    let child = spawn(&home, Some(&sim.endpoint_url()), &args);
+    // Let it check the blocker a few times.
+    until(Duration::from_secs(30), "a few checks", || {
+        sim.calls().len() >= 4
+    })
+    .await;
+    let signalled_at = sim.elapsed();
+    kill(&child, signal);
+    let (out, took) = exited(child).await;
+    println!("{name}: exited {took:?} after the signal");
+    assert_code(&out, code);
+    let reports = json(&out);
+    assert_eq!(reports.len(), 1, "{}", stdout(&out));
+    let r = &reports[0];
+    assert_eq!(r["interrupted"], true, "{r}");
+    assert_eq!(r["signal"], name, "{r}");
+    assert_eq!(r["exit_code"], code, "{r}");
+    assert_eq!(r["error"]["kind"], "interrupted", "{r}");
+    // Blocked: no refresh of its own yet.
+    assert!(r["refresh_id"].is_null(), "{r}");
+    assert_stderr_has(&out, &format!("interrupted by {name}"));
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let late = calls_after(&sim, signalled_at);
+    assert!(late.is_empty(), "calls after {name}: {late:?}");
+    assert_eq!(sim.refreshes("web").unwrap().len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_during_a_blocked_wait_exits_143_at_once_and_makes_no_call_after_it() {
+    a_blocked_start_interrupted_by("TERM", "SIGTERM", 143).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigint_during_a_blocked_wait_exits_130_at_once_and_makes_no_call_after_it() {
+    a_blocked_start_interrupted_by("INT", "SIGINT", 130).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sighup_exits_129_and_says_the_started_refresh_keeps_running() {
+    let sim = AutoScalingSim::start().await.unwrap();
+    sim.create_group("web", quick().refresh_duration(Duration::from_secs(3600)));
+    let home = Home::new();
+    let args = [
+        "start",
+        "--group",
+        "web",
+        "--wait",
+        "--initial-delay",
+        "100ms",
+        "--max-delay",
+        "200ms",
+    ];
+    let child = spawn(&home, Some(&sim.endpoint_url()), &args);
+    // Started, and following it.
+    until(Duration::from_secs(30), "following its refresh", || {
+        sim.calls()
+            .iter()
+            .any(|c| c.is("DescribeInstanceRefreshes"))
+    })
+    .await;
+    let id = sim.refreshes("web").unwrap()[0].id.clone();
+    let signalled_at = sim.elapsed();
+    kill(&child, "HUP");
+    let (out, _) = exited(child).await;
+    assert_code(&out, 129);
+    // Text: the refresh goes on, with its id, and what to do about it.
+    let text = stderr(&out);
+    assert!(
+        text.contains(&format!("instance refresh {id} keeps running")),
+        "{text}"
+    );
+    assert!(text.contains("--on-conflict adopt"), "{text}");
+    assert!(calls_after(&sim, signalled_at).is_empty());
+    assert!(matches!(
+        sim.refreshes("web").unwrap()[0].status,
+        RefreshStatus::Pending | RefreshStatus::InProgress
+    ));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_interrupt_cancel_cancels_the_started_refresh() {
+    let sim = AutoScalingSim::start().await.unwrap();
+    // Cancelling would take 10 minutes while instances are in flight: without waiting for
+    // them, the refresh is Cancelled at once.
+    let long = quick()
+        .refresh_duration(Duration::from_secs(3600))
+        .cancel_duration(Duration::from_secs(600));
+    sim.create_group("web", long);
+    let home = Home::new();
+    let args = [
+        "start",
+        "--group",
+        "web",
+        "--wait",
+        "--on-interrupt",
+        "cancel",
+        "--initial-delay",
+        "100ms",
+        "--max-delay",
+        "200ms",
+        "--output",
+        "json",
+    ];
+    let child = spawn(&home, Some(&sim.endpoint_url()), &args);
+    until(Duration::from_secs(30), "following its refresh", || {
+        sim.calls()
+            .iter()
+            .any(|c| c.is("DescribeInstanceRefreshes"))
+    })
+    .await;
+    let signalled_at = sim.elapsed();
+    kill(&child, "TERM");
+    let (out, took) = exited(child).await;
+    println!("--on-interrupt cancel: exited {took:?} after the signal");
+    assert_code(&out, 143);
+    let r = &json(&out)[0];
+    let refreshes = sim.refreshes("web").unwrap();
+    assert_eq!(refreshes.len(), 1);
+    assert_eq!(r["refresh_id"], refreshes[0].id.as_str(), "{r}");
+    assert_eq!(r["on_interrupt"], "cancelled", "{r}");
+    assert_eq!(r["interrupted"], true, "{r}");
+    assert_eq!(refreshes[0].status, RefreshStatus::Cancelled);
+    // The one call after the signal: the cancel, without waiting for instances in flight.
+    let cancels: Vec<_> = sim
+        .calls()
+        .into_iter()
+        .filter(|c| c.is("CancelInstanceRefresh"))
+        .collect();
+    assert_eq!(cancels.len(), 1, "{cancels:?}");
+    assert!(cancels[0].at >= signalled_at);
+    assert_eq!(
+        cancels[0]
+            .params
+            .get("WaitForTransitioningInstances")
+            .map(String::as_str),
+        Some("false")
+    );
+    let others: Vec<_> = calls_after(&sim, signalled_at)
+        .into_iter()
+        .filter(|c| !c.contains("CancelInstanceRefresh"))
+        .collect();
+    assert!(others.is_empty(), "{others:?}");
+}
+
+/// A pinned desired configuration: launch template `app` at `version`.
+fn app_version(version: &str) -> String {
+    format!(r#"{{"LaunchTemplate": {{"LaunchTemplateName": "app", "Version": "{version}"}}}}"#)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rerun_after_sigkill_adopts_the_refresh_instead_of_rolling_twice() {
+    let sim = AutoScalingSim::start().await.unwrap();
+    sim.create_group("web", quick().refresh_duration(Duration::from_secs(4)));
+    let home = Home::new();
+    let desired = app_version("7");
+    // Run 1 starts its refresh, then its job is killed (no chance to report).
+    let run_1 = [
+        "start",
+        "--group",
+        "web",
+        "--desired-configuration",
+        &desired,
+        "--wait",
+    ];
+    let mut child = spawn(&home, Some(&sim.endpoint_url()), &run_1);
+    until(Duration::from_secs(30), "run 1 started its refresh", || {
+        sim.calls()
+            .iter()
+            .any(|c| c.is("StartInstanceRefresh") && c.applied)
+    })
+    .await;
+    kill(&child, "KILL");
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), None, "killed");
+    let r = sim.refreshes("web").unwrap()[0].id.clone();
+
+    // Run 2, the retried job: the same desired configuration (from a file this time).
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("desired.json");
+    std::fs::write(&file, &desired).unwrap();
+    let from_file = format!("file://{}", file.display());
+    let run_2 = [
+        "start",
+        "--group",
+        "web",
+        "--desired-configuration",
+        &from_file,
+        "--on-conflict",
+        "adopt",
+        "--wait",
+    ];
+    let (out, reports) = run_json(&home, &sim, &run_2, 0).await;
+    let report = &reports[0];
+    assert_eq!(report["adopted"], true, "{report}");
+    assert_eq!(report["adoption"], "matching_refresh", "{report}");
+    assert_eq!(report["refresh_id"], r.as_str(), "{report}");
+    assert!(report["start_time"].is_string(), "{report}");
+    assert_eq!(report["final_status"], "Successful", "{report}");
+    assert_eq!(
+        sim.refreshes("web").unwrap().len(),
+        1,
+        "exactly one refresh"
+    );
+    assert_stderr_has(&out, "following it to the end");
+
+    // Another version is not adopted: it waits for the running refresh, then starts.
+    let r2 = sim
+        .start_refresh_with_launch_template("web", quick(), "app", "7")
+        .unwrap();
+    let other = app_version("8");
+    let run_3 = [
+        "start",
+        "--group",
+        "web",
+        "--desired-configuration",
+        &other,
+        "--on-conflict",
+        "adopt",
+    ];
+    let (_, reports) = run_json(&home, &sim, &run_3, 0).await;
+    let report = &reports[0];
+    assert_eq!(report["adopted"], false, "{report}");
+    assert_ne!(report["refresh_id"], r2.as_str(), "{report}");
+    assert!(report["describe_calls"].as_u64().unwrap() >= 1, "{report}");
+    let refreshes = sim.refreshes("web").unwrap();
+    assert_eq!(refreshes.len(), 3);
+    assert_eq!(refreshes[1].id, r2);
+    assert_eq!(refreshes[1].status, RefreshStatus::Successful, "waited out");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn adopt_without_a_pinned_version_says_why_it_waits() {
+    let sim = sim_with("web").await;
+    seed(&sim, "web", 1);
+    let home = Home::new();
+    let args = [
+        "start",
+        "--group",
+        "web",
+        "--launch-template",
+        "app",
+        "--launch-template-version",
+        "$Latest",
+        "--on-conflict",
+        "adopt",
+    ];
+    let (out, reports) = run_json(&home, &sim, &args, 0).await;
+    assert_eq!(reports[0]["adopted"], false);
+    assert_stderr_has(&out, "cannot adopt a running refresh");
+    assert_stderr_has(&out, "$Latest");
+    assert_eq!(sim.refreshes("web").unwrap().len(), 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn json_preferences_and_desired_configuration_reach_the_request() {
+    let dir = tempfile::tempdir().unwrap();
+    let prefs = r#"{"MinHealthyPercentage": 90, "MaxHealthyPercentage": 110, "InstanceWarmup": 30,
+        "CheckpointPercentages": [50, 100], "CheckpointDelay": 60, "SkipMatching": true,
+        "AutoRollback": true, "ScaleInProtectedInstances": "Wait", "StandbyInstances": "Terminate",
+        "AlarmSpecification": {"Alarms": ["web-5xx"]}, "BakeTime": 120}"#;
+    let desired =
+        r#"{"LaunchTemplate": {"LaunchTemplateId": "lt-0123456789abcdef0", "Version": "4"}}"#;
+    let prefs_file = dir.path().join("prefs.json");
+    let desired_file = dir.path().join("desired.json");
+    std::fs::write(&prefs_file, prefs).unwrap();
+    std::fs::write(&desired_file, desired).unwrap();
+    let prefs_from_file = format!("file://{}", prefs_file.display());
+    let desired_from_file = format!("file://{}", desired_file.display());
+    let home = Home::new();
+    for (prefs, desired) in [
+        (prefs, desired_from_file.as_str()),
+        (prefs_from_file.as_str(), desired),
+    ] {
+        let sim = sim_with("web").await;
+        let args = [
             "start",
             "--group",
             "web",
-            "--initial-delay",
-            "100ms",
-            "--max-delay",
-            "200ms",
-        ])
-        .env_clear()
-        .envs(cmd.get_envs().filter_map(|(k, v)| Some((k, v?))))
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    // Let it check the blocker a few times.
-    while sim.calls().len() < 4 {
-        tokio::time::sleep(Duration::from_millis(50)).await;
+            "--preferences",
+            prefs,
+            "--desired-configuration",
+            desired,
+            "--strategy",
+            "Rolling",
+            // A flag overrides the JSON's field.
+            "--bake-time",
+            "3m",
+        ];
+        let out = run(asg_refresh(&home, Some(&sim)), &args).await;
+        assert_code(&out, 0);
+        let calls = sim.calls();
+        let params = &calls
+            .iter()
+            .find(|c| c.is("StartInstanceRefresh"))
+            .unwrap()
+            .params;
+        for (key, value) in [
+            ("Strategy", "Rolling"),
+            ("Preferences.MinHealthyPercentage", "90"),
+            ("Preferences.MaxHealthyPercentage", "110"),
+            ("Preferences.InstanceWarmup", "30"),
+            ("Preferences.CheckpointPercentages.member.1", "50"),
+            ("Preferences.CheckpointPercentages.member.2", "100"),
+            ("Preferences.CheckpointDelay", "60"),
+            ("Preferences.SkipMatching", "true"),
+            ("Preferences.AutoRollback", "true"),
+            ("Preferences.ScaleInProtectedInstances", "Wait"),
+            ("Preferences.StandbyInstances", "Terminate"),
+            ("Preferences.AlarmSpecification.Alarms.member.1", "web-5xx"),
+            ("Preferences.BakeTime", "180"),
+            (
+                "DesiredConfiguration.LaunchTemplate.LaunchTemplateId",
+                "lt-0123456789abcdef0",
+            ),
+            ("DesiredConfiguration.LaunchTemplate.Version", "4"),
+        ] {
+            assert_eq!(
+                params.get(key).map(String::as_str),
+                Some(value),
+                "{key}: {params:?}"
+            );
+        }
     }
-    let interrupted_at = sim.elapsed();
-    let kill = std::process::Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
+
+    // An unknown field, named; no call made.
+    let sim = sim_with("web").await;
+    let out = run(
+        asg_refresh(&home, Some(&sim)),
+        &[
+            "start",
+            "--group",
+            "web",
+            "--preferences",
+            r#"{"MinHealthyPercentage": 90, "MaxBatchSize": 2}"#,
+        ],
+    )
+    .await;
+    assert_usage_error(&out, "MaxBatchSize", "unknown field");
+    assert_stderr_has(&out, "--preferences");
+    assert!(sim.calls().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rollback_wait_ends_rollback_successful_and_a_refusal_exits_4() {
+    let sim = sim_with("web").await;
+    let config = quick()
+        .refresh_duration(Duration::from_secs(3600))
+        .rollback_duration(Duration::from_secs(1));
+    let deploy = sim
+        .start_refresh_with_launch_template("web", config, "app", "7")
         .unwrap();
-    assert!(kill.success());
-    let out = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
-        .await
-        .unwrap();
-    assert_code(&out, 130);
-    assert_stderr_has(&out, "interrupted");
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    let late: Vec<_> = sim
+    let home = Home::new();
+    let (_, reports) = run_json(&home, &sim, &["rollback", "--group", "web", "--wait"], 0).await;
+    let r = &reports[0];
+    assert_eq!(r["refresh_id"], deploy.as_str(), "{r}");
+    assert_eq!(r["final_status"], "RollbackSuccessful", "{r}");
+    assert!(
+        sim.calls()
+            .iter()
+            .any(|c| c.is("RollbackInstanceRefresh") && c.applied)
+    );
+
+    // No desired configuration: Auto Scaling refuses, with its code and request id.
+    seed(&sim, "web", 3600);
+    let (out, reports) = run_json(&home, &sim, &["rollback", "--group", "web"], 4).await;
+    let r = &reports[0];
+    assert_eq!(r["error"]["code"], "IrreversibleInstanceRefresh", "{r}");
+    let request_id = sim
         .calls()
         .into_iter()
-        .filter(|c| c.at > interrupted_at + Duration::from_millis(50))
-        .collect();
-    assert!(late.is_empty(), "calls after Ctrl-C: {late:?}");
+        .rfind(|c| c.is("RollbackInstanceRefresh"))
+        .and_then(|c| c.request_id)
+        .unwrap();
+    assert_eq!(r["error"]["request_id"], request_id.as_str(), "{r}");
+    assert_stderr_has(&out, "IrreversibleInstanceRefresh");
+
+    // Nothing to roll back.
+    let sim = sim_with("idle").await;
+    let (_, reports) = run_json(&home, &sim, &["rollback", "--group", "idle"], 4).await;
+    assert_eq!(reports[0]["error"]["code"], "ActiveInstanceRefreshNotFound");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn verbose_logs_through_a_pipe_have_no_escape_codes() {
+    let sim = sim_with("web").await;
+    seed(&sim, "web", 1);
+    let home = Home::new();
+    let out = run_fast(&home, &sim, &["-v", "start", "--group", "web", "--wait"]).await;
+    assert_code(&out, 0);
+    let err = stderr(&out);
+    assert!(err.contains("INFO"), "-v logs: {err}");
+    assert!(!err.contains('\x1b'), "an escape on stderr: {err:?}");
+    assert!(!stdout(&out).contains('\x1b'));
+    // One line per event: no progress bar redraws either.
+    assert!(!err.contains('\r'), "{err:?}");
+
+    // The same with --color always has colour: the check above can fail.
+    let out = run_fast(
+        &home,
+        &sim,
+        &[
+            "-v", "--color", "always", "start", "--group", "web", "--wait",
+        ],
+    )
+    .await;
+    assert_code(&out, 0);
+    assert!(stderr(&out).contains('\x1b'), "{:?}", stderr(&out));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn asg_refresh_sim_serves_start_until_a_signal() {
+    let home = Home::new();
+    let mut server = spawn(
+        &home,
+        None,
+        &[
+            "sim",
+            "--listen",
+            "127.0.0.1:0",
+            "--group",
+            "web",
+            "--group",
+            "api",
+        ],
+    );
+    let stdout_pipe = server.stdout.take().unwrap();
+    let ready = tokio::task::spawn_blocking(move || {
+        let mut line = String::new();
+        std::io::BufRead::read_line(&mut std::io::BufReader::new(stdout_pipe), &mut line).unwrap();
+        line
+    })
+    .await
+    .unwrap();
+    let url = ready
+        .trim()
+        .strip_prefix("READY ")
+        .unwrap_or_else(|| panic!("not READY: {ready:?}"))
+        .to_owned();
+    assert!(url.starts_with("http://127.0.0.1:"), "{url}");
+
+    let mut cmd = asg_refresh(&home, None);
+    cmd.args(["--endpoint-url", &url]);
+    let out = run(cmd, &["start", "--group", "web", "--output", "json"]).await;
+    assert_code(&out, 0);
+    let id = json(&out)[0]["refresh_id"].as_str().unwrap().to_owned();
+    let mut cmd = asg_refresh(&home, None);
+    cmd.args(["--endpoint-url", &url]);
+    let out = run(cmd, &["status", "--group", "web", "--output", "json"]).await;
+    assert_code(&out, 0);
+    assert_eq!(json(&out)[0]["refresh_id"], id.as_str());
+
+    kill(&server, "TERM");
+    let (out, _) = exited(server).await;
+    assert_code(&out, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn max_wait_defaults_to_the_librarys_budget() {
+    let home = Home::new();
+    let out = run(offline(&home), &["start", "--help"]).await;
+    assert_code(&out, 0);
+    let help = stdout(&out);
+    let budget = instance_refresh_retry::Refresher::default_policy()
+        .max_elapsed()
+        .unwrap();
+    let shown = humantime::format_duration(budget).to_string();
+    let line = help
+        .lines()
+        .skip_while(|l| !l.contains("--max-wait"))
+        .find(|l| l.contains("[default:"))
+        .unwrap_or_else(|| panic!("{help}"));
+    assert!(
+        line.contains(&format!("[default: {shown}]")),
+        "{line} vs {shown}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -566,6 +1088,7 @@ const SHARED_FLAGS: &[&str] = &[
     "--endpoint-url",
     "--output",
     "--verbose",
+    "--color",
     "--group",
     "--concurrency",
     "--initial-delay",
@@ -591,6 +1114,10 @@ const BAD_VALUES: &[(&str, &[&str])] = &[
     ),
     ("--output", &["status", "--group", "web", "--output", "xml"]),
     ("--verbose", &["status", "--group", "web", "--verbose=3"]),
+    (
+        "--color",
+        &["status", "--group", "web", "--color", "sometimes"],
+    ),
     ("--group", &["status", "--group", ""]),
     ("--group", &["start", "--group", LONG_NAME]),
     (
@@ -720,6 +1247,74 @@ const BAD_VALUES: &[(&str, &[&str])] = &[
         "--auto-rollback",
         &["start", "--group", "web", "--auto-rollback=1"],
     ),
+    // AWS rolls back only to a desired configuration.
+    (
+        "--auto-rollback",
+        &["start", "--group", "web", "--auto-rollback"],
+    ),
+    (
+        "--bake-time",
+        &["start", "--group", "web", "--bake-time", "500ms"],
+    ),
+    (
+        "--instance-warmup",
+        &["start", "--group", "web", "--instance-warmup", "1.5s"],
+    ),
+    (
+        "--on-interrupt",
+        &["start", "--group", "web", "--on-interrupt", "ignore"],
+    ),
+    (
+        "--preferences",
+        &["start", "--group", "web", "--preferences", r#"{"Nope": 1}"#],
+    ),
+    (
+        "--preferences",
+        &[
+            "start",
+            "--group",
+            "web",
+            "--preferences",
+            "file:///nonexistent.json",
+        ],
+    ),
+    (
+        "--desired-configuration",
+        &["start", "--group", "web", "--desired-configuration", "[]"],
+    ),
+    (
+        "--strategy",
+        &["start", "--group", "web", "--strategy", "Sideways"],
+    ),
+    (
+        "--launch-template",
+        &["start", "--group", "web", "--launch-template", "ab"],
+    ),
+    (
+        "--launch-template-version",
+        &[
+            "start",
+            "--group",
+            "web",
+            "--launch-template",
+            "web",
+            "--launch-template-version",
+            "latest",
+        ],
+    ),
+    (
+        "--launch-template-version",
+        &["start", "--group", "web", "--launch-template-version", "3"],
+    ),
+    ("--wait", &["rollback", "--group", "web", "--wait=1"]),
+    (
+        "--listen",
+        &["sim", "--group", "web", "--listen", "nowhere"],
+    ),
+    (
+        "--refresh-duration",
+        &["sim", "--group", "web", "--refresh-duration", "soon"],
+    ),
     ("--id", &["wait", "--group", "web", "--id", ""]),
     ("--wait", &["cancel", "--group", "web", "--wait=1"]),
 ];
@@ -803,7 +1398,9 @@ async fn every_flag_given_a_bad_value_exits_2_naming_it() {
         })
     };
     let mut listed = 0;
-    for sub in ["", "start", "status", "wait", "cancel", "demo"] {
+    for sub in [
+        "", "start", "status", "wait", "cancel", "rollback", "demo", "sim",
+    ] {
         for flag in flags_in_help(&home, sub).await {
             listed += 1;
             assert!(

@@ -3,9 +3,13 @@
 //! instead of starting a second one, and follows a refresh to its end.
 //!
 //! - [`options`] holds [`Refresher`], its options and [`OnConflict`];
+//! - [`adopt`] holds [`Adoption`], and which running refresh a request may adopt
+//!   ([`OnConflict::Adopt`], [`NotAdoptable`]);
 //! - [`start`] holds [`Refresher::start`] and [`Started`], which performs the steps that
 //!   [`protocol`] (pure, and model-checked by `model` in the tests) decides;
 //! - [`completion`] holds [`Refresher::wait_for_completion`] and [`Completed`];
+//! - [`control`] holds [`Refresher::status`] ([`CurrentRefresh`]), [`Refresher::cancel`] and
+//!   [`Refresher::rollback`];
 //! - [`run`] holds one call in motion: schedule, clock, counters, describe, wait, report;
 //! - [`observe`] reduces a described refresh to what the decisions need, and matches a request;
 //! - [`estimate`] holds the pure estimate of when a refresh ends and when to look again, and
@@ -17,7 +21,9 @@
 //! It builds on `core/` (the schedule bounds every wait) and on the tower path's
 //! `StartInstanceRefreshService` (whose errors say whether a start may have been applied).
 
+mod adopt;
 mod completion;
+mod control;
 mod error;
 mod estimate;
 mod grid;
@@ -33,7 +39,9 @@ mod waiter;
 #[cfg(test)]
 mod model;
 
+pub use adopt::{Adoption, NotAdoptable};
 pub use completion::Completed;
+pub use control::CurrentRefresh;
 pub use error::{RefreshError, RefreshErrorKind};
 pub use options::{OnConflict, Refresher};
 pub use progress::Progress;

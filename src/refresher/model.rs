@@ -10,7 +10,11 @@
 //! - **one refresh per call**: no call ever has more than one refresh started by its requests;
 //! - **only its own**: a call returns (started or adopted) only a refresh that its own request
 //!   started, never someone else's;
-//! - **always ending**: every call ends, within a bound of its own steps.
+//! - **always ending**: every call ends, within a bound of its own steps;
+//! - **never a non-matching refresh**: a call adopts only a refresh of its own request;
+//! - **a re-run adopts** ([`OnConflict::Adopt`]): a call that sees a refresh of its request
+//!   running, such as the one an earlier run of the same deploy started before it was killed,
+//!   adopts it, and never starts a second one.
 //!
 //! The calls decide with the very functions that the crate runs: the Refresher with
 //! [`StartProtocol`] and [`own_refresh`], the plain paths with [`after_failure`] (classifier,
@@ -31,6 +35,10 @@
 //!   from the second deployer's, and from the other call's (an identical request from someone
 //!   else in the window cannot be told apart, as the crate docs say; [`Variant::SameRequest`]
 //!   shows the checker finds exactly that).
+//! - An earlier run of the deploy that was killed ([`Who::Earlier`]) left a refresh of the
+//!   very request of the model's first [`OnConflict::Adopt`] call, started long ago or within
+//!   the clock-skew window, still running or ended: the initial states of every model with such
+//!   a call.
 //! - Waits are counted by the real schedule (`max_attempts`, no jitter); what a status-aware wait
 //!   estimates does not matter here, only that the blocker may or may not have ended.
 //!
@@ -47,7 +55,7 @@ use std::time::Duration;
 use stateright::{Checker, HasDiscoveries, Model, Property};
 
 use super::options::OnConflict;
-use super::protocol::{Failure, Own, StartProtocol, Step, own_refresh};
+use super::protocol::{Failure, Own, StartProtocol, Step, matching_blocker, own_refresh};
 use crate::core::attempt::{Next, after_failure};
 use crate::core::classify::{Classifier, Verdict};
 use crate::core::error_code::ProvideErrorCode;
@@ -92,6 +100,10 @@ enum Variant {
     QuickRetryRace,
     /// The real decision, but the second deployer sends the very same request (documented).
     SameRequest,
+    /// Refresher, `Adopt`: adopt whatever blocks the group, matching or not.
+    AdoptAnyBlocker,
+    /// Refresher, `Adopt`: never adopt a blocker (wait it out, as `Wait`).
+    AdoptNever,
 }
 
 #[derive(Debug, Clone)]
@@ -110,6 +122,8 @@ struct ProtocolModel {
 enum Who {
     Call(u8),
     Other,
+    /// An earlier run of the deploy, killed after it started its refresh.
+    Earlier,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -150,6 +164,9 @@ struct Call {
     waited: u32,
     nothing_active: u8,
     steps: u8,
+    /// A describe showed a refresh of the call's own request running (ground truth, whatever
+    /// the call decided).
+    saw_matching: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -345,6 +362,14 @@ impl ProtocolModel {
         call
     }
 
+    /// The request of the first `Adopt` call, which the earlier run sent too.
+    fn earlier_request(&self) -> Option<u8> {
+        self.calls
+            .iter()
+            .position(|p| *p == Path::Refresher(OnConflict::Adopt))
+            .and_then(|i| u8::try_from(i).ok())
+    }
+
     fn others_request(&self) -> u8 {
         if self.variant == Variant::SameRequest {
             0
@@ -369,6 +394,8 @@ impl ProtocolModel {
             Step::Conflict => match on_conflict {
                 OnConflict::Fail => At::Done(End::Conflict),
                 OnConflict::Wait if self.status_aware => At::WaitOut,
+                // Adopting describes the blocker even without status.
+                OnConflict::Adopt => At::WaitOut,
                 // Without status: one wait on the plain schedule, then a new start.
                 OnConflict::Wait => match self.waited(call) {
                     Ok(()) => return self.after_wait_out(call, on_conflict),
@@ -464,6 +491,16 @@ impl ProtocolModel {
         let active = state.active().is_some();
         let newest_first: Vec<Refresh> = state.refreshes.iter().rev().cloned().collect();
         let request = self.request(i);
+        // Under Adopt, the blocker this describe would adopt: the crate's decision.
+        let adopted = (ok
+            && on_conflict == OnConflict::Adopt
+            && self.variant != Variant::AdoptNever)
+            .then(|| {
+                let adopts =
+                    |r: &Refresh| self.variant == Variant::AdoptAnyBlocker || r.request == request;
+                matching_blocker(&newest_first, |r| r.active, adopts).map(|r| r.id)
+            })
+            .flatten();
         let call = &mut state.calls[usize::from(i)];
         match call.at {
             At::Step(Step::Look) => {
@@ -473,7 +510,7 @@ impl ProtocolModel {
                     };
                     match own_refresh(&newest_first, &SINCE, |r| Some(r.started), matches) {
                         Some(r) => Own::Found(r.id),
-                        None => Own::NotThere,
+                        None => adopted.map_or(Own::NotThere, Own::Found),
                     }
                 } else {
                     Own::Unknown
@@ -482,8 +519,15 @@ impl ProtocolModel {
                 self.settle(call, step, on_conflict);
             }
             At::WaitOut => {
-                if !ok {
-                    // The plain schedule, then a new start.
+                call.saw_matching |= ok
+                    && newest_first
+                        .iter()
+                        .any(|r| r.active && r.request == request);
+                if let Some(id) = adopted {
+                    call.at = At::Done(End::Adopted(id));
+                } else if !ok || (active && !self.status_aware) {
+                    // The plain schedule, then a new start (adopting without status: the
+                    // describe only matched).
                     self.wait_or_give_up(call, At::WaitOut);
                     if call.at == At::WaitOut {
                         self.after_wait_out(call, on_conflict);
@@ -541,6 +585,7 @@ impl Model for ProtocolModel {
                 waited: 0,
                 nothing_active: 0,
                 steps: 0,
+                saw_matching: false,
             })
             .collect();
         let before = |started, active| Refresh {
@@ -550,19 +595,35 @@ impl Model for ProtocolModel {
             started,
             active,
         };
-        [
+        let mut groups = vec![
             vec![],
             vec![before(OLD, true)],
             vec![before(RECENT, true)],
             vec![before(RECENT, false)],
-        ]
-        .into_iter()
-        .map(|refreshes| State {
-            refreshes,
-            calls: calls.clone(),
-            others_left: self.others,
-        })
-        .collect()
+        ];
+        if let Some(request) = self.earlier_request() {
+            // The earlier run's refresh, which it started before it was killed.
+            let earlier = |started, active| Refresh {
+                id: 0,
+                by: Who::Earlier,
+                request,
+                started,
+                active,
+            };
+            groups.extend([
+                vec![earlier(OLD, true)],
+                vec![earlier(RECENT, true)],
+                vec![earlier(RECENT, false)],
+            ]);
+        }
+        groups
+            .into_iter()
+            .map(|refreshes| State {
+                refreshes,
+                calls: calls.clone(),
+                others_left: self.others,
+            })
+            .collect()
     }
 
     fn actions(&self, state: &State, actions: &mut Vec<Action>) {
@@ -632,15 +693,55 @@ impl Model for ProtocolModel {
                     s.refreshes.iter().filter(|r| r.by == by).count() <= 1
                 })
             }),
-            Property::always("returns only its own refresh", |_, s: &State| {
-                s.calls.iter().enumerate().all(|(i, c)| match c.at {
-                    At::Done(End::Started(id) | End::Adopted(id)) => {
-                        let by = Who::Call(u8::try_from(i).unwrap_or(u8::MAX));
-                        s.refreshes.iter().any(|r| r.id == id && r.by == by)
-                    }
-                    _ => true,
-                })
-            }),
+            Property::always(
+                "returns only its own refresh (or under Adopt a matching one)",
+                |m: &Self, s: &State| {
+                    s.calls.iter().enumerate().all(|(i, c)| {
+                        let i = u8::try_from(i).unwrap_or(u8::MAX);
+                        let own = |id: u8| {
+                            s.refreshes
+                                .iter()
+                                .any(|r| r.id == id && r.by == Who::Call(i))
+                        };
+                        match c.at {
+                            At::Done(End::Started(id)) => own(id),
+                            At::Done(End::Adopted(id)) => {
+                                own(id)
+                                    || (m.calls[usize::from(i)]
+                                        == Path::Refresher(OnConflict::Adopt)
+                                        && s.refreshes
+                                            .iter()
+                                            .any(|r| r.id == id && r.request == m.request(i)))
+                            }
+                            _ => true,
+                        }
+                    })
+                },
+            ),
+            Property::always(
+                "never adopts a non-matching refresh",
+                |m: &Self, s: &State| {
+                    s.calls.iter().enumerate().all(|(i, c)| match c.at {
+                        At::Done(End::Adopted(id)) => {
+                            let request = m.request(u8::try_from(i).unwrap_or(u8::MAX));
+                            s.refreshes
+                                .iter()
+                                .any(|r| r.id == id && r.request == request)
+                        }
+                        _ => true,
+                    })
+                },
+            ),
+            Property::always(
+                "a re-run adopts the matching refresh it sees, never a second",
+                |m: &Self, s: &State| {
+                    s.calls.iter().zip(&m.calls).all(|(c, path)| {
+                        *path != Path::Refresher(OnConflict::Adopt)
+                            || !c.saw_matching
+                            || matches!(c.at, At::Done(End::Adopted(_)))
+                    })
+                },
+            ),
             Property::always("ends within its step bound", |m: &Self, s: &State| {
                 s.calls.iter().all(|c| c.steps <= m.step_bound())
             }),
@@ -651,6 +752,18 @@ impl Model for ProtocolModel {
                     .iter()
                     .any(|c| matches!(c.at, At::Done(End::Adopted(_))))
             }),
+            Property::sometimes(
+                "a re-run adopts the refresh of the run before",
+                |_, s: &State| {
+                    s.calls.iter().any(|c| match c.at {
+                        At::Done(End::Adopted(id)) => s
+                            .refreshes
+                            .iter()
+                            .any(|r| r.id == id && r.by == Who::Earlier),
+                        _ => false,
+                    })
+                },
+            ),
             Property::sometimes("a call starts after a blocker", |_, s: &State| {
                 s.calls.iter().any(|c| c.waited > 0)
                     && s.calls
@@ -731,9 +844,11 @@ fn check(model: ProtocolModel, depth: usize) -> impl Checker<ProtocolModel> {
     checker
 }
 
-const SAFETY: [&str; 4] = [
+const SAFETY: [&str; 6] = [
     "one refresh per call",
-    "returns only its own refresh",
+    "returns only its own refresh (or under Adopt a matching one)",
+    "never adopts a non-matching refresh",
+    "a re-run adopts the matching refresh it sees, never a second",
     "ends within its step bound",
     "every call ends",
 ];
@@ -780,10 +895,11 @@ fn caught(model: ProtocolModel, property: &'static str) -> Vec<Action> {
 mod tests {
     use super::*;
 
-    const REFRESHER: [OnConflict; 3] = [
+    const REFRESHER: [OnConflict; 4] = [
         OnConflict::Wait,
         OnConflict::CancelAndReplace,
         OnConflict::Fail,
+        OnConflict::Adopt,
     ];
 
     #[test]
@@ -791,6 +907,12 @@ mod tests {
         for on_conflict in REFRESHER {
             let examples: &[&str] = match on_conflict {
                 OnConflict::Fail => &["a call adopts its own refresh"],
+                OnConflict::Adopt => &[
+                    "a call adopts its own refresh",
+                    "a call starts after a blocker",
+                    "a call gives up on a possibly own refresh",
+                    "a re-run adopts the refresh of the run before",
+                ],
                 _ => &[
                     "a call adopts its own refresh",
                     "a call starts after a blocker",
@@ -802,16 +924,18 @@ mod tests {
                 examples,
             );
         }
-        let mut blind = ProtocolModel::new(vec![Path::Refresher(OnConflict::Wait)], Variant::Real);
-        blind.status_aware = false;
-        holds(
-            blind,
-            &[
-                "a call adopts its own refresh",
-                "a call starts after a blocker",
-                "a call gives up on a possibly own refresh",
-            ],
-        );
+        for on_conflict in [OnConflict::Wait, OnConflict::Adopt] {
+            let mut blind = ProtocolModel::new(vec![Path::Refresher(on_conflict)], Variant::Real);
+            blind.status_aware = false;
+            holds(
+                blind,
+                &[
+                    "a call adopts its own refresh",
+                    "a call starts after a blocker",
+                    "a call gives up on a possibly own refresh",
+                ],
+            );
+        }
     }
 
     #[test]
@@ -844,6 +968,23 @@ mod tests {
         model.others = 0;
         model.waits = 1;
         holds(model, &["a call adopts its own refresh"]);
+        // A re-run that adopts beside another deployer that waits: neither takes the other's.
+        let mut model = ProtocolModel::new(
+            vec![
+                Path::Refresher(OnConflict::Adopt),
+                Path::Refresher(OnConflict::Wait),
+            ],
+            Variant::Real,
+        );
+        model.others = 0;
+        model.waits = 1;
+        holds(
+            model,
+            &[
+                "a call adopts its own refresh",
+                "a re-run adopts the refresh of the run before",
+            ],
+        );
     }
 
     #[test]
@@ -865,8 +1006,32 @@ mod tests {
                 vec![Path::Refresher(OnConflict::Wait)],
                 Variant::AdoptUnmatched,
             ),
-            "returns only its own refresh",
+            "returns only its own refresh (or under Adopt a matching one)",
         );
+    }
+
+    #[test]
+    fn adopting_a_blocker_that_does_not_match_is_caught() {
+        let actions = caught(
+            ProtocolModel::new(
+                vec![Path::Refresher(OnConflict::Adopt)],
+                Variant::AdoptAnyBlocker,
+            ),
+            "never adopts a non-matching refresh",
+        );
+        assert!(actions.contains(&Action::Describe(0, true)));
+    }
+
+    #[test]
+    fn waiting_out_the_earlier_runs_refresh_under_adopt_is_caught() {
+        let actions = caught(
+            ProtocolModel::new(
+                vec![Path::Refresher(OnConflict::Adopt)],
+                Variant::AdoptNever,
+            ),
+            "a re-run adopts the matching refresh it sees, never a second",
+        );
+        assert!(actions.contains(&Action::Describe(0, true)));
     }
 
     #[test]
@@ -906,7 +1071,7 @@ mod tests {
                 vec![Path::Refresher(OnConflict::Wait)],
                 Variant::SameRequest,
             ),
-            "returns only its own refresh",
+            "returns only its own refresh (or under Adopt a matching one)",
         );
     }
 }

@@ -164,6 +164,7 @@ fn preferences_match(ours: &RefreshPreferences, theirs: Option<&RefreshPreferenc
             theirs.scale_in_protected_instances(),
         )
         && same(ours.standby_instances(), theirs.standby_instances())
+        && same(ours.alarm_specification(), theirs.alarm_specification())
 }
 
 fn desired_matches(ours: &DesiredConfiguration, theirs: Option<&DesiredConfiguration>) -> bool {

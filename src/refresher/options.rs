@@ -35,6 +35,25 @@ pub enum OnConflict {
     /// [`RefreshErrorKind::Conflict`](crate::RefreshErrorKind::Conflict), naming the blocking
     /// refresh, if the group is busy.
     Fail,
+    /// Adopt the blocking refresh when it is the one this request would start, and wait
+    /// (as [`Wait`](Self::Wait)) otherwise: what makes a re-run of a deploy safe. A deploy job
+    /// that started refresh R and was cancelled, died or lost R's answer is retried; the new run
+    /// meets R and follows it ([`Adoption::MatchingRefresh`](crate::Adoption::MatchingRefresh))
+    /// instead of waiting for it and rolling the fleet a second time.
+    ///
+    /// A match is strict: the same desired configuration with every launch template version
+    /// pinned (a number, not `$Latest` or `$Default`), the same strategy, and every preference
+    /// the request sets, as described. A request without a pinned desired configuration cannot
+    /// be matched safely (a refresh of "whatever the template is now" may roll out something
+    /// else): it waits as under `Wait`, and the Refresher logs why (a `WARN` event;
+    /// [`Refresher::adoptable`] tells in advance). Each describe of the blocker may adopt it,
+    /// even with [`status_aware`](Refresher::status_aware) off.
+    ///
+    /// The other half of a safe re-run is the `SkipMatching` preference: when the earlier
+    /// run's refresh has already ended, the new run starts one more, and with `SkipMatching`
+    /// a refresh of instances that already have the desired configuration ends at once,
+    /// replacing nothing.
+    Adopt,
 }
 
 #[derive(Debug, Clone)]

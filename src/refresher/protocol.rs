@@ -124,6 +124,20 @@ pub(crate) fn own_refresh<'a, R, T: PartialOrd>(
         .find(|r| started(r).is_some_and(|t| t >= *since) && matches(r))
 }
 
+/// Under [`OnConflict::Adopt`](super::OnConflict::Adopt): the refresh that blocks the group,
+/// if the request may adopt it. At most one refresh is active, so this is the active one, or
+/// none.
+pub(crate) fn matching_blocker<R>(
+    newest_first: &[R],
+    active: impl Fn(&R) -> bool,
+    adopts: impl Fn(&R) -> bool,
+) -> Option<&R> {
+    newest_first
+        .iter()
+        .find(|r| active(r))
+        .filter(|r| adopts(r))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -204,5 +218,15 @@ mod tests {
         assert_eq!(pick(9), None);
         let no_time = [(4, None, true)];
         assert_eq!(own_refresh(&no_time, &0, |r| r.1, |r| r.2), None);
+    }
+
+    #[test]
+    fn the_matching_blocker_is_the_active_refresh_or_none() {
+        // (id, active, adoptable)
+        let refreshes = [(3, false, true), (2, true, false), (1, false, true)];
+        let pick = |rs: &[(u8, bool, bool)]| matching_blocker(rs, |r| r.1, |r| r.2).map(|r| r.0);
+        assert_eq!(pick(&refreshes), None, "never an ended one, never another");
+        assert_eq!(pick(&[(3, false, true), (2, true, true)]), Some(2));
+        assert_eq!(pick(&[(3, false, true)]), None);
     }
 }

@@ -1,15 +1,18 @@
-//! [`Refresher::start`]: start a refresh, waiting out (or cancelling, or refusing) a running one,
-//! and adopting the call's own refresh instead of starting a second.
+//! [`Refresher::start`]: start a refresh, waiting out (or cancelling, or refusing, or adopting)
+//! a running one, and adopting the call's own refresh instead of starting a second.
+
+use std::time::SystemTime;
 
 use aws_sdk_autoscaling::operation::start_instance_refresh::StartInstanceRefreshInput;
 use aws_sdk_autoscaling::types::InstanceRefresh;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use tower::Service;
 
+use super::adopt::{Adoption, adopts, pinned};
 use super::error::{RefreshError, RefreshErrorKind};
-use super::observe::{Phase, matches_request};
+use super::observe::{Phase, Refresh, matches_request};
 use super::options::{OnConflict, Refresher};
-use super::protocol::{Failure, Own, StartProtocol, Step, own_refresh};
+use super::protocol::{Failure, Own, StartProtocol, Step, matching_blocker, own_refresh};
 use super::run::{DescribeSdkError, Run};
 use crate::core::classify::{Classifier, Verdict};
 use crate::core::error_code::ProvideErrorCode;
@@ -29,8 +32,33 @@ use crate::layer::sdk_service::StartInstanceRefreshService;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Started {
     id: String,
-    adopted: bool,
+    adoption: Option<Adoption>,
+    start_time: Option<SystemTime>,
     stats: RetryStats,
+}
+
+/// A refresh found to adopt: its id, how, and its `StartTime`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub(crate) struct Found {
+    id: String,
+    adoption: Adoption,
+    start_time: Option<SystemTime>,
+}
+
+impl Found {
+    fn of(refresh: &InstanceRefresh, adoption: Adoption) -> Found {
+        Found {
+            id: refresh.instance_refresh_id().unwrap_or_default().to_owned(),
+            adoption,
+            start_time: started_at(refresh),
+        }
+    }
+}
+
+fn started_at(refresh: &InstanceRefresh) -> Option<SystemTime> {
+    refresh
+        .start_time()
+        .and_then(|t| SystemTime::try_from(*t).ok())
 }
 
 impl Started {
@@ -39,10 +67,22 @@ impl Started {
         &self.id
     }
 
-    /// `true` when this call's own earlier attempt started the refresh (its answer was lost, or
-    /// its outcome was otherwise unknown) and the Refresher found it, instead of starting another.
+    /// `true` when the call did not start the refresh but found it: its own earlier attempt's
+    /// (whose answer was lost), or, under [`OnConflict::Adopt`], a running refresh of the same
+    /// request. [`adoption`](Self::adoption) tells which.
     pub fn adopted(&self) -> bool {
-        self.adopted
+        self.adoption.is_some()
+    }
+
+    /// How the refresh was adopted, or `None` when this call started it (and heard so).
+    pub fn adoption(&self) -> Option<Adoption> {
+        self.adoption
+    }
+
+    /// When an adopted refresh started (its `StartTime`, as Auto Scaling describes it; whole
+    /// seconds). `None` for a refresh this call started, whose answer carries no time.
+    pub fn start_time(&self) -> Option<SystemTime> {
+        self.start_time
     }
 
     /// What the call did: `StartInstanceRefresh` calls (`attempts`), describe calls, time waited.
@@ -56,7 +96,10 @@ impl Refresher {
     ///
     /// - Another refresh blocks the group: what [`on_conflict`](Self::on_conflict) says.
     ///   Waiting is status-aware unless turned off: the blocking refresh is described, and the
-    ///   next check comes when it should end (within the policy's bounds).
+    ///   next check comes when it should end (within the policy's bounds). Under
+    ///   [`OnConflict::Adopt`], a blocking refresh that matches the request is returned as
+    ///   adopted ([`Adoption::MatchingRefresh`]) instead; a request without a pinned desired
+    ///   configuration ([`Refresher::adoptable`]) waits as under [`OnConflict::Wait`].
     /// - An attempt's outcome is unknown (a lost answer, a timeout, a 5xx other than
     ///   `ResourceContention`): before anything else the group's recent refreshes are described,
     ///   and one that started after this call began (less the [clock
@@ -92,6 +135,18 @@ impl Refresher {
             .unwrap_or_default()
             .to_owned();
         let mut run = Run::new(&self.inner, &group, None);
+        let adopt = match self.inner.on_conflict {
+            OnConflict::Adopt => match pinned(&input) {
+                Ok(()) => Some(&input),
+                Err(why) => {
+                    run.span.in_scope(
+                        || tracing::warn!(reason = %why, "on_conflict Adopt: waiting instead"),
+                    );
+                    None
+                }
+            },
+            _ => None,
+        };
         // The decisions are the protocol's (a pure state machine, model-checked); this loop only
         // performs its steps.
         let mut protocol = StartProtocol::default();
@@ -106,7 +161,7 @@ impl Refresher {
                     let err = match service.call(input.clone()).await {
                         Ok(out) => {
                             let id = out.instance_refresh_id().unwrap_or_default().to_owned();
-                            return Ok(run.started(id, false));
+                            return Ok(run.started(id, None, None));
                         }
                         Err(err) => err,
                     };
@@ -118,7 +173,7 @@ impl Refresher {
                     protocol.after_attempt(failure)
                 }
                 Step::Look => {
-                    let (own, describe_error) = run.find_own(&input).await;
+                    let (own, describe_error) = run.find_own(&input, adopt).await;
                     let step = protocol.after_look(own);
                     // The error the call would end with: the failed start's while it stands
                     // (the call ends with it unless its own refresh turns up), otherwise the
@@ -130,7 +185,9 @@ impl Refresher {
                     }
                     step
                 }
-                Step::Adopt(id) => return Ok(run.started(id, true)),
+                Step::Adopt(found) => {
+                    return Ok(run.started(found.id, Some(found.adoption), found.start_time));
+                }
                 Step::WaitToLookAgain => {
                     run.wait_to_look_again().await?;
                     protocol.after_wait()
@@ -145,7 +202,16 @@ impl Refresher {
                             }));
                         }
                         OnConflict::CancelAndReplace => run.cancel_blocker().await?,
-                        OnConflict::Wait => run.wait_out_blocker(self.inner.status_aware).await?,
+                        OnConflict::Wait | OnConflict::Adopt => {
+                            let status_aware = self.inner.status_aware;
+                            if let Some(found) = run.wait_out_blocker(status_aware, adopt).await? {
+                                return Ok(run.started(
+                                    found.id,
+                                    Some(found.adoption),
+                                    found.start_time,
+                                ));
+                            }
+                        }
                     }
                     protocol.after_wait()
                 }
@@ -156,24 +222,32 @@ impl Refresher {
 }
 
 impl Run<'_> {
-    fn started(&self, id: String, adopted: bool) -> Started {
+    fn started(
+        &self,
+        id: String,
+        adoption: Option<Adoption>,
+        start_time: Option<SystemTime>,
+    ) -> Started {
         Started {
             id,
-            adopted,
+            adoption,
+            start_time,
             stats: self.stats(RetryOutcome::Succeeded),
         }
     }
 
     /// Looks for a refresh that this call's own attempt may have started: the newest of the
     /// group's refreshes that started after the call began (less the clock skew) and matches
-    /// the request.
+    /// the request. Under [`OnConflict::Adopt`] (`adopt`: the request, pinned), the blocking
+    /// refresh is adopted too when it matches.
     ///
     /// When the describe fails, the look is [`Own::Unknown`] and the describe's error comes
     /// beside it.
     async fn find_own(
         &mut self,
         input: &StartInstanceRefreshInput,
-    ) -> (Own<String>, Option<Box<DescribeSdkError>>) {
+        adopt: Option<&StartInstanceRefreshInput>,
+    ) -> (Own<Found>, Option<Box<DescribeSdkError>>) {
         let since = self
             .start
             .checked_sub(self.inner.clock_skew)
@@ -182,14 +256,13 @@ impl Run<'_> {
             Ok(refreshes) => refreshes,
             Err(err) => return (Own::Unknown, Some(Box::new(err))),
         };
-        let started = |r: &InstanceRefresh| {
-            r.start_time()
-                .and_then(|t| std::time::SystemTime::try_from(*t).ok())
-        };
-        match own_refresh(&refreshes, &since, started, |r| matches_request(input, r))
-            .and_then(|r| r.instance_refresh_id())
-        {
-            Some(id) => (Own::Found(id.to_owned()), None),
+        if let Some(own) = own_refresh(&refreshes, &since, started_at, |r| {
+            matches_request(input, r)
+        }) {
+            return (Own::Found(Found::of(own, Adoption::OwnLostAnswer)), None);
+        }
+        match adopt.and_then(|input| matching(&refreshes, input)) {
+            Some(found) => (Own::Found(found), None),
             None => (Own::NotThere, None),
         }
     }
@@ -205,12 +278,18 @@ impl Run<'_> {
 
     /// Waits until no refresh blocks the group. Status-aware: describe the blocker, and look
     /// again when it should end. Without status (or when the describe fails): the plain schedule,
-    /// and a new start after each wait.
-    async fn wait_out_blocker(&mut self, status_aware: bool) -> Result<(), RefreshError> {
+    /// and a new start after each wait. Under [`OnConflict::Adopt`] (`adopt`: the request,
+    /// pinned), each describe (made even without status) may find the blocker to adopt.
+    async fn wait_out_blocker(
+        &mut self,
+        status_aware: bool,
+        adopt: Option<&StartInstanceRefreshInput>,
+    ) -> Result<Option<Found>, RefreshError> {
         loop {
-            let proposed = if status_aware {
-                match self.active().await {
-                    Ok(None) => {
+            let proposed = if status_aware || adopt.is_some() {
+                match self.blocker(adopt).await {
+                    Ok((_, Some(found))) => return Ok(Some(found)),
+                    Ok((None, None)) => {
                         // It ended between our start and this describe: start again at once. If
                         // that happens twice in a row (Auto Scaling refuses, yet shows nothing
                         // active), wait on the plain schedule first rather than loop.
@@ -220,9 +299,9 @@ impl Run<'_> {
                                 .await
                                 .map_err(|reason| self.error(RefreshErrorKind::GaveUp(reason)))?;
                         }
-                        return Ok(());
+                        return Ok(None);
                     }
-                    Ok(Some(blocker)) => {
+                    Ok((Some(blocker), None)) if status_aware => {
                         self.nothing_active = 0;
                         let now = self.now();
                         let estimate = self.memory.observe(&blocker, now);
@@ -240,6 +319,11 @@ impl Run<'_> {
                         self.report(&blocker, &estimate);
                         Some(estimate.next_check)
                     }
+                    // Adopting without status: the describe only matched; the plain schedule.
+                    Ok((Some(_), None)) => {
+                        self.nothing_active = 0;
+                        None
+                    }
                     // Never fail the call for a describe: fall back to the plain schedule.
                     Err(_) => None,
                 }
@@ -250,9 +334,26 @@ impl Run<'_> {
                 .await
                 .map_err(|reason| self.error(RefreshErrorKind::GaveUp(reason)))?;
             if proposed.is_none() {
-                return Ok(());
+                return Ok(None);
             }
         }
+    }
+
+    /// The group's active refresh, and, under [`OnConflict::Adopt`] (`adopt`), the same
+    /// refresh to adopt when it matches the request.
+    async fn blocker(
+        &mut self,
+        adopt: Option<&StartInstanceRefreshInput>,
+    ) -> Result<(Option<Refresh>, Option<Found>), DescribeSdkError> {
+        let Some(input) = adopt else {
+            return self.active().await.map(|active| (active, None));
+        };
+        let refreshes = self.describe(None).await?;
+        let active = refreshes
+            .iter()
+            .map(Refresh::of)
+            .find(|r| r.phase.is_active());
+        Ok((active, matching(&refreshes, input)))
     }
 
     /// Cancels the blocking refresh (someone else's: this call's own was looked for first) and
@@ -279,6 +380,16 @@ impl Run<'_> {
                 }
             }
         }
-        self.wait_out_blocker(true).await
+        self.wait_out_blocker(true, None).await.map(|_| ())
     }
+}
+
+/// The blocking refresh among `refreshes`, if `input` may adopt it.
+fn matching(refreshes: &[InstanceRefresh], input: &StartInstanceRefreshInput) -> Option<Found> {
+    matching_blocker(
+        refreshes,
+        |r| Phase::of(r.status()).is_active(),
+        |r| adopts(input, r),
+    )
+    .map(|r| Found::of(r, Adoption::MatchingRefresh))
 }

@@ -19,7 +19,8 @@
 //!            is suspended
 //! Pending ──▶ InProgress ──▶ Baking (if the bake time > 0) ──▶ Successful
 //!    │             │             │
-//!    ├─ cancel ────┴─────────────┴──▶ Cancelling ──▶ Cancelled
+//!    ├─ cancel ────┴─────────────┴──▶ Cancelling ──▶ Cancelled (at once with
+//!    │                                              WaitForTransitioningInstances=false)
 //!    ├─ rollback (needs a pinned DesiredConfiguration) ──▶ RollbackInProgress ──▶ RollbackSuccessful
 //!    └─ failure (fail_after, fail_refresh) ──▶ Failed
 //!                     └─ with AutoRollback ──▶ RollbackInProgress ──▶ RollbackSuccessful
@@ -292,6 +293,7 @@ pub enum SimError {
 ///
 /// - `seed`: 0 (refresh ids and request ids are reproducible)
 /// - `wall_clock_start`: `SystemTime::now()` when [`start`](Self::start) runs
+/// - `bind`: `127.0.0.1:0`
 ///
 /// ```
 /// # #[tokio::main(flavor = "current_thread")]
@@ -306,6 +308,7 @@ pub enum SimError {
 pub struct SimBuilder {
     seed: u64,
     wall_clock_start: Option<SystemTime>,
+    bind: Option<SocketAddr>,
 }
 
 impl SimBuilder {
@@ -322,11 +325,31 @@ impl SimBuilder {
         self
     }
 
-    /// Bind `127.0.0.1:0` and start serving.
+    /// Listen on `addr` instead of `127.0.0.1:0` (an ephemeral port on loopback), for example
+    /// a fixed port. The simulator checks no credentials: keep it on a loopback address.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> std::io::Result<()> {
+    /// use instance_refresh_retry::sim::AutoScalingSim;
+    /// let sim = AutoScalingSim::builder().bind(([127, 0, 0, 1], 0).into()).start().await?;
+    /// assert!(sim.local_addr().ip().is_loopback());
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn bind(mut self, addr: SocketAddr) -> Self {
+        self.bind = Some(addr);
+        self
+    }
+
+    /// Bind `127.0.0.1:0` (or the [`bind`](Self::bind) address) and start serving.
     ///
     /// Must be called inside a tokio runtime; the server's tasks run on it.
     pub async fn start(self) -> io::Result<AutoScalingSim> {
-        let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).await?;
+        let addr = self
+            .bind
+            .unwrap_or_else(|| SocketAddr::from((Ipv4Addr::LOCALHOST, 0)));
+        let listener = TcpListener::bind(addr).await?;
         let addr = listener.local_addr()?;
         let wall = self.wall_clock_start.unwrap_or_else(SystemTime::now);
         let shared = Arc::new(Shared::new(State::new(Clock::new(wall), self.seed)));

@@ -651,6 +651,9 @@ impl Natural {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum InterruptKind {
     Cancel,
+    /// `CancelInstanceRefresh` with `WaitForTransitioningInstances=false`: `Cancelled` at once
+    /// (launches and terminations in flight go on in the background, unseen here).
+    CancelAtOnce,
     Rollback,
     /// Failed, with this `StatusReason`.
     Fail(String),
@@ -858,8 +861,12 @@ impl Refresh {
             rollback: None,
         };
         match kind {
-            InterruptKind::Cancel => {
-                let done = at.checked_add(self.plan.cancel);
+            kind @ (InterruptKind::Cancel | InterruptKind::CancelAtOnce) => {
+                let cancel = match kind {
+                    InterruptKind::CancelAtOnce => Duration::ZERO,
+                    _ => self.plan.cancel,
+                };
+                let done = at.checked_add(cancel);
                 let finished = done.is_some_and(|done| now >= done);
                 View {
                     status: if finished {

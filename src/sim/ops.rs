@@ -146,12 +146,29 @@ pub(crate) fn dispatch(
     match action {
         "StartInstanceRefresh" => start(state, now, params),
         "DescribeInstanceRefreshes" => describe(state, now, params),
-        "CancelInstanceRefresh" => interrupt(state, now, params, InterruptKind::Cancel),
+        "CancelInstanceRefresh" => {
+            let kind = cancel_kind(params)?;
+            interrupt(state, now, params, kind)
+        }
         "RollbackInstanceRefresh" => interrupt(state, now, params, InterruptKind::Rollback),
         _ => Err(ApiError::new(
             400,
             "InvalidAction",
             format!("Could not find operation {action} for version {API_VERSION}"),
+        )),
+    }
+}
+
+/// `WaitForTransitioningInstances` (default `true`); `false` cancels at once.
+fn cancel_kind(params: Params<'_>) -> Result<InterruptKind, ApiError> {
+    match params.get("WaitForTransitioningInstances") {
+        None => Ok(InterruptKind::Cancel),
+        Some(v) if v.eq_ignore_ascii_case("true") => Ok(InterruptKind::Cancel),
+        Some(v) if v.eq_ignore_ascii_case("false") => Ok(InterruptKind::CancelAtOnce),
+        Some(v) => Err(ApiError::new(
+            400,
+            "MalformedInput",
+            format!("Invalid value for WaitForTransitioningInstances: '{v}'"),
         )),
     }
 }
@@ -194,7 +211,7 @@ fn interrupt(
     let status = g.view(index, now).status;
     let refresh = &mut g.refreshes[index];
     match (&kind, status) {
-        (InterruptKind::Cancel, RefreshStatus::Cancelling)
+        (InterruptKind::Cancel | InterruptKind::CancelAtOnce, RefreshStatus::Cancelling)
         | (InterruptKind::Rollback, RefreshStatus::RollbackInProgress) => {
             Ok(id_result(&refresh.id, false))
         }

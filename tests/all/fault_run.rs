@@ -3,7 +3,8 @@
 //! and the `Refresher`.
 //!
 //! Each run draws, from its seed: a blocking refresh (none, linear, in batches, with checkpoints,
-//! with a bake time, or rolling back) of random length; random faults on every call (throttling,
+//! with a bake time, rolling back, or the refresh of an earlier run of the same deploy that was
+//! killed: the call's very request, started up to 15 min before) of random length; random faults on every call (throttling,
 //! 5xx including `ResourceContention`, dropped connections, responses lost after the start was
 //! applied, answers slower than the client's attempt timeout); another deployer that may start a
 //! refresh at a random moment, with the very request of the call or a different one; the
@@ -26,8 +27,12 @@
 //! - **Refresher.** `Ok` carries the refresh the call started, or adopted: its own (applied,
 //!   answer lost) or, when none of its own was applied, the other deployer's *identical* one
 //!   (started after the call began, less the clock skew, and after an attempt whose outcome is
-//!   unknown: nothing tells them apart, as the crate docs say). It never adopts the blocker or
-//!   a refresh whose request differs. An `Err` comes with no refresh of the call's, unless it is
+//!   unknown: nothing tells them apart, as the crate docs say), or the killed earlier run's (the
+//!   same request). It never adopts a refresh whose request differs. Under `OnConflict::Adopt`
+//!   (a re-run), once a describe was answered while the earlier run's refresh was running, the
+//!   call ends with that refresh, adopted: the fleet is never rolled twice for one deploy, unless
+//!   that refresh ended before any describe of the call saw it (then the call starts one more,
+//!   which `SkipMatching` makes end at once; counted). An `Err` comes with no refresh of the call's, unless it is
 //!   `GaveUp(PossiblyOwnRefresh)` (it could not describe the group before the budget ran out).
 //! - **Time.** The schedule counts `max_elapsed` from the first blocked answer on the SDK and
 //!   tower paths, from the call's start in the Refresher. After that the call ends within one
@@ -105,6 +110,11 @@ enum BlockerKind {
     Checkpoints,
     Bake,
     Rollback,
+    /// The refresh of an earlier run of the same deploy (the call's very request), which was
+    /// killed `age` before the call began.
+    Earlier {
+        age: Duration,
+    },
 }
 
 /// Someone else's refresh at the start: its kind and its main duration (work, warmup,
@@ -164,12 +174,16 @@ impl Scenario {
         let deployer_at = if deployer_early { early } else { late };
         let deployer_length = between(60, 3600);
         let slow = ATTEMPT_TIMEOUT + between(1, 120);
+        let age = between(1, 900);
         let kinds = [
             BlockerKind::Linear,
             BlockerKind::Batched,
             BlockerKind::Checkpoints,
             BlockerKind::Bake,
             BlockerKind::Rollback,
+            // A re-run is the common case in pipelines that cancel the job in progress.
+            BlockerKind::Earlier { age },
+            BlockerKind::Earlier { age },
         ];
         let no_blocker = if deployer_early { 7 } else { 1 };
         let blocker = (rng.u8(..10) >= no_blocker).then(|| Blocker {
@@ -193,6 +207,7 @@ impl Scenario {
         let on_conflict = match rng.u8(..10) {
             0 => OnConflict::Fail,
             1 => OnConflict::CancelAndReplace,
+            2..=5 => OnConflict::Adopt,
             _ => OnConflict::Wait,
         };
         Scenario {
@@ -258,7 +273,7 @@ async fn start_blocker(sim: &AutoScalingSim, blocker: Blocker) -> String {
     let client = sim.client();
     let seconds = i32::try_from(blocker.length.as_secs()).expect("fits");
     let preferences = match blocker.kind {
-        BlockerKind::Linear | BlockerKind::Rollback => None,
+        BlockerKind::Linear | BlockerKind::Rollback | BlockerKind::Earlier { .. } => None,
         BlockerKind::Batched => Some(
             RefreshPreferences::builder()
                 .min_healthy_percentage(80)
@@ -276,12 +291,20 @@ async fn start_blocker(sim: &AutoScalingSim, blocker: Blocker) -> String {
         BlockerKind::Bake => Some(RefreshPreferences::builder().bake_time(seconds).build()),
     };
     // A rollback needs a pinned version; not the call's own, so never adopted.
-    let desired = matches!(blocker.kind, BlockerKind::Rollback)
-        .then(|| named_template_version(TEMPLATE, "5"));
+    let desired = match blocker.kind {
+        BlockerKind::Rollback => Some(named_template_version(TEMPLATE, "5")),
+        // The earlier run sent the very request of the call.
+        BlockerKind::Earlier { .. } => input().desired_configuration().cloned(),
+        _ => None,
+    };
     let id = start_refresh(&client, GROUP, desired, preferences).await;
-    if matches!(blocker.kind, BlockerKind::Rollback) {
-        tokio::time::sleep(blocker.length / 4).await;
-        send_rollback(&client, GROUP).await.expect("rollback");
+    match blocker.kind {
+        BlockerKind::Rollback => {
+            tokio::time::sleep(blocker.length / 4).await;
+            send_rollback(&client, GROUP).await.expect("rollback");
+        }
+        BlockerKind::Earlier { age } => tokio::time::sleep(age).await,
+        _ => {}
     }
     id
 }
@@ -430,6 +453,10 @@ struct Tally {
     started: usize,
     adopted_own: usize,
     adopted_identical: usize,
+    /// Re-runs (`Adopt` after a killed earlier run): adopted its refresh; started one more
+    /// after it ended unseen.
+    rerun_adopted: usize,
+    rerun_started_after_it_ended: usize,
     unknown_with_refresh: usize,
     failed_none_started: usize,
     deployer_refreshes: usize,
@@ -511,7 +538,17 @@ async fn run(seed: u64, tally: &mut Tally) {
                 Path::Refresher,
                 "only the Refresher adopts\n{context}"
             );
-            if ours.is_empty() {
+            let earlier = matches!(
+                sc.blocker,
+                Some(Blocker {
+                    kind: BlockerKind::Earlier { .. },
+                    ..
+                })
+            );
+            if ours.is_empty() && earlier && blocker.as_ref() == Some(id) {
+                // The killed earlier run's refresh: the very same request.
+                tally.rerun_adopted += usize::from(sc.on_conflict == OnConflict::Adopt);
+            } else if ours.is_empty() {
                 // None of its own was applied: only the identical refresh of the other
                 // deployer can be taken for its own.
                 assert!(
@@ -549,6 +586,42 @@ async fn run(seed: u64, tally: &mut Tally) {
                 assert!(unknown, "{error} hides the refresh it started\n{context}");
                 tally.unknown_with_refresh += 1;
             }
+        }
+    }
+
+    // A re-run: once a describe was answered while the earlier run's refresh ran, the call
+    // adopted that refresh.
+    if let (
+        OnConflict::Adopt,
+        Path::Refresher,
+        Some(Blocker {
+            kind: BlockerKind::Earlier { .. },
+            ..
+        }),
+        Some(r),
+    ) = (sc.on_conflict, sc.path, sc.blocker, blocker.as_ref())
+    {
+        let snapshot = sim
+            .refreshes(GROUP)
+            .expect("group")
+            .into_iter()
+            .find(|s| s.id == *r)
+            .expect("the earlier run's refresh");
+        let base = ten_o_clock_plus(Duration::ZERO);
+        let seen_running = calls.iter().any(|c| {
+            c.is("DescribeInstanceRefreshes")
+                && c.fault.is_none()
+                && c.outcome.status() == Some(200)
+                && snapshot.end_time.is_none_or(|end| base + c.at < end)
+        });
+        let adopted_it = matches!(&ended, Ended::Started { id, adopted: true } if id == r);
+        if seen_running {
+            assert!(
+                adopted_it,
+                "a re-run saw its earlier refresh running and did not adopt it\n{context}"
+            );
+        } else if matches!(ended, Ended::Started { adopted: false, .. }) {
+            tally.rerun_started_after_it_ended += 1;
         }
     }
 
@@ -595,6 +668,8 @@ async fn fault_run() {
         started,
         adopted_own,
         adopted_identical,
+        rerun_adopted,
+        rerun_started_after_it_ended,
         unknown_with_refresh,
         failed_none_started,
         deployer_refreshes,
@@ -603,9 +678,15 @@ async fn fault_run() {
     println!(
         "fault_run: {runs} runs from seed {first}, {faults} faults, refreshes: {started} started, \
          {adopted_own} adopted (own), {adopted_identical} adopted (identical other deployer), \
+         {rerun_adopted} re-runs (Adopt) adopted the killed run's refresh, \
+         {rerun_started_after_it_ended} re-runs started one more after it ended unseen, \
          {unknown_with_refresh} behind an unknown-outcome error; {failed_none_started} typed \
          errors with none started; {deployer_refreshes} refreshes of the other deployer; \
          longest past the budget: {past_budget:?} (SDK, tower, Refresher)"
     );
     assert_eq!(runs, env_u64("FAULT_RUNS", DEFAULT_RUNS));
+    assert!(
+        runs < 100 || rerun_adopted > 0,
+        "no re-run adopted the earlier run's refresh: the runs miss the case"
+    );
 }

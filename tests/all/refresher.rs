@@ -7,8 +7,8 @@ use aws_sdk_autoscaling::operation::start_instance_refresh::StartInstanceRefresh
 use aws_sdk_autoscaling::types::{InstanceRefreshStatus, RefreshPreferences};
 use instance_refresh_retry::sim::{AutoScalingSim, Fault, FaultRule, GroupConfig, RefreshStatus};
 use instance_refresh_retry::{
-    OnConflict, Progress, RefreshError, RefreshErrorKind, Refresher, RetryOutcome, RetryPolicy,
-    Started, StopReason,
+    Adoption, NotAdoptable, OnConflict, Progress, RefreshError, RefreshErrorKind, Refresher,
+    RetryOutcome, RetryPolicy, Started, StopReason,
 };
 use tokio::time::Instant;
 use tower::ServiceExt;
@@ -747,4 +747,142 @@ async fn a_blocker_that_stopped_moving_is_flagged_stalled() {
     assert!(reports.iter().all(|p| p.percentage == frozen));
     assert!(!reports[0].stalled);
     assert!(reports.last().unwrap().stalled, "{:?}", reports.last());
+}
+
+/// A request to roll out launch template `app` at `version`, skipping matching instances.
+fn deploy(version: &str) -> StartInstanceRefreshInput {
+    StartInstanceRefreshInput::builder()
+        .auto_scaling_group_name("web")
+        .desired_configuration(named_template_version("app", version))
+        .preferences(RefreshPreferences::builder().skip_matching(true).build())
+        .build()
+        .unwrap()
+}
+
+/// Run 1 of a deploy started its refresh, then was killed: its refresh runs on.
+async fn killed_run(sim: &Sim, version: &str) -> String {
+    let input = deploy(version);
+    let id = start_refresh(
+        &sim.client(),
+        "web",
+        input.desired_configuration().cloned(),
+        input.preferences().cloned(),
+    )
+    .await;
+    tokio::time::sleep(secs(90)).await;
+    id
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_rerun_adopts_the_refresh_its_killed_run_started() {
+    let sim = sim(secs(600), Duration::ZERO).await;
+    let r = killed_run(&sim, "7").await;
+    let started_r = sim.refreshes("web").unwrap()[0].start_time;
+
+    let started = refresher(&sim)
+        .on_conflict(OnConflict::Adopt)
+        .start(deploy("7"))
+        .await
+        .unwrap();
+
+    assert_eq!(started.instance_refresh_id(), r);
+    assert_eq!(started.adoption(), Some(Adoption::MatchingRefresh));
+    // Whole seconds on the wire.
+    let whole =
+        |t: std::time::SystemTime| t.duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+    assert_eq!(started.start_time().map(whole), Some(whole(started_r)));
+    assert_adopted_the_only_refresh(&sim, &started);
+    // One refused start, one describe that matched it; no waiting.
+    assert_eq!(start_times(&sim).len(), 2);
+    assert_eq!(calls(&sim, DESCRIBE).len(), 1);
+    assert_eq!(started.stats().waited, Duration::ZERO);
+}
+
+#[tokio::test(start_paused = true)]
+async fn adopt_waits_out_a_refresh_of_another_version_then_starts() {
+    let sim = sim(secs(600), Duration::ZERO).await;
+    let other = killed_run(&sim, "6").await;
+
+    let started = refresher(&sim)
+        .on_conflict(OnConflict::Adopt)
+        .start(deploy("7"))
+        .await
+        .unwrap();
+
+    assert!(!started.adopted());
+    assert_eq!(started.adoption(), None);
+    assert_eq!(started.start_time(), None);
+    assert_ne!(started.instance_refresh_id(), other);
+    let refreshes = sim.refreshes("web").unwrap();
+    assert_eq!(refreshes.len(), 2);
+    assert_eq!(refreshes[1].status, RefreshStatus::Successful);
+    assert!(started.stats().waited > secs(400), "{}", started.stats());
+}
+
+#[tokio::test(start_paused = true)]
+async fn adopt_without_a_pinned_version_waits_as_wait_does() {
+    let sim = sim(secs(600), Duration::ZERO).await;
+    // The very same request, but `$Latest` moves: it cannot be told to roll out the same.
+    let latest = killed_run(&sim, "$Latest").await;
+    assert!(matches!(
+        Refresher::adoptable(&deploy("$Latest")),
+        Err(NotAdoptable::FloatingVersion(v)) if v == "$Latest"
+    ));
+
+    let started = refresher(&sim)
+        .on_conflict(OnConflict::Adopt)
+        .start(deploy("$Latest"))
+        .await
+        .unwrap();
+
+    assert!(!started.adopted());
+    assert_ne!(started.instance_refresh_id(), latest);
+    assert_eq!(sim.refreshes("web").unwrap().len(), 2);
+}
+
+#[tokio::test(start_paused = true)]
+async fn status_cancel_and_rollback_through_the_refresher() {
+    let sim = sim(secs(600), Duration::ZERO).await;
+    let refresher = refresher(&sim);
+    assert_eq!(refresher.status("web").await.unwrap(), None);
+    let r = killed_run(&sim, "7").await;
+    let current = refresher.status("web").await.unwrap().unwrap();
+    assert_eq!(current.instance_refresh_id(), r);
+    assert!(current.is_active());
+    assert_eq!(current.status(), Some(&InstanceRefreshStatus::InProgress));
+
+    assert_eq!(refresher.rollback("web").await.unwrap(), r);
+    let done = refresher
+        .wait_for_completion("web", &r, secs(3600))
+        .await
+        .unwrap();
+    assert_eq!(done.status(), &InstanceRefreshStatus::RollbackSuccessful);
+    let current = refresher.status("web").await.unwrap().unwrap();
+    assert!(!current.is_active());
+    assert!(current.end_time().is_some());
+
+    // Nothing to roll back, or to cancel: Auto Scaling's refusal, with its code.
+    let err = refresher.rollback("web").await.unwrap_err();
+    assert_eq!(err.kind(), &RefreshErrorKind::Aws);
+    let err = refresher.cancel("web", false).await.unwrap_err();
+    assert_eq!(err.kind(), &RefreshErrorKind::Aws);
+
+    let next = killed_run(&sim, "8").await;
+    assert_eq!(refresher.cancel("web", false).await.unwrap(), next);
+    let cancel = sim
+        .calls()
+        .into_iter()
+        .rfind(|c| c.is("CancelInstanceRefresh"))
+        .unwrap();
+    assert_eq!(
+        cancel
+            .params
+            .get("WaitForTransitioningInstances")
+            .map(String::as_str),
+        Some("false")
+    );
+    assert_eq!(
+        sim.refreshes("web").unwrap()[0].status,
+        RefreshStatus::Cancelled
+    );
 }

@@ -10,9 +10,18 @@ use instance_refresh_retry::sim::{AutoScalingSim, Fault, FaultRule, GroupConfig}
 use crate::args::Cli;
 use crate::output::{Reporter, exit};
 use crate::run;
+use crate::signals::Interrupt;
 
-/// Runs the demo; its exit code is the worst of its steps'.
-pub async fn run(reporter: &Arc<Reporter>) -> i32 {
+/// Runs the demo (until the interrupt); its exit code is the worst of its steps'.
+pub async fn run(reporter: &Arc<Reporter>, mut interrupt: Interrupt) -> i32 {
+    let signal = interrupt.clone();
+    tokio::select! {
+        code = story(reporter, signal) => code,
+        signal = interrupt.fired() => signal.exit_code(),
+    }
+}
+
+async fn story(reporter: &Arc<Reporter>, interrupt: Interrupt) -> i32 {
     let began = Instant::now();
     let sim = match AutoScalingSim::start().await {
         Ok(sim) => sim,
@@ -56,6 +65,7 @@ pub async fn run(reporter: &Arc<Reporter>) -> i32 {
         step(
             &client,
             reporter,
+            &interrupt,
             "start --group web --initial-delay 500ms --max-delay 2s --max-wait 1m",
         )
         .await,
@@ -72,6 +82,7 @@ pub async fn run(reporter: &Arc<Reporter>) -> i32 {
         step(
             &client,
             reporter,
+            &interrupt,
             "start --group api --initial-delay 500ms --max-delay 2s --max-wait 1m",
         )
         .await,
@@ -95,6 +106,7 @@ pub async fn run(reporter: &Arc<Reporter>) -> i32 {
         step(
             &client,
             reporter,
+            &interrupt,
             "start --group jobs --wait --initial-delay 500ms --max-delay 1s --max-wait 1m",
         )
         .await,
@@ -102,7 +114,7 @@ pub async fn run(reporter: &Arc<Reporter>) -> i32 {
 
     say(&format!(
         "\nDone in {:.1} s. Exit codes: 0 ok, 1 not Successful (or a conflict under --on-conflict fail),\n\
-         2 usage, 3 gave up waiting, 4 AWS error, 130 interrupted.",
+         2 usage, 3 gave up waiting, 4 AWS error, 129/130/143 interrupted by SIGHUP/SIGINT/SIGTERM.",
         began.elapsed().as_secs_f64()
     ));
     sim.shutdown().await;
@@ -110,12 +122,18 @@ pub async fn run(reporter: &Arc<Reporter>) -> i32 {
 }
 
 /// Shows a command line and runs it, exactly as the binary would (against the simulator).
-async fn step(client: &aws_sdk_autoscaling::Client, reporter: &Arc<Reporter>, line: &str) -> i32 {
+async fn step(
+    client: &aws_sdk_autoscaling::Client,
+    reporter: &Arc<Reporter>,
+    interrupt: &Interrupt,
+    line: &str,
+) -> i32 {
     reporter.say(format!("\n   $ asg-refresh {line}"));
     let argv = std::iter::once("asg-refresh").chain(line.split_whitespace());
     let cli = Cli::try_parse_from(argv).expect("the demo's command lines parse");
-    match run::execute(&cli.command, client, reporter).await {
-        Ok(code) => {
+    match run::prepare(&cli.command) {
+        Ok(prepared) => {
+            let code = run::execute(&cli.command, prepared, client, reporter, interrupt).await;
             reporter.say(format!("   (exit {code})"));
             code
         }

@@ -18,7 +18,6 @@ pub mod exit {
     pub const USAGE: i32 = 2;
     pub const GAVE_UP: i32 = 3;
     pub const AWS: i32 = 4;
-    pub const INTERRUPTED: i32 = 130;
 }
 
 /// What happened to one group: printed as text or as one JSON object.
@@ -26,13 +25,21 @@ pub mod exit {
 pub struct GroupReport {
     /// The Auto Scaling group.
     pub group: String,
-    /// The subcommand: `start`, `status`, `wait` or `cancel`.
+    /// The subcommand: `start`, `status`, `wait`, `cancel` or `rollback`.
     pub command: &'static str,
-    /// The refresh started, adopted, shown, followed or cancelled.
+    /// The refresh started, adopted, shown, followed, cancelled or rolled back.
     pub refresh_id: Option<String>,
-    /// `start`: whether the refresh was this call's own earlier attempt, found and adopted.
+    /// `start`: whether the refresh was found rather than started: this call's own earlier
+    /// attempt (its answer lost), or under `--on-conflict adopt` a running refresh of the
+    /// same request.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub adopted: Option<bool>,
+    /// `start`, adopted: `own_lost_answer` or `matching_refresh`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub adoption: Option<&'static str>,
+    /// `start`, adopted: when the refresh started (RFC 3339).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub start_time: Option<String>,
     /// `StartInstanceRefresh` calls.
     pub attempts: u32,
     /// `DescribeInstanceRefreshes` calls made while waiting.
@@ -49,6 +56,15 @@ pub struct GroupReport {
     /// Its `StatusReason`, as last seen.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub status_reason: Option<String>,
+    /// A signal stopped the command (`error.kind` is `interrupted`).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub interrupted: bool,
+    /// The signal: `SIGINT`, `SIGTERM` or `SIGHUP`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub signal: Option<&'static str>,
+    /// Interrupted `start` with a refresh: `left_running`, `cancelled` or `cancel_failed`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub on_interrupt: Option<&'static str>,
     /// This group's exit code.
     pub exit_code: i32,
     /// Why the group failed, if it did.
@@ -59,7 +75,8 @@ pub struct GroupReport {
 /// A failure, as printed.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct ErrorReport {
-    /// `gave_up`, `conflict`, `wont_end_in_time`, `max_wait`, `not_found` or `aws`.
+    /// `gave_up`, `conflict`, `wont_end_in_time`, `max_wait`, `not_found`, `aws` or
+    /// `interrupted`.
     pub kind: &'static str,
     /// The whole message.
     pub message: String,
@@ -76,14 +93,19 @@ pub struct ErrorReport {
 pub struct Reporter {
     format: OutputFormat,
     multi: Option<MultiProgress>,
+    color: bool,
 }
 
 impl Reporter {
-    /// Progress bars when stderr is a terminal, plain lines otherwise.
-    pub fn new(format: OutputFormat) -> Arc<Reporter> {
+    /// Progress bars when stderr is a terminal, plain lines otherwise; `color` styles them.
+    pub fn new(format: OutputFormat, color: bool) -> Arc<Reporter> {
         let tty = std::io::stderr().is_terminal() && std::env::var_os("NO_PROGRESS").is_none();
         let multi = tty.then(|| MultiProgress::with_draw_target(ProgressDrawTarget::stderr()));
-        Arc::new(Reporter { format, multi })
+        Arc::new(Reporter {
+            format,
+            multi,
+            color,
+        })
     }
 
     /// One diagnostic line on stderr (above the progress bars, if any).
@@ -108,27 +130,38 @@ impl Reporter {
         }
     }
 
-    /// Progress of one group.
-    pub fn group(self: &Arc<Self>, group: &str) -> GroupProgress {
+    /// Progress of one group, which runs `command`.
+    pub fn group(self: &Arc<Self>, group: &str, command: &'static str) -> GroupProgress {
         let bar = self.multi.as_ref().map(|multi| {
             let bar = multi.add(ProgressBar::new(100));
+            let template = if self.color {
+                "{spinner} {prefix:.bold} [{bar:24}] {pos:>3}% {wide_msg}"
+            } else {
+                "{spinner} {prefix} [{bar:24}] {pos:>3}% {wide_msg}"
+            };
             bar.set_style(
-                ProgressStyle::with_template(
-                    "{spinner} {prefix:.bold} [{bar:24}] {pos:>3}% {wide_msg}",
-                )
-                .expect("a valid template")
-                .progress_chars("=> "),
+                ProgressStyle::with_template(template)
+                    .expect("a valid template")
+                    .progress_chars("=> "),
             );
             bar.set_prefix(group.to_owned());
             bar.set_message("queued (--concurrency)");
             bar.enable_steady_tick(Duration::from_millis(120));
             bar
         });
+        let snapshot = GroupReport {
+            group: group.to_owned(),
+            command,
+            ..GroupReport::default()
+        };
         GroupProgress {
             reporter: Arc::clone(self),
             group: group.to_owned(),
             bar,
-            state: Arc::new(Mutex::new(State::default())),
+            state: Arc::new(Mutex::new(State {
+                snapshot,
+                ..State::default()
+            })),
         }
     }
 
@@ -190,7 +223,7 @@ impl Reporter {
         }
     }
 
-    /// Clears the progress bars (before exiting on Ctrl-C).
+    /// Clears the progress bars (before exiting on a second signal).
     pub fn clear(&self) {
         if let Some(multi) = &self.multi {
             let _ = multi.clear();
@@ -205,10 +238,10 @@ fn text(r: &GroupReport) -> String {
         (None, "start") => format!(
             "{}: {} instance refresh {id} ({} attempt{}, {} describe{}, waited {})",
             r.group,
-            if r.adopted == Some(true) {
-                "adopted"
-            } else {
-                "started"
+            match (r.adopted, r.adoption) {
+                (Some(true), Some("matching_refresh")) => "adopted the running",
+                (Some(true), _) => "adopted",
+                _ => "started",
             },
             r.attempts,
             if r.attempts == 1 { "" } else { "s" },
@@ -217,6 +250,9 @@ fn text(r: &GroupReport) -> String {
             secs(r.waited_seconds)
         ),
         (None, "cancel") => format!("{}: cancelling instance refresh {id}", r.group),
+        (None, "rollback") if r.final_status.is_none() => {
+            format!("{}: rolling back instance refresh {id}", r.group)
+        }
         (None, "status") if r.refresh_id.is_none() => {
             format!("{}: no instance refresh", r.group)
         }
@@ -247,11 +283,13 @@ fn secs(s: f64) -> String {
     humantime::format_duration(Duration::from_secs_f64(s.max(0.0).round())).to_string()
 }
 
-/// What the progress bar shows about the refresh being watched.
+/// What the progress bar shows about the refresh being watched, and what the group would
+/// report if interrupted now.
 #[derive(Debug, Default)]
 struct State {
     checks: u32,
     following: bool,
+    snapshot: GroupReport,
 }
 
 /// Progress of one group: the `on_progress` callback's sink.
@@ -269,6 +307,16 @@ impl GroupProgress {
         let mut state = self.state.lock().expect("not poisoned");
         state.following = true;
         state.checks = 0;
+    }
+
+    /// Keeps `report` as what the group reports if it is interrupted from now on.
+    pub fn save(&self, report: &GroupReport) {
+        self.state.lock().expect("not poisoned").snapshot = report.clone();
+    }
+
+    /// What the group has so far.
+    pub fn snapshot(&self) -> GroupReport {
+        self.state.lock().expect("not poisoned").snapshot.clone()
     }
 
     /// One event line (and on a TTY, the bar's message).

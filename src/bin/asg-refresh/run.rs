@@ -1,4 +1,4 @@
-//! The subcommands: a thin shell over the [`Refresher`].
+//! The subcommands: a thin shell over the [`Refresher`]. It makes no SDK call of its own.
 
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -9,40 +9,81 @@ use aws_sdk_autoscaling::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_autoscaling::operation::RequestId;
 use aws_sdk_autoscaling::operation::cancel_instance_refresh::CancelInstanceRefreshError;
 use aws_sdk_autoscaling::operation::describe_instance_refreshes::DescribeInstanceRefreshesError;
-use aws_sdk_autoscaling::operation::start_instance_refresh::StartInstanceRefreshInput;
-use aws_sdk_autoscaling::types::{InstanceRefresh, InstanceRefreshStatus, RefreshPreferences};
+use aws_sdk_autoscaling::operation::rollback_instance_refresh::RollbackInstanceRefreshError;
+use aws_sdk_autoscaling::types::InstanceRefreshStatus;
 use instance_refresh_retry::{
-    Jitter, OnConflict, RefreshError, RefreshErrorKind, Refresher, RetryPolicy, RetryStats,
-    StartInstanceRefreshSdkError,
+    Adoption, CurrentRefresh, Jitter, OnConflict, RefreshError, RefreshErrorKind, Refresher,
+    RetryPolicy, RetryStats, StartInstanceRefreshSdkError,
 };
 use tokio::sync::Semaphore;
 use tower::limit::ConcurrencyLimit;
 use tower::{Service, ServiceExt};
 
 use crate::args::{
-    CancelArgs, Command, ConflictArg, Groups, StartArgs, StatusArgs, WaitArgs, Waiting, whole_secs,
+    CancelArgs, Command, ConflictArg, Groups, OnInterruptArg, RollbackArgs, StartArgs, StatusArgs,
+    WaitArgs, Waiting,
 };
+use crate::input::StartRequest;
 use crate::output::{ErrorReport, GroupProgress, GroupReport, Reporter, exit};
+use crate::signals::{Interrupt, Signal};
 
 /// A usage error found after parsing: the message names the flag.
 #[derive(Debug)]
 pub struct Usage(pub String);
 
-/// Runs a subcommand (all but `demo`) and returns the exit code: the worst of the groups'.
+/// What a command needs beyond its arguments, checked before any call: the retry policy and
+/// `start`'s request.
+#[derive(Debug, Clone, Default)]
+pub struct Prepared {
+    policy: Option<RetryPolicy>,
+    request: Option<StartRequest>,
+}
+
+/// Checks the arguments that clap cannot (exit 2 before anything else).
+pub fn prepare(command: &Command) -> Result<Prepared, Usage> {
+    let waiting = match command {
+        Command::Start(a) => Some(&a.waiting),
+        Command::Wait(a) => Some(&a.waiting),
+        Command::Cancel(a) => Some(&a.waiting),
+        Command::Rollback(a) => Some(&a.waiting),
+        Command::Status(_) | Command::Demo(_) | Command::Sim(_) => None,
+    };
+    let request = match command {
+        Command::Start(args) => Some(StartRequest::from_args(args)?),
+        _ => None,
+    };
+    Ok(Prepared {
+        policy: waiting.map(policy).transpose()?,
+        request,
+    })
+}
+
+/// Runs a subcommand (all but `demo` and `sim`) and returns the exit code: the worst of the
+/// groups'.
 pub async fn execute(
     command: &Command,
+    prepared: Prepared,
     client: &Client,
     reporter: &Arc<Reporter>,
-) -> Result<i32, Usage> {
+    interrupt: &Interrupt,
+) -> i32 {
+    let policy = prepared.policy.unwrap_or_else(Refresher::default_policy);
+    let plain = Refresher::new(client.clone(), policy.clone());
+    let run = GroupRunner {
+        reporter,
+        interrupt,
+        plain: &plain,
+    };
     let reports = match command {
         Command::Start(args) => {
-            let policy = policy(&args.waiting)?;
             let args = Arc::new(args.clone());
-            for_each_group(&args.groups, reporter, |group, progress| {
+            let request = Arc::new(prepared.request.unwrap_or_default());
+            let cancel = args.on_interrupt == OnInterruptArg::Cancel;
+            run.each(&args.groups, "start", cancel, |group, progress| {
                 start(
-                    client.clone(),
-                    policy.clone(),
+                    refresher(client.clone(), policy.clone(), &progress),
                     Arc::clone(&args),
+                    Arc::clone(&request),
                     group,
                     progress,
                 )
@@ -50,15 +91,16 @@ pub async fn execute(
             .await
         }
         Command::Status(StatusArgs { groups }) => {
-            for_each_group(groups, reporter, |group, _| status(client.clone(), group)).await
+            run.each(groups, "status", false, |group, _| {
+                status(plain.clone(), group)
+            })
+            .await
         }
         Command::Wait(args) => {
-            let policy = policy(&args.waiting)?;
             let args = Arc::new(args.clone());
-            for_each_group(&args.groups, reporter, |group, progress| {
+            run.each(&args.groups, "wait", false, |group, progress| {
                 wait(
-                    client.clone(),
-                    policy.clone(),
+                    refresher(client.clone(), policy.clone(), &progress),
                     Arc::clone(&args),
                     group,
                     progress,
@@ -67,12 +109,10 @@ pub async fn execute(
             .await
         }
         Command::Cancel(args) => {
-            let policy = policy(&args.waiting)?;
             let args = Arc::new(args.clone());
-            for_each_group(&args.groups, reporter, |group, progress| {
+            run.each(&args.groups, "cancel", false, |group, progress| {
                 cancel(
-                    client.clone(),
-                    policy.clone(),
+                    refresher(client.clone(), policy.clone(), &progress),
                     Arc::clone(&args),
                     group,
                     progress,
@@ -80,14 +120,26 @@ pub async fn execute(
             })
             .await
         }
-        Command::Demo(_) => unreachable!("demo runs on its own"),
+        Command::Rollback(args) => {
+            let args = Arc::new(args.clone());
+            run.each(&args.groups, "rollback", false, |group, progress| {
+                rollback(
+                    refresher(client.clone(), policy.clone(), &progress),
+                    Arc::clone(&args),
+                    group,
+                    progress,
+                )
+            })
+            .await
+        }
+        Command::Demo(_) | Command::Sim(_) => unreachable!("demo and sim run on their own"),
     };
     reporter.summary(&reports);
-    Ok(reports
+    reports
         .iter()
         .map(|r| r.exit_code)
         .max()
-        .unwrap_or(exit::OK))
+        .unwrap_or(exit::OK)
 }
 
 /// The retry policy of `--initial-delay`, `--max-delay` and `--max-wait`.
@@ -114,47 +166,165 @@ pub fn policy(w: &Waiting) -> Result<RetryPolicy, Usage> {
         .map_err(|e| Usage(format!("--initial-delay/--max-delay/--max-wait: {e}")))
 }
 
-/// Runs `job` for each group, at most `--concurrency` at once (tower's `ConcurrencyLimit`, one
-/// semaphore shared by all groups), in the order given, printing each result as it comes.
-async fn for_each_group<F, Fut>(
-    groups: &Groups,
-    reporter: &Arc<Reporter>,
-    job: F,
-) -> Vec<GroupReport>
-where
-    F: Fn(String, GroupProgress) -> Fut,
-    Fut: Future<Output = GroupReport> + Send + 'static,
-{
-    let semaphore = Arc::new(Semaphore::new(groups.concurrency as usize));
-    let progress: Vec<GroupProgress> = groups.groups.iter().map(|g| reporter.group(g)).collect();
-    let mut tasks = tokio::task::JoinSet::new();
-    for (index, (group, progress)) in groups.groups.iter().zip(progress).enumerate() {
-        let fut = job(group.clone(), progress.clone());
-        let service = tower::service_fn(move |fut: Fut| {
-            let progress = progress.clone();
-            async move {
-                let report = fut.await;
-                progress.finish();
-                Ok::<_, Infallible>(report)
+/// Runs jobs for groups, and stops them on the interrupt.
+struct GroupRunner<'a> {
+    reporter: &'a Arc<Reporter>,
+    interrupt: &'a Interrupt,
+    /// A refresher without progress: `--on-interrupt cancel`'s.
+    plain: &'a Refresher,
+}
+
+impl GroupRunner<'_> {
+    /// Runs `job` for each group, at most `--concurrency` at once (tower's `ConcurrencyLimit`,
+    /// one semaphore shared by all groups), in the order given, printing each result as it
+    /// comes. On the interrupt, each job stops where it is and reports what it has
+    /// ([`interrupted`]); jobs not started yet report at once.
+    async fn each<F, Fut>(
+        &self,
+        groups: &Groups,
+        command: &'static str,
+        cancel_on_interrupt: bool,
+        job: F,
+    ) -> Vec<GroupReport>
+    where
+        F: Fn(String, GroupProgress) -> Fut,
+        Fut: Future<Output = GroupReport> + Send + 'static,
+    {
+        let semaphore = Arc::new(Semaphore::new(groups.concurrency as usize));
+        let progress: Vec<GroupProgress> = groups
+            .groups
+            .iter()
+            .map(|g| self.reporter.group(g, command))
+            .collect();
+        let mut tasks = tokio::task::JoinSet::new();
+        for (index, (group, progress)) in groups.groups.iter().zip(progress).enumerate() {
+            let cancel = cancel_on_interrupt.then(|| self.plain.clone());
+            let fut = guarded(
+                job(group.clone(), progress.clone()),
+                self.interrupt.clone(),
+                progress.clone(),
+                cancel,
+            );
+            let service = tower::service_fn(move |fut| {
+                let progress = progress.clone();
+                async move {
+                    let report = fut.await;
+                    progress.finish();
+                    Ok::<_, Infallible>(report)
+                }
+            });
+            let mut limited = ConcurrencyLimit::with_semaphore(service, Arc::clone(&semaphore));
+            // Wait for a slot here, so that groups start in the order given.
+            let Ok(ready) = limited.ready().await;
+            let call = ready.call(fut);
+            let reporter = Arc::clone(self.reporter);
+            tasks.spawn(async move {
+                let Ok(report) = call.await;
+                reporter.result(&report);
+                (index, report)
+            });
+        }
+        let mut reports = Vec::with_capacity(groups.groups.len());
+        while let Some(done) = tasks.join_next().await {
+            reports.push(done.expect("a group's task does not panic"));
+        }
+        reports.sort_by_key(|(index, _)| *index);
+        reports.into_iter().map(|(_, report)| report).collect()
+    }
+}
+
+/// Runs `job` until the interrupt: then drops it where it is (no API call after that) and
+/// reports what the group had.
+async fn guarded(
+    job: impl Future<Output = GroupReport>,
+    mut interrupt: Interrupt,
+    progress: GroupProgress,
+    cancel: Option<Refresher>,
+) -> GroupReport {
+    tokio::select! {
+        biased;
+        signal = interrupt.fired() => interrupted(signal, progress.snapshot(), cancel).await,
+        report = job => report,
+    }
+}
+
+/// How long `--on-interrupt cancel` waits for `CancelInstanceRefresh`: well inside GitLab's
+/// 10 s and GitHub Actions' 7.5 s before the next signal.
+const CANCEL_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The report of a group that `signal` interrupted. Under `--on-interrupt cancel` (`cancel`), a
+/// refresh that this `start` started or adopted, and that has not ended, is cancelled at once
+/// (`WaitForTransitioningInstances=false`).
+async fn interrupted(
+    signal: Signal,
+    mut report: GroupReport,
+    cancel: Option<Refresher>,
+) -> GroupReport {
+    let sig = signal.name();
+    let group = report.group.clone();
+    report.interrupted = true;
+    report.signal = Some(sig);
+    report.exit_code = signal.exit_code();
+    let mut error = ErrorReport {
+        kind: "interrupted",
+        ..ErrorReport::default()
+    };
+    let running = report.final_status.is_none();
+    error.message = match (report.command, report.refresh_id.clone()) {
+        ("start", Some(id)) if running => match cancel {
+            Some(refresher) => {
+                match tokio::time::timeout(CANCEL_TIMEOUT, refresher.cancel(&group, false)).await {
+                    Ok(Ok(_)) => {
+                        report.on_interrupt = Some("cancelled");
+                        format!(
+                            "interrupted by {sig}: cancelled instance refresh {id} (at once, without waiting for instances in flight); instances it replaced stay replaced"
+                        )
+                    }
+                    Ok(Err(err)) => {
+                        report.on_interrupt = Some("cancel_failed");
+                        let mut details = ErrorReport::default();
+                        if let Some(sdk) =
+                            err.sdk_error::<SdkError<CancelInstanceRefreshError, HttpResponse>>()
+                        {
+                            sdk_details(&mut details, sdk, true);
+                        }
+                        error.code = details.code;
+                        error.request_id = details.request_id;
+                        format!(
+                            "interrupted by {sig}: could not cancel instance refresh {id}, which keeps running: {}",
+                            if details.message.is_empty() {
+                                err.to_string()
+                            } else {
+                                details.message
+                            }
+                        )
+                    }
+                    Err(_) => {
+                        report.on_interrupt = Some("cancel_failed");
+                        format!(
+                            "interrupted by {sig}: CancelInstanceRefresh did not answer within {} s; instance refresh {id} may keep running",
+                            CANCEL_TIMEOUT.as_secs()
+                        )
+                    }
+                }
             }
-        });
-        let mut limited = ConcurrencyLimit::with_semaphore(service, Arc::clone(&semaphore));
-        // Wait for a slot here, so that groups start in the order given.
-        let Ok(ready) = limited.ready().await;
-        let call = ready.call(fut);
-        let reporter = Arc::clone(reporter);
-        tasks.spawn(async move {
-            let Ok(report) = call.await;
-            reporter.result(&report);
-            (index, report)
-        });
-    }
-    let mut reports = Vec::with_capacity(groups.groups.len());
-    while let Some(done) = tasks.join_next().await {
-        reports.push(done.expect("a group's task does not panic"));
-    }
-    reports.sort_by_key(|(index, _)| *index);
-    reports.into_iter().map(|(_, report)| report).collect()
+            None => {
+                report.on_interrupt = Some("left_running");
+                format!(
+                    "interrupted by {sig}: instance refresh {id} keeps running in Auto Scaling; `asg-refresh wait --group {group} --id {id}` follows it, `asg-refresh cancel --group {group}` stops it, and a re-run with --on-conflict adopt takes it over"
+                )
+            }
+        },
+        ("start", _) => format!(
+            "interrupted by {sig} before an instance refresh of this run started (if a StartInstanceRefresh was in flight, `asg-refresh status --group {group}` shows whether it did)"
+        ),
+        (_, Some(id)) if running => format!(
+            "interrupted by {sig}: stopped following instance refresh {id}, which goes on in Auto Scaling"
+        ),
+        _ => format!("interrupted by {sig}"),
+    };
+    report.error = Some(error);
+    report
 }
 
 fn refresher(client: Client, policy: RetryPolicy, progress: &GroupProgress) -> Refresher {
@@ -162,38 +332,10 @@ fn refresher(client: Client, policy: RetryPolicy, progress: &GroupProgress) -> R
     Refresher::new(client, policy).on_progress(move |p| progress.progress(p))
 }
 
-fn preferences(args: &StartArgs) -> Option<RefreshPreferences> {
-    let set = args.min_healthy_percentage.is_some()
-        || args.max_healthy_percentage.is_some()
-        || args.instance_warmup.is_some()
-        || args.skip_matching
-        || args.checkpoints.is_some()
-        || args.checkpoint_delay.is_some()
-        || args.bake_time.is_some()
-        || args.auto_rollback;
-    if !set {
-        return None;
-    }
-    let mut p = RefreshPreferences::builder()
-        .set_min_healthy_percentage(args.min_healthy_percentage)
-        .set_max_healthy_percentage(args.max_healthy_percentage)
-        .set_instance_warmup(args.instance_warmup.map(whole_secs))
-        .set_checkpoint_percentages(args.checkpoints.clone())
-        .set_checkpoint_delay(args.checkpoint_delay.map(whole_secs))
-        .set_bake_time(args.bake_time.map(whole_secs));
-    if args.skip_matching {
-        p = p.skip_matching(true);
-    }
-    if args.auto_rollback {
-        p = p.auto_rollback(true);
-    }
-    Some(p.build())
-}
-
 async fn start(
-    client: Client,
-    policy: RetryPolicy,
+    refresher: Refresher,
     args: Arc<StartArgs>,
+    request: Arc<StartRequest>,
     group: String,
     progress: GroupProgress,
 ) -> GroupReport {
@@ -206,26 +348,19 @@ async fn start(
         ConflictArg::Wait => OnConflict::Wait,
         ConflictArg::Cancel => OnConflict::CancelAndReplace,
         ConflictArg::Fail => OnConflict::Fail,
+        ConflictArg::Adopt => OnConflict::Adopt,
     };
-    let refresher = refresher(client, policy, &progress)
+    let refresher = refresher
         .on_conflict(on_conflict)
         .status_aware(!args.no_status_aware);
-    let input = match StartInstanceRefreshInput::builder()
-        .auto_scaling_group_name(&group)
-        .set_preferences(preferences(&args))
-        .build()
+    let input = request.input(&group);
+    if on_conflict == OnConflict::Adopt
+        && let Err(why) = Refresher::adoptable(&input)
     {
-        Ok(input) => input,
-        Err(e) => {
-            report.exit_code = exit::USAGE;
-            report.error = Some(ErrorReport {
-                kind: "usage",
-                message: e.to_string(),
-                ..ErrorReport::default()
-            });
-            return report;
-        }
-    };
+        progress.event(format!(
+            "--on-conflict adopt cannot adopt a running refresh: {why}; waiting for it instead (pin the launch template version to adopt)"
+        ));
+    }
     progress.event("starting an instance refresh");
     let started = match refresher.start(input).await {
         Ok(started) => started,
@@ -236,13 +371,22 @@ async fn start(
     };
     report.refresh_id = Some(started.instance_refresh_id().to_owned());
     report.adopted = Some(started.adopted());
+    report.adoption = started.adoption().map(|a| match a {
+        Adoption::OwnLostAnswer => "own_lost_answer",
+        Adoption::MatchingRefresh => "matching_refresh",
+        _ => "other",
+    });
+    report.start_time = started
+        .start_time()
+        .map(|t| humantime::format_rfc3339_seconds(t).to_string());
     stats(&mut report, started.stats());
+    progress.save(&report);
     if args.wait {
         progress.following();
-        let how = if started.adopted() {
-            "adopted"
-        } else {
-            "started"
+        let how = match started.adoption() {
+            None => "started",
+            Some(Adoption::MatchingRefresh) => "adopted the running refresh of this request",
+            Some(_) => "adopted",
         };
         progress.event(format!(
             "{how} {}, following it to the end",
@@ -253,20 +397,22 @@ async fn start(
             &mut report,
             started.instance_refresh_id(),
             args.waiting.max_wait,
-            false,
+            InstanceRefreshStatus::Successful,
+            &progress,
         )
         .await;
     }
     report
 }
 
-/// Waits for `id` to end and records how it ended.
+/// Waits for `id` to end and records how it ended; `expected` is the status of exit 0.
 async fn follow(
     refresher: &Refresher,
     report: &mut GroupReport,
     id: &str,
     max_wait: Duration,
-    cancelling: bool,
+    expected: InstanceRefreshStatus,
+    progress: &GroupProgress,
 ) {
     match refresher
         .wait_for_completion(&report.group, id, max_wait)
@@ -280,12 +426,11 @@ async fn follow(
             report.status_reason = done.status_reason().map(str::to_owned);
             report.status = Some(status.clone());
             report.final_status = Some(status);
-            let ok = if cancelling {
-                *done.status() == InstanceRefreshStatus::Cancelled
+            report.exit_code = if *done.status() == expected {
+                exit::OK
             } else {
-                done.is_successful()
+                exit::NOT_SUCCESSFUL
             };
-            report.exit_code = if ok { exit::OK } else { exit::NOT_SUCCESSFUL };
         }
         Err(err) => {
             let attempts = report.attempts;
@@ -296,25 +441,25 @@ async fn follow(
             report.waited_seconds += before.1;
         }
     }
+    progress.save(report);
 }
 
-async fn status(client: Client, group: String) -> GroupReport {
+async fn status(refresher: Refresher, group: String) -> GroupReport {
     let mut report = GroupReport {
         group: group.clone(),
         command: "status",
         ..GroupReport::default()
     };
-    match active_or_latest(&client, &group).await {
-        Ok(Some(refresh)) => describe_into(&mut report, &refresh),
+    match refresher.status(&group).await {
+        Ok(Some(current)) => describe_into(&mut report, &current),
         Ok(None) => {}
-        Err(err) => aws_fail(&mut report, &err),
+        Err(err) => fail(&mut report, &err),
     }
     report
 }
 
 async fn wait(
-    client: Client,
-    policy: RetryPolicy,
+    refresher: Refresher,
     args: Arc<WaitArgs>,
     group: String,
     progress: GroupProgress,
@@ -326,8 +471,8 @@ async fn wait(
     };
     let id = match &args.id {
         Some(id) => id.clone(),
-        None => match active_or_latest(&client, &group).await {
-            Ok(Some(refresh)) => refresh.instance_refresh_id().unwrap_or_default().to_owned(),
+        None => match refresher.status(&group).await {
+            Ok(Some(current)) => current.instance_refresh_id().to_owned(),
             Ok(None) => {
                 report.exit_code = exit::AWS;
                 report.error = Some(ErrorReport {
@@ -338,22 +483,29 @@ async fn wait(
                 return report;
             }
             Err(err) => {
-                aws_fail(&mut report, &err);
+                fail(&mut report, &err);
                 return report;
             }
         },
     };
     report.refresh_id = Some(id.clone());
+    progress.save(&report);
     progress.following();
     progress.event(format!("following {id} to the end"));
-    let refresher = refresher(client, policy, &progress);
-    follow(&refresher, &mut report, &id, args.waiting.max_wait, false).await;
+    follow(
+        &refresher,
+        &mut report,
+        &id,
+        args.waiting.max_wait,
+        InstanceRefreshStatus::Successful,
+        &progress,
+    )
+    .await;
     report
 }
 
 async fn cancel(
-    client: Client,
-    policy: RetryPolicy,
+    refresher: Refresher,
     args: Arc<CancelArgs>,
     group: String,
     progress: GroupProgress,
@@ -363,60 +515,79 @@ async fn cancel(
         command: "cancel",
         ..GroupReport::default()
     };
-    let id = match client
-        .cancel_instance_refresh()
-        .auto_scaling_group_name(&group)
-        .send()
-        .await
-    {
-        Ok(out) => out.instance_refresh_id().unwrap_or_default().to_owned(),
+    // Auto Scaling's default: Cancelling until the instances in flight are done.
+    let id = match refresher.cancel(&group, true).await {
+        Ok(id) => id,
         Err(err) => {
-            aws_fail(&mut report, &err);
+            fail(&mut report, &err);
             return report;
         }
     };
     report.refresh_id = Some(id.clone());
     report.status = Some(InstanceRefreshStatus::Cancelling.as_str().to_owned());
+    progress.save(&report);
     if args.wait {
         progress.following();
         progress.event(format!("cancelling {id}, waiting until it is Cancelled"));
-        let refresher = refresher(client, policy, &progress);
-        follow(&refresher, &mut report, &id, args.waiting.max_wait, true).await;
+        follow(
+            &refresher,
+            &mut report,
+            &id,
+            args.waiting.max_wait,
+            InstanceRefreshStatus::Cancelled,
+            &progress,
+        )
+        .await;
     }
     report
 }
 
-/// The group's active refresh, else its latest.
-async fn active_or_latest(
-    client: &Client,
-    group: &str,
-) -> Result<Option<InstanceRefresh>, SdkError<DescribeInstanceRefreshesError, HttpResponse>> {
-    let out = client
-        .describe_instance_refreshes()
-        .auto_scaling_group_name(group)
-        .send()
-        .await?;
-    let refreshes = out.instance_refreshes();
-    let active = refreshes.iter().find(|r| {
-        matches!(
-            r.status(),
-            Some(
-                InstanceRefreshStatus::Pending
-                    | InstanceRefreshStatus::InProgress
-                    | InstanceRefreshStatus::Baking
-                    | InstanceRefreshStatus::Cancelling
-                    | InstanceRefreshStatus::RollbackInProgress
-            )
+async fn rollback(
+    refresher: Refresher,
+    args: Arc<RollbackArgs>,
+    group: String,
+    progress: GroupProgress,
+) -> GroupReport {
+    let mut report = GroupReport {
+        group: group.clone(),
+        command: "rollback",
+        ..GroupReport::default()
+    };
+    let id = match refresher.rollback(&group).await {
+        Ok(id) => id,
+        Err(err) => {
+            fail(&mut report, &err);
+            return report;
+        }
+    };
+    report.refresh_id = Some(id.clone());
+    report.status = Some(
+        InstanceRefreshStatus::RollbackInProgress
+            .as_str()
+            .to_owned(),
+    );
+    progress.save(&report);
+    if args.wait {
+        progress.following();
+        progress.event(format!("rolling back {id}, following it to the end"));
+        follow(
+            &refresher,
+            &mut report,
+            &id,
+            args.waiting.max_wait,
+            InstanceRefreshStatus::RollbackSuccessful,
+            &progress,
         )
-    });
-    Ok(active.or(refreshes.first()).cloned())
+        .await;
+    }
+    report
 }
 
-fn describe_into(report: &mut GroupReport, refresh: &InstanceRefresh) {
-    report.refresh_id = refresh.instance_refresh_id().map(str::to_owned);
-    report.status = refresh.status().map(|s| s.as_str().to_owned());
-    report.percentage = refresh.percentage_complete();
-    report.status_reason = refresh.status_reason().map(str::to_owned);
+fn describe_into(report: &mut GroupReport, current: &CurrentRefresh) {
+    report.refresh_id = Some(current.instance_refresh_id().to_owned());
+    report.status = current.status().map(|s| s.as_str().to_owned());
+    report.percentage = current.refresh().percentage_complete();
+    report.status_reason = current.status_reason().map(str::to_owned);
 }
 
 type HttpResponse = aws_sdk_autoscaling::config::http::HttpResponse;
@@ -469,22 +640,12 @@ fn fail(report: &mut GroupReport, err: &RefreshError) {
     } else if let Some(sdk) = err.sdk_error::<SdkError<CancelInstanceRefreshError, HttpResponse>>()
     {
         sdk_details(&mut error, sdk, code == exit::AWS);
+    } else if let Some(sdk) =
+        err.sdk_error::<SdkError<RollbackInstanceRefreshError, HttpResponse>>()
+    {
+        sdk_details(&mut error, sdk, code == exit::AWS);
     }
     report.exit_code = code;
-    report.error = Some(error);
-}
-
-/// Records an SDK failure of a call the tool made itself: exit 4.
-fn aws_fail<E>(report: &mut GroupReport, err: &SdkError<E, HttpResponse>)
-where
-    E: ProvideErrorMetadata + std::error::Error + 'static,
-{
-    let mut error = ErrorReport {
-        kind: "aws",
-        ..ErrorReport::default()
-    };
-    sdk_details(&mut error, err, true);
-    report.exit_code = exit::AWS;
     report.error = Some(error);
 }
 

@@ -10,7 +10,9 @@
 use std::time::Duration;
 
 use aws_sdk_autoscaling::operation::start_instance_refresh::StartInstanceRefreshInput;
-use aws_sdk_autoscaling::types::RefreshPreferences;
+use aws_sdk_autoscaling::types::{
+    DesiredConfiguration, LaunchTemplateSpecification, RefreshPreferences,
+};
 
 use std::sync::{Arc, Mutex};
 
@@ -90,13 +92,29 @@ fn real(result: &Result<Started, RefreshError>) -> Ended {
     }
 }
 
+/// The launch template, and the version, of a call under `Adopt` (and of the earlier run).
+const TEMPLATE: (&str, &str) = ("app", "7");
+
 /// The call's request: it sets a preference, so that the blocker (none set) does not match.
-fn input() -> StartInstanceRefreshInput {
-    StartInstanceRefreshInput::builder()
-        .auto_scaling_group_name("web")
-        .preferences(RefreshPreferences::builder().instance_warmup(60).build())
-        .build()
-        .expect("a valid input")
+/// Under `Adopt`, a pinned desired configuration instead, which the earlier run's refresh has
+/// too and the blocker has not.
+fn input(path: Path) -> StartInstanceRefreshInput {
+    let builder = StartInstanceRefreshInput::builder().auto_scaling_group_name("web");
+    let builder = if path == Path::Refresher(OnConflict::Adopt) {
+        builder.desired_configuration(
+            DesiredConfiguration::builder()
+                .launch_template(
+                    LaunchTemplateSpecification::builder()
+                        .launch_template_name(TEMPLATE.0)
+                        .version(TEMPLATE.1)
+                        .build(),
+                )
+                .build(),
+        )
+    } else {
+        builder.preferences(RefreshPreferences::builder().instance_warmup(60).build())
+    };
+    builder.build().expect("a valid input")
 }
 
 /// A plain call: the tower layer over `StartInstanceRefreshService`, with the model's
@@ -109,7 +127,7 @@ async fn plain(sim: &AutoScalingSim, policy: RetryPolicy) -> (Ended, Option<Stri
         .on_finish(move |stats| *seen.lock().expect("not poisoned") = Some(stats.outcome));
     let result = layer
         .layer(StartInstanceRefreshService::new(sim.client()))
-        .oneshot(input())
+        .oneshot(input(Path::Plain))
         .await;
     let outcome = finished.lock().expect("not poisoned").take();
     let ended = match outcome {
@@ -144,11 +162,12 @@ async fn replay(model: &ProtocolModel, init: &State, actions: &[Action], end: &S
         } else {
             GroupConfig::default().refresh_duration(Duration::from_secs(10))
         };
-        (
+        let id = if before.by == Who::Earlier {
+            sim.start_refresh_with_launch_template("web", config, TEMPLATE.0, TEMPLATE.1)
+        } else {
             sim.start_refresh("web", config)
-                .expect("the blocker starts"),
-            before,
-        )
+        };
+        (id.expect("the blocker starts"), before)
     });
     if let Some((_, before)) = blocker {
         // Long before the call (past the clock skew), or just before it.
@@ -187,7 +206,7 @@ async fn replay(model: &ProtocolModel, init: &State, actions: &[Action], end: &S
                 .time_source(clock)
                 .on_conflict(on_conflict)
                 .status_aware(model.status_aware)
-                .start(input())
+                .start(input(model.calls[0]))
                 .await;
             let id = result
                 .as_ref()
@@ -227,12 +246,18 @@ async fn replay(model: &ProtocolModel, init: &State, actions: &[Action], end: &S
         .filter(|r| r.by == Who::Call(0))
         .count();
     assert_eq!(ours.len(), modelled_ours, "the refreshes of {what}");
-    if let Some(id) = returned {
-        assert_eq!(
+    match (returned, &blocker) {
+        // The earlier run's refresh, adopted.
+        (Some(id), Some((blocker, before))) if id == *blocker => {
+            assert_eq!(before.by, Who::Earlier, "adopted the blocker: {what}");
+            assert_eq!(modelled_end, End::Adopted(before.id), "{what}");
+        }
+        (Some(id), _) => assert_eq!(
             ours.first().map(|r| r.id.as_str()),
             Some(id.as_str()),
             "the refresh returned by {what}"
-        );
+        ),
+        (None, _) => {}
     }
     ended
 }
@@ -265,6 +290,28 @@ async fn the_code_does_on_the_simulator_what_the_model_does() {
                 "Adopted",
                 "Conflict",
                 "Failed",
+                "GaveUp(PossiblyOwnRefresh)",
+                "Started",
+            ][..],
+        ),
+        (
+            Path::Refresher(OnConflict::Adopt),
+            true,
+            &[
+                "Adopted",
+                "Failed",
+                "GaveUp(MaxAttempts)",
+                "GaveUp(PossiblyOwnRefresh)",
+                "Started",
+            ][..],
+        ),
+        (
+            Path::Refresher(OnConflict::Adopt),
+            false,
+            &[
+                "Adopted",
+                "Failed",
+                "GaveUp(MaxAttempts)",
                 "GaveUp(PossiblyOwnRefresh)",
                 "Started",
             ][..],

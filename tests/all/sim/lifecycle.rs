@@ -404,3 +404,36 @@ async fn refresh_ids_are_uuid_shaped_and_seeded() {
         assert!(id.chars().all(|c| c == '-' || c.is_ascii_hexdigit()));
     }
 }
+
+#[tokio::test(start_paused = true)]
+async fn cancel_without_waiting_for_transitioning_instances_is_cancelled_at_once() {
+    let config = GroupConfig::default()
+        .pending_duration(secs(0))
+        .refresh_duration(secs(1000))
+        .cancel_duration(secs(20));
+    let sim = sim_with_web(config).await;
+    let c = client(&sim);
+    let id = start(&c).await;
+    sleep(secs(100)).await;
+    let out = c
+        .cancel_instance_refresh()
+        .auto_scaling_group_name("web")
+        .wait_for_transitioning_instances(false)
+        .send()
+        .await
+        .expect("cancel");
+    assert_eq!(out.instance_refresh_id(), Some(id.as_str()));
+    let r = latest_web(&c).await;
+    assert_eq!(r.status(), Some(&S::Cancelled));
+    assert_eq!(millis_between(&r), Some(100_000));
+    // The group is free at once.
+    start(&c).await;
+    assert!(sim.calls().iter().any(|call| {
+        call.is("CancelInstanceRefresh")
+            && call
+                .params
+                .get("WaitForTransitioningInstances")
+                .map(String::as_str)
+                == Some("false")
+    }));
+}
