@@ -467,22 +467,34 @@ mod cli {
         }
     }
 
-    /// A simulator whose group `web` is busy for another 1.5 s (a refresh with a pinned launch
-    /// template version, so that it can be rolled back too); its own refreshes take 1.2 s.
+    /// A simulator with the group `web`, whose refreshes take 1.2 s.
     async fn lab() -> AutoScalingSim {
         let sim = AutoScalingSim::start().await.unwrap();
-        let quick = GroupConfig::default()
+        sim.create_group(GROUP, quick());
+        sim
+    }
+
+    fn quick() -> GroupConfig {
+        GroupConfig::default()
             .pending_duration(Duration::from_millis(200))
             .refresh_duration(Duration::from_secs(1))
             .bake_duration(Duration::ZERO)
-            .cancel_duration(Duration::from_millis(500));
-        sim.create_group(GROUP, quick.clone());
-        let blocker = quick
+            .cancel_duration(Duration::from_millis(500))
+    }
+
+    /// How long the blocking refresh runs: long enough that a child that starts slowly on a
+    /// busy machine still meets it.
+    const BLOCKER: Duration = Duration::from_secs(5);
+
+    /// Runs `asg-refresh args` against `sim` right after someone else's refresh began on `web`
+    /// (with a pinned launch template version, so that it can be rolled back too).
+    async fn run_blocked(home: &Home, args: Vec<String>, sim: &AutoScalingSim) -> Output {
+        let blocker = quick()
             .pending_duration(Duration::ZERO)
-            .refresh_duration(Duration::from_millis(1500));
+            .refresh_duration(BLOCKER);
         sim.start_refresh_with_launch_template(GROUP, blocker, "web-template", "3")
             .unwrap();
-        sim
+        home.run(args).await
     }
 
     /// The row's command line against `sim`, with `--group web` and short waits if the
@@ -530,11 +542,21 @@ mod cli {
                 let home = Home::new();
                 let sim = lab().await;
                 let args = command_line(&home, &row, &sim).await;
-                let out = home.run(args.clone()).await;
-                // 0: done; 1: the refresh ended otherwise, or a conflict under
-                // `--on-conflict fail`. Anything else did not run the way in.
+                let out = run_blocked(&home, args.clone(), &sim).await;
+                // Exit 0: done; 1: the refresh ended otherwise, or a conflict under
+                // `--on-conflict fail`. Anything else did not run the way in; nor did a run whose
+                // first call may have come after the blocking refresh ended.
+                let first_call = sim.calls().first().map(|c| c.at);
                 let called = match out.status.code() {
-                    Some(0 | 1) => Ok(actions_called(&sim)),
+                    Some(0 | 1) if first_call.is_none_or(|at| at < BLOCKER) => {
+                        Ok(actions_called(&sim))
+                    }
+                    Some(0 | 1) => Err(format!(
+                        "`asg-refresh {}` made its first call {first_call:?} after the simulator \
+                         started, when the blocking refresh may have ended: the machine is too \
+                         busy for this run",
+                        args.join(" ")
+                    )),
                     code => Err(format!(
                         "`asg-refresh {}` exited {code:?}\n{}{}",
                         args.join(" "),
