@@ -14,6 +14,8 @@ mod e2e;
 #[cfg(feature = "sim")]
 mod fault_run;
 #[cfg(feature = "sim")]
+mod iam;
+#[cfg(feature = "sim")]
 mod parity;
 #[cfg(feature = "sim")]
 mod refresher;
