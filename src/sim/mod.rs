@@ -254,11 +254,18 @@ mod ops;
 mod prefs;
 mod server;
 mod state;
+mod unknowns;
+#[allow(dead_code)] // Wired in by the next commits.
+mod wording;
 mod xml;
 
 pub use fault::{Fault, FaultRule};
 pub use log::{CallOutcome, CallRecord};
 pub use model::{GroupConfig, RefreshSnapshot, RefreshStatus, RollbackSnapshot};
+pub use unknowns::{
+    ActivityAccess, ActivityEnd, EarlyEnd, EarlyEndKind, ItuReading, ReasonWording, Rounding,
+    Unknowns,
+};
 
 use clock::Clock;
 use server::Shared;
@@ -306,6 +313,7 @@ pub enum SimError {
 pub struct SimBuilder {
     seed: u64,
     wall_clock_start: Option<SystemTime>,
+    vary_unknowns: Option<u64>,
 }
 
 impl SimBuilder {
@@ -322,6 +330,16 @@ impl SimBuilder {
         self
     }
 
+    /// Make each new refresh draw its own [`Unknowns`] ([`Unknowns::draw`]) from an RNG seeded
+    /// with `seed`, the group's name and the refresh's position among the group's refreshes:
+    /// the same seed, group name and refresh order give the same draws. A group whose
+    /// configuration fixes them ([`GroupConfig::unknowns`]) keeps its own. Without this, every
+    /// refresh uses [`Unknowns::default`].
+    pub fn vary_unknowns(mut self, seed: u64) -> Self {
+        self.vary_unknowns = Some(seed);
+        self
+    }
+
     /// Bind `127.0.0.1:0` and start serving.
     ///
     /// Must be called inside a tokio runtime; the server's tasks run on it.
@@ -329,7 +347,9 @@ impl SimBuilder {
         let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).await?;
         let addr = listener.local_addr()?;
         let wall = self.wall_clock_start.unwrap_or_else(SystemTime::now);
-        let shared = Arc::new(Shared::new(State::new(Clock::new(wall), self.seed)));
+        let mut state = State::new(Clock::new(wall), self.seed);
+        state.vary_unknowns = self.vary_unknowns;
+        let shared = Arc::new(Shared::new(state));
         let (shutdown, rx) = watch::channel(false);
         let task = tokio::spawn(server::accept_loop(listener, Arc::clone(&shared), rx));
         tracing::debug!(%addr, "sim: listening");

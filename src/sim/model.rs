@@ -10,6 +10,7 @@ use tokio::time::Instant;
 
 use super::clock::Clock;
 use super::prefs::{self, Preferences};
+use super::unknowns::Unknowns;
 use super::xml::Node;
 
 /// The health check grace period of a group unless configured (the console's default).
@@ -75,7 +76,7 @@ fn secs(s: u32) -> Duration {
 /// assert_eq!(batched.batch_duration(), Duration::from_secs(120));
 /// assert_eq!(GroupConfig::default().batch_duration(), Duration::from_secs(60 + 300));
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct GroupConfig {
     instances: u32,
     pending_duration: Duration,
@@ -89,6 +90,7 @@ pub struct GroupConfig {
     default_warmup: Option<Duration>,
     health_check_grace_period: Duration,
     batched: bool,
+    unknowns: Option<Unknowns>,
 }
 
 impl Default for GroupConfig {
@@ -106,6 +108,7 @@ impl Default for GroupConfig {
             default_warmup: None,
             health_check_grace_period: DEFAULT_GRACE_PERIOD,
             batched: false,
+            unknowns: None,
         }
     }
 }
@@ -197,6 +200,18 @@ impl GroupConfig {
         self
     }
 
+    /// Fix the [`Unknowns`] of this group's refreshes (they take precedence over
+    /// [`SimBuilder::vary_unknowns`](super::SimBuilder::vary_unknowns)).
+    pub fn unknowns(mut self, unknowns: Unknowns) -> Self {
+        self.unknowns = Some(unknowns);
+        self
+    }
+
+    /// The unknowns this configuration fixes, if any.
+    pub(crate) fn fixed_unknowns(&self) -> Option<&Unknowns> {
+        self.unknowns.as_ref()
+    }
+
     /// Time from start to `Successful` for a *linear* refresh that is neither cancelled nor
     /// failed and whose request sets no `BakeTime`.
     pub fn total_duration(&self) -> Duration {
@@ -283,7 +298,7 @@ impl fmt::Display for RefreshStatus {
 /// A point-in-time view of one refresh, as returned by
 /// [`AutoScalingSim::refreshes`](super::AutoScalingSim::refreshes). It holds what
 /// `DescribeInstanceRefreshes` would answer now, plus what the simulator knows beyond that.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct RefreshSnapshot {
     /// The refresh id.
@@ -316,6 +331,11 @@ pub struct RefreshSnapshot {
     pub batch_size: Option<u32>,
     /// `RollbackDetails`, once a rollback started.
     pub rollback: Option<RollbackSnapshot>,
+    /// The guesses this refresh follows.
+    pub unknowns: Unknowns,
+    /// When the refresh would end if nothing intervened (no early end, no API call, no
+    /// further suspension of `Launch`); `None` while it stands still.
+    pub planned_end: Option<SystemTime>,
 }
 
 /// The `RollbackDetails` of a refresh, in a [`RefreshSnapshot`].
@@ -700,6 +720,7 @@ pub(crate) struct Refresh {
     pub(crate) desired: Option<Node>,
     plan: Plan,
     interrupt: Option<Interrupt>,
+    unknowns: Unknowns,
 }
 
 impl Refresh {
@@ -711,6 +732,7 @@ impl Refresh {
         strategy: String,
         preferences: &Preferences,
         desired: Option<Node>,
+        unknowns: Unknowns,
     ) -> Self {
         let plan = Plan::new(config, preferences);
         Refresh {
@@ -722,6 +744,7 @@ impl Refresh {
             desired,
             plan,
             interrupt: None,
+            unknowns,
         }
     }
 
@@ -954,6 +977,27 @@ impl Refresh {
         }
     }
 
+    /// When the refresh would end if nothing intervened: `None` while `Launch` is suspended
+    /// during its InProgress phase.
+    fn planned_end(&self, now: Instant, suspended: &[Suspension]) -> Option<Instant> {
+        let tau = self.refresh_time(now, suspended);
+        let (from, to) = (self.plan.pending, self.plan.in_progress_end());
+        let standing = from < to
+            && (from..to).contains(&tau)
+            && suspended
+                .last()
+                .is_some_and(|&(a, b)| a <= now && b.is_none());
+        if standing {
+            return None;
+        }
+        let total = self.plan.total();
+        if tau >= total {
+            now.checked_sub(tau - total)
+        } else {
+            now.checked_add(total - tau)
+        }
+    }
+
     /// A stable, EC2-shaped instance id for the `index`-th replacement instance.
     fn instance_id(&self, index: u32) -> String {
         // FNV-1a over the refresh id and the index.
@@ -994,6 +1038,8 @@ impl Refresh {
                 percentage_complete_on_rollback: r.percentage,
                 instances_to_update_on_rollback: r.instances_to_update,
             }),
+            unknowns: self.unknowns.clone(),
+            planned_end: self.planned_end(now, suspended).map(|e| clock.wall(e)),
         }
     }
 }
@@ -1070,6 +1116,7 @@ mod tests {
             "Rolling".into(),
             preferences,
             None,
+            Unknowns::default(),
         );
         (r, t0)
     }

@@ -10,6 +10,7 @@ use super::fault::FaultPlan;
 use super::log::CallRecord;
 use super::model::{Group, GroupConfig, Refresh};
 use super::prefs::StartRequest;
+use super::unknowns::Unknowns;
 
 /// Everything behind the simulator's mutex. The mutex is never held across an `.await`.
 #[derive(Debug)]
@@ -22,6 +23,8 @@ pub(crate) struct State {
     pub(crate) request_rng: fastrand::Rng,
     pub(crate) faults: FaultPlan,
     pub(crate) calls: Vec<CallRecord>,
+    /// The seed refreshes draw their [`Unknowns`] from, if they vary.
+    pub(crate) vary_unknowns: Option<u64>,
 }
 
 impl State {
@@ -33,6 +36,7 @@ impl State {
             request_rng: fastrand::Rng::with_seed(seed ^ 0x5EED_5EED_5EED_5EED),
             faults: FaultPlan::default(),
             calls: Vec::new(),
+            vary_unknowns: None,
         }
     }
 
@@ -60,6 +64,14 @@ impl State {
             });
         }
         let id = uuid_from(self.rng.u128(..));
+        let unknowns = match (config.fixed_unknowns(), self.vary_unknowns) {
+            (Some(fixed), _) => fixed.clone(),
+            (None, Some(seed)) => {
+                let mut rng = fastrand::Rng::with_seed(draw_seed(seed, group, g.refreshes.len()));
+                Unknowns::draw(&mut rng)
+            }
+            (None, None) => Unknowns::default(),
+        };
         g.refreshes.push(Refresh::new(
             id.clone(),
             group.to_owned(),
@@ -68,9 +80,27 @@ impl State {
             request.strategy,
             &request.preferences,
             request.desired,
+            unknowns,
         ));
         Ok(id)
     }
+}
+
+/// The seed of the `index`-th refresh of `group` under `vary_unknowns(seed)` (FNV-1a over the
+/// three).
+fn draw_seed(seed: u64, group: &str, index: usize) -> u64 {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    let index = u64::try_from(index).unwrap_or(u64::MAX);
+    for byte in seed
+        .to_le_bytes()
+        .into_iter()
+        .chain(group.bytes())
+        .chain(index.to_le_bytes())
+    {
+        hash ^= u64::from(byte);
+        hash = hash.wrapping_mul(0x0100_0000_01b3);
+    }
+    hash
 }
 
 /// Format 128 random bits as a version-4, RFC 4122 variant UUID.
