@@ -246,22 +246,37 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
+mod activities;
+mod api;
+mod batches;
+mod checkpoints;
 mod clock;
+mod config;
+mod course;
+mod ending;
+mod error;
 mod fault;
+mod group;
+mod ids;
+mod instances;
 mod log;
-mod model;
 mod ops;
 mod prefs;
+mod refresh;
+mod scaling;
 mod server;
+mod snapshot;
 mod state;
 mod unknowns;
-#[allow(dead_code)] // Wired in by the next commits.
+mod view;
 mod wording;
 mod xml;
 
+pub use config::GroupConfig;
+pub use error::SimError;
 pub use fault::{Fault, FaultRule};
 pub use log::{CallOutcome, CallRecord};
-pub use model::{GroupConfig, RefreshSnapshot, RefreshStatus, RollbackSnapshot};
+pub use snapshot::{RefreshSnapshot, RefreshStatus, RollbackSnapshot};
 pub use unknowns::{
     ActivityAccess, ActivityEnd, EarlyEnd, EarlyEndKind, ItuReading, ReasonWording, Rounding,
     Unknowns,
@@ -270,26 +285,6 @@ pub use unknowns::{
 use clock::Clock;
 use server::Shared;
 use state::State;
-
-/// Errors from the simulator's Rust API (not from its HTTP API).
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
-pub enum SimError {
-    /// No group with this name was created.
-    #[error("unknown Auto Scaling group {0:?}")]
-    UnknownGroup(String),
-    /// The group already has an active refresh.
-    #[error("group {group:?} already has an active instance refresh {id}")]
-    RefreshInProgress {
-        /// The group.
-        group: String,
-        /// The active refresh.
-        id: String,
-    },
-    /// The group has no Pending, InProgress or Baking refresh (to fail).
-    #[error("group {0:?} has no Pending, InProgress or Baking instance refresh")]
-    NoActiveRefresh(String),
-}
 
 /// Configures and starts an [`AutoScalingSim`].
 ///
@@ -422,7 +417,7 @@ impl AutoScalingSim {
         self.shared
             .lock()
             .groups
-            .insert(name.into(), model::Group::new(config));
+            .insert(name.into(), group::Group::new(config));
     }
 
     /// Change the configuration used by the group's *later* refreshes.
@@ -538,7 +533,7 @@ impl AutoScalingSim {
             })
             .ok_or_else(|| SimError::NoActiveRefresh(group.to_owned()))?;
         let refresh = &mut g.refreshes[index];
-        refresh.interrupt(model::InterruptKind::Fail(reason.into()), now);
+        refresh.request(ending::Request::Fail(reason.into()), now);
         Ok(refresh.id.clone())
     }
 

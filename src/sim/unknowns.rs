@@ -95,6 +95,9 @@ impl Default for Unknowns {
     }
 }
 
+/// How many wordings [`ReasonWording::Variant`] chooses from.
+pub(crate) const VARIANTS: usize = 3;
+
 /// Lowest and highest drawn `Pending` time, in seconds.
 const PENDING_SECS: (u64, u64) = (5, 90);
 /// Lowest and highest drawn launch base, in seconds.
@@ -113,7 +116,7 @@ impl Unknowns {
     /// lifecycle hook is drawn for one refresh in three; [`ActivityAccess::AccessDenied`] and
     /// [`ActivityAccess::Empty`] for one in six each; every other choice is even.
     pub fn draw(rng: &mut fastrand::Rng) -> Unknowns {
-        let variants = u8::try_from(super::wording::VARIANTS).unwrap_or(u8::MAX);
+        let variants = u8::try_from(VARIANTS).unwrap_or(u8::MAX);
         let status_reasons = match rng.u8(0..=variants) {
             0 => ReasonWording::None,
             k => ReasonWording::Variant(k - 1),
@@ -272,7 +275,6 @@ pub enum Rounding {
 
 impl Rounding {
     /// `100 × part / whole` rounded this way (100 when `whole` is 0; never above 100).
-    #[allow(dead_code)] // Wired in by the next commits.
     pub(crate) fn percent(self, part: u64, whole: u64) -> u32 {
         if whole == 0 {
             return 100;

@@ -6,10 +6,7 @@
 //! refresh's [`ReasonWording`]: none at all, or one of [`VARIANTS`] sets of sentences, some of
 //! which leave some statuses without text.
 
-use super::unknowns::ReasonWording;
-
-/// How many variants [`ReasonWording::Variant`] chooses from.
-pub(crate) const VARIANTS: usize = 3;
+use super::unknowns::{ReasonWording, VARIANTS};
 
 /// A status (or phase) whose reason text no public source gives.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
