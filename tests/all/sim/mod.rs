@@ -18,7 +18,9 @@ use aws_sdk_autoscaling::Client;
 use aws_sdk_autoscaling::config::retry::RetryConfig;
 use aws_sdk_autoscaling::types::builders::RefreshPreferencesBuilder;
 use aws_sdk_autoscaling::types::{InstanceRefresh, InstanceRefreshStatus, RefreshPreferences};
-use instance_refresh_retry::sim::{AutoScalingSim, GroupConfig, RefreshSnapshot};
+use instance_refresh_retry::sim::{
+    AutoScalingSim, GroupConfig, ItuReading, ReasonWording, RefreshSnapshot, Unknowns,
+};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::time::Instant;
@@ -104,6 +106,16 @@ impl Timeline {
     pub(crate) fn snapshot(&self, group: &str) -> RefreshSnapshot {
         self.sim.refreshes(group).expect("group")[0].clone()
     }
+}
+
+/// The guesses this simulator made before it followed the public facts, for tests about
+/// something else that read them: the old wording of every `StatusReason`
+/// ([`ReasonWording::Variant`] 0) and `InstancesToUpdate` counting the instances not yet
+/// replaced.
+pub(crate) fn legacy() -> Unknowns {
+    Unknowns::default()
+        .with_status_reasons(ReasonWording::Variant(0))
+        .with_instances_to_update(ItuReading::NotYetReplaced)
 }
 
 /// A group of `instances` whose refreshes start at once (no pending time) and launch each new
