@@ -1,5 +1,8 @@
 //! End-to-end tests of the embedded Auto Scaling simulator, through the real SDK client.
 
+mod activities;
+mod early_ends;
+mod facts;
 mod faults;
 mod fuzz;
 mod lifecycle;
@@ -7,6 +10,7 @@ mod preferences;
 mod progress;
 mod requests;
 mod rollback;
+mod unknowns;
 mod virtual_time;
 mod wire;
 
@@ -17,7 +21,9 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use aws_sdk_autoscaling::Client;
 use aws_sdk_autoscaling::config::retry::RetryConfig;
 use aws_sdk_autoscaling::types::builders::RefreshPreferencesBuilder;
-use aws_sdk_autoscaling::types::{InstanceRefresh, InstanceRefreshStatus, RefreshPreferences};
+use aws_sdk_autoscaling::types::{
+    Activity, InstanceRefresh, InstanceRefreshStatus, RefreshPreferences,
+};
 use instance_refresh_retry::sim::{
     AutoScalingSim, GroupConfig, ItuReading, ReasonWording, RefreshSnapshot, Unknowns,
 };
@@ -133,6 +139,23 @@ pub(crate) fn batches(min_healthy: i32, warmup: i32) -> RefreshPreferencesBuilde
     RefreshPreferences::builder()
         .min_healthy_percentage(min_healthy)
         .instance_warmup(warmup)
+}
+
+/// Starts a refresh of `group` with these preferences: its id.
+pub(crate) async fn start_with(c: &Client, group: &str, preferences: RefreshPreferences) -> String {
+    crate::support::start_refresh(c, group, None, Some(preferences)).await
+}
+
+/// Every scaling activity of `group`, through the SDK's paginator (100 a page).
+pub(crate) async fn scaling_activities(c: &Client, group: &str) -> Vec<Activity> {
+    c.describe_scaling_activities()
+        .auto_scaling_group_name(group)
+        .into_paginator()
+        .items()
+        .send()
+        .collect::<Result<Vec<_>, _>>()
+        .await
+        .expect("activities")
 }
 
 /// The refreshes of `group`, newest first, described through the SDK.
