@@ -110,12 +110,12 @@ fn draws_cover_their_stated_ranges() {
     };
     let (lo, hi) = shares(&|u| u.launch_spread);
     assert!(
-        lo >= 0.0 && lo < 0.01 && hi <= 0.5 && hi > 0.49,
+        (0.0..0.01).contains(&lo) && (0.49..=0.5).contains(&hi),
         "{lo} {hi}"
     );
     let (lo, hi) = shares(&|u| u.health_check_failures);
     assert!(
-        lo >= 0.0 && lo < 0.002 && hi <= 0.10 && hi > 0.098,
+        (0.0..0.002).contains(&lo) && (0.098..=0.10).contains(&hi),
         "{lo} {hi}"
     );
 
