@@ -5,7 +5,8 @@
 //! actions (from AWS's Service Authorization Reference) allows.
 //!
 //! The page is the table: a new action is a change to the page, and a new way in a row there
-//! plus its run here (`LIBRARY_WAYS_IN`; an `asg-refresh` row runs as its own command line).
+//! plus its run here (`LIBRARY_WAYS_IN`; an `asg-refresh` row runs as its own command line, and
+//! one that serves until a signal, `sim`, is signalled once it is ready).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::future::Future;
@@ -13,10 +14,11 @@ use std::pin::Pin;
 use std::time::Duration;
 
 use aws_sdk_autoscaling::operation::start_instance_refresh::StartInstanceRefreshInput;
-use instance_refresh_retry::sim::{AutoScalingSim, GroupConfig};
+use aws_sdk_autoscaling::types::{DesiredConfiguration, LaunchTemplateSpecification};
+use instance_refresh_retry::sim::{AutoScalingSim, GroupConfig, RefreshStatus};
 use instance_refresh_retry::{
-    AutoScalingConfigExt, InstanceRefreshRetryLayer, InstanceRefreshWaiterExt, OnConflict,
-    RefreshErrorKind, Refresher, StartInstanceRefreshService,
+    Adoption, AutoScalingConfigExt, InstanceRefreshRetryLayer, InstanceRefreshWaiterExt,
+    OnConflict, RefreshErrorKind, Refresher, StartInstanceRefreshService,
 };
 use tower::{ServiceBuilder, ServiceExt};
 
@@ -24,6 +26,10 @@ use crate::support::{TokioTime, e2e_policy, secs, send_start, sim_with_clock};
 
 const IAM_MD: &str = include_str!("../../docs/iam.md");
 const GROUP: &str = "web";
+/// The launch template and the (pinned) version of the blocking refresh of every run: it can be
+/// rolled back, and a request of the same desired configuration adopts it.
+const TEMPLATE: &str = "web-template";
+const VERSION: &str = "3";
 
 // ---------------------------------------------------------------------------------------------
 // The page
@@ -270,8 +276,8 @@ fn disagreements(
 // ---------------------------------------------------------------------------------------------
 // The library's ways in, on paused time
 
-/// A simulator whose group `web` is busy for another 10 min (a refresh with a pinned launch
-/// template version, so that it can be rolled back too), and its clock.
+/// A simulator whose group `web` is busy for another 10 min (a refresh of [`TEMPLATE`] at the
+/// pinned [`VERSION`], so that it can be rolled back and adopted too), and its clock.
 struct Lab {
     sim: AutoScalingSim,
     clock: TokioTime,
@@ -293,8 +299,8 @@ impl Lab {
                 config
                     .pending_duration(Duration::ZERO)
                     .refresh_duration(secs(600)),
-                "web-template",
-                "3",
+                TEMPLATE,
+                VERSION,
             )
             .unwrap();
         Lab {
@@ -309,11 +315,38 @@ impl Lab {
             .time_source(self.clock)
             .on_conflict(on_conflict)
     }
+
+    /// The status of the group's refresh `id` now.
+    fn status(&self, id: &str) -> RefreshStatus {
+        let refreshes = self.sim.refreshes(GROUP).unwrap();
+        refreshes
+            .iter()
+            .find(|r| r.id == id)
+            .unwrap_or_else(|| panic!("no refresh {id}"))
+            .status
+    }
 }
 
 fn input() -> StartInstanceRefreshInput {
     StartInstanceRefreshInput::builder()
         .auto_scaling_group_name(GROUP)
+        .build()
+        .unwrap()
+}
+
+/// The request of the blocking refresh: [`TEMPLATE`] at [`VERSION`].
+fn blockers_request() -> StartInstanceRefreshInput {
+    let template = LaunchTemplateSpecification::builder()
+        .launch_template_name(TEMPLATE)
+        .version(VERSION)
+        .build();
+    StartInstanceRefreshInput::builder()
+        .auto_scaling_group_name(GROUP)
+        .desired_configuration(
+            DesiredConfiguration::builder()
+                .launch_template(template)
+                .build(),
+        )
         .build()
         .unwrap()
 }
@@ -373,6 +406,18 @@ const LIBRARY_WAYS_IN: &[(&str, Run)] = &[
             );
         })
     }),
+    ("Refresher, OnConflict::Adopt", |lab| {
+        Box::pin(async move {
+            let started = lab
+                .refresher(OnConflict::Adopt)
+                .start(blockers_request())
+                .await
+                .expect("adopted");
+            assert_eq!(started.adoption(), Some(Adoption::MatchingRefresh));
+            assert_eq!(started.instance_refresh_id(), lab.blocker);
+            assert_eq!(lab.sim.refreshes(GROUP).unwrap().len(), 1, "none started");
+        })
+    }),
     ("Refresher::wait_for_completion", |lab| {
         Box::pin(async move {
             let done = lab
@@ -398,6 +443,32 @@ const LIBRARY_WAYS_IN: &[(&str, Run)] = &[
             assert!(done.is_successful(), "{:?}", done.status());
         })
     }),
+    ("Refresher::status", |lab| {
+        Box::pin(async move {
+            let current = lab
+                .refresher(OnConflict::Wait)
+                .status(GROUP)
+                .await
+                .expect("described")
+                .expect("a refresh");
+            assert_eq!(current.instance_refresh_id(), lab.blocker);
+            assert!(current.is_active());
+        })
+    }),
+    ("Refresher::cancel", |lab| {
+        Box::pin(async move {
+            let cancelled = lab.refresher(OnConflict::Wait).cancel(GROUP, false).await;
+            assert_eq!(cancelled.expect("cancelled"), lab.blocker);
+            assert_eq!(lab.status(&lab.blocker), RefreshStatus::Cancelled);
+        })
+    }),
+    ("Refresher::rollback", |lab| {
+        Box::pin(async move {
+            let rolled_back = lab.refresher(OnConflict::Wait).rollback(GROUP).await;
+            assert_eq!(rolled_back.expect("rolling back"), lab.blocker);
+            assert_eq!(lab.status(&lab.blocker), RefreshStatus::RollbackInProgress);
+        })
+    }),
 ];
 
 #[tokio::test(start_paused = true)]
@@ -418,14 +489,22 @@ async fn each_library_way_in_calls_exactly_the_documented_actions() {
 
 #[cfg(feature = "cli")]
 mod cli {
+    use std::io::{BufRead, BufReader};
     use std::path::PathBuf;
-    use std::process::Output;
-    use std::time::Duration;
+    use std::process::{Output, Stdio};
+    use std::time::{Duration, Instant};
 
     use assert_cmd::Command;
+    use assert_cmd::cargo::CommandCargoExt;
     use instance_refresh_retry::sim::{AutoScalingSim, GroupConfig};
 
-    use super::{GROUP, actions_called, disagreements, ways_in};
+    use super::{GROUP, TEMPLATE, VERSION, actions_called, disagreements, ways_in};
+
+    /// How long a child may run (or, serving until a signal, take to be ready and to stop).
+    const CHILD_TIMEOUT: Duration = Duration::from_secs(60);
+
+    /// The subcommands that serve until a signal rather than end by themselves.
+    const SERVE_UNTIL_A_SIGNAL: &[&str] = &["sim"];
 
     /// Empty AWS config and credentials files, for the children's lifetime: nothing is read
     /// from `~/.aws`.
@@ -450,8 +529,9 @@ mod cli {
         }
 
         /// `asg-refresh args`, with test credentials and a clean environment.
-        async fn run(&self, args: Vec<String>) -> Output {
-            let mut cmd = Command::cargo_bin("asg-refresh").expect("the binary is built");
+        fn command(&self, args: &[String]) -> std::process::Command {
+            let mut cmd =
+                std::process::Command::cargo_bin("asg-refresh").expect("the binary is built");
             cmd.env_clear()
                 .env("AWS_ACCESS_KEY_ID", "AKIDTEST")
                 .env("AWS_SECRET_ACCESS_KEY", "secret")
@@ -459,15 +539,77 @@ mod cli {
                 .env("AWS_EC2_METADATA_DISABLED", "true")
                 .env("AWS_CONFIG_FILE", &self.config)
                 .env("AWS_SHARED_CREDENTIALS_FILE", &self.credentials)
-                .timeout(Duration::from_secs(60))
                 .args(args);
+            cmd
+        }
+
+        /// Runs `asg-refresh args` to its end.
+        async fn run(&self, args: Vec<String>) -> Output {
+            let mut cmd = Command::from_std(self.command(&args));
+            cmd.timeout(CHILD_TIMEOUT);
             tokio::task::spawn_blocking(move || cmd.output().expect("the child runs"))
                 .await
                 .expect("the child's thread does not panic")
         }
+
+        /// Runs `asg-refresh args`, which serves until a signal: once it prints `READY
+        /// http://127.0.0.1:PORT` on stdout, SIGTERM, and its output when it has exited (its
+        /// stdout after the `READY` line is not kept).
+        async fn serve_until_signalled(&self, args: Vec<String>) -> Result<Output, String> {
+            let mut child = self
+                .command(&args)
+                .stdin(Stdio::null())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .expect("the child starts");
+            let stdout = child.stdout.take().expect("piped");
+            let first_line = tokio::task::spawn_blocking(move || {
+                let mut line = String::new();
+                BufReader::new(stdout).read_line(&mut line).map(|_| line)
+            });
+            let ready = match tokio::time::timeout(CHILD_TIMEOUT, first_line).await {
+                Ok(Ok(Ok(line))) => line,
+                _ => String::new(),
+            };
+            let listening = ready
+                .trim()
+                .strip_prefix("READY http://127.0.0.1:")
+                .is_some();
+            if listening {
+                let sent = std::process::Command::new("kill")
+                    .args(["-TERM", &child.id().to_string()])
+                    .status()
+                    .expect("kill runs");
+                assert!(sent.success(), "SIGTERM sent");
+            } else {
+                let _ = child.kill();
+            }
+            let out = tokio::task::spawn_blocking(move || {
+                let began = Instant::now();
+                while child.try_wait().expect("try_wait").is_none() {
+                    if began.elapsed() > CHILD_TIMEOUT {
+                        let _ = child.kill();
+                    }
+                    std::thread::sleep(Duration::from_millis(10));
+                }
+                child.wait_with_output().expect("the output")
+            })
+            .await
+            .expect("the waiting thread does not panic");
+            if listening {
+                Ok(out)
+            } else {
+                Err(format!(
+                    "`asg-refresh {}` printed {ready:?} instead of `READY http://127.0.0.1:PORT`\n{}",
+                    args.join(" "),
+                    String::from_utf8_lossy(&out.stderr)
+                ))
+            }
+        }
     }
 
-    /// A simulator with the group `web`, whose refreshes take 1.2 s.
+    /// A simulator with the group `web`, whose refreshes take 1.2 s and roll back in 1 s.
     async fn lab() -> AutoScalingSim {
         let sim = AutoScalingSim::start().await.unwrap();
         sim.create_group(GROUP, quick());
@@ -480,6 +622,7 @@ mod cli {
             .refresh_duration(Duration::from_secs(1))
             .bake_duration(Duration::ZERO)
             .cancel_duration(Duration::from_millis(500))
+            .rollback_duration(Duration::from_secs(1))
     }
 
     /// How long the blocking refresh runs: long enough that a child that starts slowly on a
@@ -487,18 +630,28 @@ mod cli {
     const BLOCKER: Duration = Duration::from_secs(5);
 
     /// Runs `asg-refresh args` against `sim` right after someone else's refresh began on `web`
-    /// (with a pinned launch template version, so that it can be rolled back too).
-    async fn run_blocked(home: &Home, args: Vec<String>, sim: &AutoScalingSim) -> Output {
+    /// (of [`TEMPLATE`] at the pinned [`VERSION`], so that it can be rolled back and adopted
+    /// too). A subcommand that serves until a signal is signalled once it is ready.
+    async fn run_blocked(
+        home: &Home,
+        args: Vec<String>,
+        sim: &AutoScalingSim,
+    ) -> Result<Output, String> {
         let blocker = quick()
             .pending_duration(Duration::ZERO)
             .refresh_duration(BLOCKER);
-        sim.start_refresh_with_launch_template(GROUP, blocker, "web-template", "3")
+        sim.start_refresh_with_launch_template(GROUP, blocker, TEMPLATE, VERSION)
             .unwrap();
-        home.run(args).await
+        if SERVE_UNTIL_A_SIGNAL.contains(&args[0].as_str()) {
+            home.serve_until_signalled(args).await
+        } else {
+            Ok(home.run(args).await)
+        }
     }
 
-    /// The row's command line against `sim`, with `--group web` and short waits if the
-    /// subcommand takes them (its `--help` says).
+    /// The row's command line against `sim`: with `--group web`, short waits and a loopback
+    /// address to listen on if the subcommand takes them (its `--help` says), and under
+    /// `--on-conflict adopt` the running refresh's desired configuration, so that it adopts.
     async fn command_line(home: &Home, row: &str, sim: &AutoScalingSim) -> Vec<String> {
         let mut args: Vec<String> = row.split_whitespace().skip(1).map(str::to_owned).collect();
         let help = home.run(vec![args[0].clone(), "--help".into()]).await;
@@ -507,19 +660,50 @@ mod cli {
             args.extend(["--group".into(), GROUP.into()]);
         }
         if help.contains("--initial-delay") {
+            // Short checks, and a budget that fail-fast cannot refuse: the earliest end of a
+            // blocker first seen within its first second is extrapolated from a percent or two
+            // since a whole-second `StartTime`, which puts it up to a minute away for the 5 s
+            // blocker. The children's 60 s timeout bounds each run instead.
             let waits = [
                 "--initial-delay",
                 "100ms",
                 "--max-delay",
                 "500ms",
                 "--max-wait",
-                "20s",
+                "10m",
             ];
             args.extend(waits.map(String::from));
+        }
+        if help.contains("--listen") {
+            args.extend(["--listen".into(), "127.0.0.1:0".into()]);
+        }
+        if row.contains("--on-conflict adopt") {
+            let pinned = [
+                "--launch-template",
+                TEMPLATE,
+                "--launch-template-version",
+                VERSION,
+            ];
+            args.extend(pinned.map(String::from));
         }
         // Every subcommand takes it; one that should call nothing would call the simulator.
         args.extend(["--endpoint-url".into(), sim.endpoint_url()]);
         args
+    }
+
+    /// What a run must leave behind, beyond its exit code, to have exercised its row: an
+    /// adopting start took the running refresh instead of starting another after it (the
+    /// same actions).
+    fn exercised(row: &str, args: &[String], sim: &AutoScalingSim) -> Result<(), String> {
+        let refreshes = sim.refreshes(GROUP).unwrap().len();
+        if row.contains("--on-conflict adopt") && refreshes != 1 {
+            return Err(format!(
+                "`asg-refresh {}` left {refreshes} refreshes on the group: it did not adopt the \
+                 running one",
+                args.join(" ")
+            ));
+        }
+        Ok(())
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -542,27 +726,38 @@ mod cli {
                 let home = Home::new();
                 let sim = lab().await;
                 let args = command_line(&home, &row, &sim).await;
-                let out = run_blocked(&home, args.clone(), &sim).await;
+                let out = match run_blocked(&home, args.clone(), &sim).await {
+                    Ok(out) => out,
+                    Err(failure) => return (row, Err(failure)),
+                };
                 // Exit 0: done; 1: the refresh ended otherwise, or a conflict under
-                // `--on-conflict fail`. Anything else did not run the way in; nor did a run whose
-                // first call may have come after the blocking refresh ended.
+                // `--on-conflict fail`; a subcommand that serves until a signal exits 0 after
+                // it. Anything else did not run the way in; nor did a run whose first call may
+                // have come after the blocking refresh ended.
+                let serves = SERVE_UNTIL_A_SIGNAL.contains(&args[0].as_str());
+                let ran = match out.status.code() {
+                    Some(0) => true,
+                    Some(1) => !serves,
+                    _ => false,
+                };
                 let first_call = sim.calls().first().map(|c| c.at);
-                let called = match out.status.code() {
-                    Some(0 | 1) if first_call.is_none_or(|at| at < BLOCKER) => {
-                        Ok(actions_called(&sim))
-                    }
-                    Some(0 | 1) => Err(format!(
+                let called = if !ran {
+                    Err(format!(
+                        "`asg-refresh {}` exited {:?}\n{}{}",
+                        args.join(" "),
+                        out.status.code(),
+                        String::from_utf8_lossy(&out.stdout),
+                        String::from_utf8_lossy(&out.stderr)
+                    ))
+                } else if first_call.is_some_and(|at| at >= BLOCKER) {
+                    Err(format!(
                         "`asg-refresh {}` made its first call {first_call:?} after the simulator \
                          started, when the blocking refresh may have ended: the machine is too \
                          busy for this run",
                         args.join(" ")
-                    )),
-                    code => Err(format!(
-                        "`asg-refresh {}` exited {code:?}\n{}{}",
-                        args.join(" "),
-                        String::from_utf8_lossy(&out.stdout),
-                        String::from_utf8_lossy(&out.stderr)
-                    )),
+                    ))
+                } else {
+                    exercised(&row, &args, &sim).map(|()| actions_called(&sim))
                 };
                 (row, called)
             });
