@@ -493,7 +493,8 @@ pub use crate::layer::{
 
 // The Refresher.
 pub use crate::refresher::{
-    Completed, InstanceRefreshWaiter, InstanceRefreshWaiterExt, OnConflict, Progress, RefreshError,
+    Completed, Evidence, InstanceRefreshWaiter, InstanceRefreshWaiterExt, OnConflict, Progress,
+    RefreshError,
     RefreshErrorKind, Refresher, RefresherFuture, Started,
 };
 

@@ -108,8 +108,12 @@ impl Refresher {
                     };
                     let refresh = Refresh::of(&described);
                     status = refresh.status.clone();
-                    let now = run.now();
-                    let estimate = run.memory.observe(&refresh, now);
+                    let estimate = if refresh.phase == Phase::Ended {
+                        let now = run.now();
+                        run.memory.observe(&refresh, now)
+                    } else {
+                        run.check(&refresh).await
+                    };
                     if refresh.phase == Phase::Ended {
                         run.report(&refresh, &estimate);
                         let status = refresh.status.unwrap_or(InstanceRefreshStatus::Successful);

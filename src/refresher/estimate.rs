@@ -1,479 +1,766 @@
-//! *When will the blocking refresh end, and when should we look again?* A pure function of what
-//! `DescribeInstanceRefreshes` reported, what this call saw before, and the time now.
+//! *When can the blocking refresh end, and when should we look again?* A pure function of what
+//! the describes (and, now and then, the group's scaling activities) said about this refresh, and
+//! the time now. It reads no clock and does no I/O; [`run`](super::run) does both.
 //!
-//! The estimate only proposes the next check; the [`Schedule`](crate::Schedule) still bounds it
-//! (`max_delay`, `max_elapsed`, `max_attempts`), so nothing here can make a call wait longer than
-//! its policy allows.
+//! It reasons only from what public sources state (`AWS-FACTS.md` in the project's shared notes
+//! lists them), and from what this refresh did so far:
+//!
+//! - **What is certain** ([`Estimate::earliest_end`]): a checkpoint pause it is in lasts
+//!   `CheckpointDelay` from when its percentage reached the checkpoint; a checkpoint below the
+//!   last one that the percentage has not reached yet is a pause still ahead; the bake time
+//!   follows the work; a bake lasts `BakeTime` from when the refresh turned `Baking`. Nothing
+//!   else is certain, so only this fails a call fast (`WontEndInTime`).
+//! - **What is plausible** (the end's window): the time per percent this refresh has taken
+//!   (between percentages seen to change, its checkpoint pauses taken out), from when its current
+//!   percentage was reached; the scaling activities' launch times place that moment, the current
+//!   batch's launches and how long this refresh's launches took, and the moment a bake or a
+//!   pause began. `InstancesToUpdate` is read only as "0: no batch left to start" (true under
+//!   both readings AWS's examples allow), never as "done"; a percentage at its target is not
+//!   "done" either (its rounding is not stated).
+//! - **Wrong early**: a refresh can end at any moment (cancelled, failed by an alarm, rolled
+//!   back, stalled for an hour). The caller caps every sleep at `max_check_interval`, and the
+//!   estimate never proposes one past the window's opening; long phases (`Cancelling`,
+//!   `RollbackInProgress`) get a window from their own progress, not short polling.
+//!
+//! Each observation costs a bounded amount of work and memory, whatever the describe says:
+//! at most [`HISTORY`] percentages, 100 checkpoints and [`MAX_LAUNCHES`] launches are kept.
 
+use std::collections::VecDeque;
 use std::time::{Duration, SystemTime};
 
-use super::grid::Grid;
+use super::activity::{Digest, Ending, Launch, MAX_LAUNCHES, digest, secs};
+use super::cadence::{self, DENSE_MAX, Window};
 use super::observe::{Phase, Refresh};
+use super::progress::Evidence;
 
-/// The shortest wait between two checks near the estimated end: what bounds the start latency
-/// after the blocker ends.
-pub(crate) const NEAR_END_CHECK: Duration = Duration::from_secs(15);
-/// With checkpoints (pauses whose start a check may not have seen), a percentage that holds is
-/// looked at again after at most `STEADY_FACTOR` times as long as it has held (and at least
-/// `STEADY_MIN`).
-const STEADY_FACTOR: u32 = 3;
-const STEADY_MIN: Duration = Duration::from_secs(120);
-/// The longest wait between two checks inside a window where the end may come at any moment.
-const WINDOW_CHECK_MAX: Duration = Duration::from_secs(20);
-/// Between two checks while `Pending`, `Cancelling` or `RollbackInProgress`: short, since these
-/// phases take seconds to minutes and say little about their end.
-const SHORT_CHECK: Duration = Duration::from_secs(15);
-/// The first check of a refresh that has made no progress yet, when its warmup is unknown.
-const UNKNOWN_PROGRESS_CHECK: Duration = Duration::from_secs(60);
-/// How long a refresh may show the same percentage, beyond its checkpoint delays and warmup,
-/// before it counts as stalled (a suspended `Launch` process stalls a refresh forever).
-pub(crate) const STALL_AFTER: Duration = Duration::from_secs(30 * 60);
+/// How many percentages seen (and when they were reached) are kept.
+pub(crate) const HISTORY: usize = 16;
+/// How long a refresh may keep its percentage, beyond the checkpoint pause it may be in, before
+/// it counts as stalled: the user guide says a refresh that cannot make progress "keeps retrying
+/// for an hour", then fails.
+pub(crate) const STALL_AFTER: f64 = 3600.0;
+/// The default `CheckpointDelay` when checkpoints are set (API `RefreshPreferences`).
+const DEFAULT_CHECKPOINT_DELAY: f64 = 3600.0;
+/// How far the time a batch takes may stray from the time per percent measured so far, either
+/// way, for the window: instances launch in their own time and a batch lasts as long as its
+/// slowest (UG "How instance refresh works"), by how much no source says. Shown robust by the
+/// per-slice table of the wait bench.
+const SPREAD: f64 = 0.5;
+/// A phase whose end nothing tells (`Pending`, `Cancelling` with no batch time known yet, a
+/// status this crate does not know) is looked at again after half the time it has lasted, and
+/// never sooner than this. Shown robust by the per-slice table.
+const SHORT_LOOK: f64 = 10.0;
 
-/// What this call remembers about the blocking refresh between checks.
-#[derive(Debug, Default, Clone)]
-pub(crate) struct Memory {
-    id: Option<String>,
-    /// The percentage last seen, and when it was first seen.
-    percentage: Option<(u32, SystemTime)>,
-    /// The first percentage seen, and the last change seen: (percentage, first seen at).
-    first_seen: Option<(u32, SystemTime)>,
-    last_move: Option<(u32, SystemTime)>,
-    /// When this call last checked.
-    last_check: Option<SystemTime>,
-    /// The check that first saw the current percentage.
-    steady_since: Option<SystemTime>,
-    /// The last check that saw the refresh `Pending`: its work began after that.
-    pending_seen: Option<SystemTime>,
-    /// The last check before the refresh was seen `Baking`, and the first that saw it `Baking`.
-    before_baking: Option<SystemTime>,
-    baking_seen: Option<SystemTime>,
-    /// The percentage it was last seen pausing at a checkpoint.
-    paused_at: Option<u32>,
-    /// The batch grid fitted to the checks.
-    grid: Grid,
+/// What the Refresher should do next, and what it can say about the end.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct Estimate {
+    /// The plausible end: the window's middle.
+    pub(crate) end: Option<SystemTime>,
+    /// The window of plausible ends.
+    pub(crate) window: Option<(SystemTime, SystemTime)>,
+    /// The earliest the refresh can end, from what is certain (see the module docs).
+    pub(crate) earliest_end: Option<SystemTime>,
+    /// When to look again (the caller caps it).
+    pub(crate) next_check: Duration,
+    /// Nothing but the end is left to learn: the next look may be a `StartInstanceRefresh`.
+    pub(crate) probe: bool,
+    /// A read of the scaling activities would sharpen the estimate now.
+    pub(crate) wants_activities: bool,
+    /// The percentage has not moved for longer than the checkpoint pause it may be in plus an
+    /// hour.
+    pub(crate) stalled: bool,
+    /// What the estimate rests on.
+    pub(crate) evidence: Evidence,
 }
 
-/// The answer for one check.
+/// Why the scaling activities are not used.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Estimate {
-    /// When the refresh should end, if that can be told.
-    pub(crate) end: Option<SystemTime>,
-    /// The earliest it can end: what cannot be shortened (the bake time, the least that is left
-    /// of a checkpoint pause it is in) plus half the projected work. Used to fail fast.
-    pub(crate) earliest_end: Option<SystemTime>,
-    /// When to look again.
-    pub(crate) next_check: Duration,
-    /// The percentage has not moved for longer than any checkpoint or warmup explains.
-    pub(crate) stalled: bool,
+pub(crate) enum NoActivities {
+    /// The read failed (access denied, throttled, an old endpoint).
+    Unreadable,
+    /// Read, but no launch started inside the refresh.
+    NoneMatched,
+}
+
+/// The activities as last read.
+#[derive(Debug, Clone, Default)]
+enum Activities {
+    #[default]
+    Unread,
+    Read {
+        at: f64,
+        launches: Vec<Launch>,
+    },
+    Unusable(NoActivities),
+}
+
+/// The preferences the estimate reads.
+#[derive(Debug, Clone, Default)]
+struct Prefs {
+    warmup: Option<f64>,
+    delay: f64,
+    bake: Option<f64>,
+    checkpoints: Vec<u32>,
+}
+
+impl Prefs {
+    /// Where the replacements stop: the last checkpoint (UG "Add checkpoints": a last
+    /// checkpoint below 100 ends the refresh there), else 100.
+    fn target(&self) -> u32 {
+        self.checkpoints.last().copied().unwrap_or(100)
+    }
+
+    /// Checkpoints that pause: all but the last.
+    fn pausing(&self) -> &[u32] {
+        let n = self.checkpoints.len().saturating_sub(1);
+        &self.checkpoints[..n]
+    }
+
+    fn bake(&self) -> f64 {
+        self.bake.unwrap_or(0.0)
+    }
+}
+
+/// A percentage, and when it was reached: after `after`, by `by`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Level {
+    p: u32,
+    after: f64,
+    by: f64,
+    /// Reached by crossing a checkpoint that pauses: its pause began when it was reached.
+    crossed: bool,
+    /// Seen to change into: `after` is a check that saw the percentage before.
+    seen: bool,
+}
+
+impl Level {
+    fn mid(&self) -> f64 {
+        (self.after + self.by) / 2.0
+    }
+}
+
+/// What this call remembers about the refresh it waits for. Bounded: see the module docs.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Memory {
+    id: Option<String>,
+    prefs: Prefs,
+    start: Option<f64>,
+    phase: Option<Phase>,
+    /// The last describe, and the last moment the refresh was known active (a describe, or a
+    /// `StartInstanceRefresh` it refused).
+    last_check: Option<f64>,
+    last_active: Option<f64>,
+    /// The current phase began after `.0` and by `.1`.
+    phase_since: (f64, f64),
+    /// The last check that saw it `Pending`, and the first that saw it past `Pending`.
+    pending_last: Option<f64>,
+    work_seen: Option<f64>,
+    level: Option<Level>,
+    history: VecDeque<Level>,
+    instances_to_update: Option<u32>,
+    warming: bool,
+    /// When the percentage reached its target while still `InProgress` (a 100 % checkpoint
+    /// may pause there; no source says whether).
+    at_target: Option<(f64, f64)>,
+    /// `RollbackDetails`: when, and from which percentage.
+    rollback: Option<(f64, u32)>,
+    activities: Activities,
 }
 
 impl Memory {
-    /// Records what a check saw and estimates from it.
-    pub(crate) fn observe(&mut self, refresh: &Refresh, now: SystemTime) -> Estimate {
-        if self.id.as_deref() != Some(refresh.id.as_str()) {
+    /// The refresh this memory is about.
+    pub(crate) fn refresh_id(&self) -> Option<&str> {
+        self.id.as_deref()
+    }
+
+    /// Records a describe of the refresh and estimates.
+    pub(crate) fn observe(&mut self, r: &Refresh, now: SystemTime) -> Estimate {
+        let now = secs(now);
+        if self.id.as_deref() != Some(r.id.as_str()) {
             *self = Memory {
-                id: Some(refresh.id.clone()),
+                id: Some(r.id.clone()),
                 ..Memory::default()
             };
         }
-        let mut estimate = match refresh.phase {
-            Phase::InProgress => self.in_progress(refresh, now),
-            Phase::Baking => self.baking(refresh, now),
-            Phase::Pending | Phase::Cancelling | Phase::RollbackInProgress => Estimate {
-                end: None,
-                earliest_end: None,
-                next_check: SHORT_CHECK,
-                stalled: false,
-            },
-            Phase::Ended => Estimate {
-                end: Some(now),
-                earliest_end: Some(now),
-                next_check: Duration::ZERO,
-                stalled: false,
-            },
-        };
-        // Where the batch grid fits, it places the end within seconds: sleep until then and
-        // check often. It only proposes when to look and the latest end; the earliest end (fail
-        // fast) stays the model-free one.
-        if matches!(refresh.phase, Phase::InProgress | Phase::Baking)
-            && !estimate.stalled
-            && let Some(grid) = self.grid.observe(refresh, now)
+        self.prefs = prefs(r);
+        self.start = r.start_time.map(secs).or(self.start);
+        let previous = self.last_check;
+        let since = previous.or(self.start).unwrap_or(now).min(now);
+        if self.phase != Some(r.phase) {
+            self.phase_since = (since, now);
+            // It was seen in another phase: the new one began after that check. Seen first:
+            // after the refresh started.
+            if self.phase.is_none() {
+                self.phase_since.0 = self.start.unwrap_or(now).min(now);
+            }
+        }
+        match r.phase {
+            Phase::Pending => self.pending_last = Some(now),
+            _ if self.work_seen.is_none() => self.work_seen = Some(now),
+            _ => {}
+        }
+        if matches!(r.phase, Phase::InProgress | Phase::Pending)
+            && let Some(p) = r.percentage
         {
-            estimate.end = Some(grid.latest_end.max(now));
-            estimate.next_check = grid.next_check;
+            self.see_percentage(p, previous, now);
         }
-        if refresh.phase != Phase::Baking {
-            self.before_baking = Some(now);
+        if r.phase == Phase::InProgress
+            && self.at_target.is_none()
+            && r.percentage.is_some_and(|p| p >= self.prefs.target())
+        {
+            self.at_target = Some((previous.unwrap_or(now).min(now), now));
         }
-        if refresh.phase == Phase::Pending {
-            self.pending_seen = Some(now);
+        if r.phase == Phase::RollbackInProgress {
+            let began = r.rollback_start.map(secs).unwrap_or(self.phase_since.0);
+            let from = r
+                .percentage_on_rollback
+                .or(self.level.map(|l| l.p))
+                .unwrap_or(100);
+            self.rollback = Some((began, from));
+            if let Some(p) = r.percentage {
+                self.see_percentage(p, previous, now);
+            }
         }
+        self.instances_to_update = r.instances_to_update;
+        self.warming = r.warming;
+        self.phase = Some(r.phase);
         self.last_check = Some(now);
-        estimate
+        self.last_active = Some(now);
+        self.estimate(now)
     }
 
-    fn in_progress(&mut self, r: &Refresh, now: SystemTime) -> Estimate {
-        let p = r.percentage.min(100);
-        // The refresh ends at its last checkpoint (100 for a full refresh), with no delay after
-        // it; it pauses for the checkpoint delay at each checkpoint before that.
-        let target = r
-            .checkpoints
-            .last()
-            .copied()
-            .filter(|&c| c >= p && c <= 100)
-            .unwrap_or(100);
-        // Pausing at a checkpoint now, or seen pausing at this percentage (the batch after the
-        // pause is running). The pause it is in began after it reached `p`: no time measured so
-        // far holds it, so no rate below subtracts it.
-        let paused = at_checkpoint(r, p) || self.paused_at == Some(p);
-        if paused {
-            self.paused_at = Some(p);
-        }
-        let current = r
-            .checkpoints
-            .iter()
-            .copied()
-            .filter(|&c| paused && c <= p)
-            .max();
-        let pauses = |from: u32, to: u32| {
-            r.checkpoints
-                .iter()
-                .filter(|&&c| c >= from && c < to && c < target && Some(c) != current)
-                .count() as u32
+    /// Records that `StartInstanceRefresh` was refused now (the refresh is still active), and
+    /// estimates without a describe.
+    pub(crate) fn refused(&mut self, now: SystemTime) -> Estimate {
+        let now = secs(now);
+        self.last_active = Some(self.last_active.map_or(now, |t| t.max(now)));
+        self.estimate(now)
+    }
+
+    /// Records a read of the scaling activities (`None`: it failed) and estimates again.
+    pub(crate) fn activities(&mut self, launches: Option<Vec<Launch>>, now: SystemTime) -> Estimate {
+        let now = secs(now);
+        self.activities = match launches {
+            None => Activities::Unusable(NoActivities::Unreadable),
+            Some(l) if l.is_empty() => Activities::Unusable(NoActivities::NoneMatched),
+            Some(mut launches) => {
+                launches.truncate(MAX_LAUNCHES);
+                Activities::Read { at: now, launches }
+            }
         };
-        let previous_check = self.last_check;
-        match self.percentage {
-            Some((seen, _)) if seen == p => {}
-            Some(_) => {
-                self.steady_since = Some(now);
-                // It reached `p` after the previous check: count from there, so that an
-                // estimate errs early (a check too many) rather than late (a slow start).
-                let reached = previous_check.unwrap_or(now);
-                self.percentage = Some((p, reached));
-                // The rate is measured between checks that first saw each percentage.
-                self.last_move = Some((p, now));
+        self.estimate(now)
+    }
+
+    fn see_percentage(&mut self, p: u32, previous: Option<f64>, now: f64) {
+        match self.level {
+            Some(level) if level.p == p => {}
+            Some(level) => {
+                let crossed = level.p < p
+                    && self
+                        .prefs
+                        .pausing()
+                        .iter()
+                        .any(|&c| level.p < c && c <= p);
+                if self.history.len() == HISTORY {
+                    self.history.pop_front();
+                }
+                self.history.push_back(level);
+                self.level = Some(Level {
+                    p,
+                    after: previous.unwrap_or(now).min(now),
+                    by: now,
+                    crossed,
+                    seen: true,
+                });
             }
             None => {
-                self.steady_since = Some(now);
-                // First seen pausing: the pause began up to a checkpoint delay ago (and after
-                // the work began); count from the middle of that.
-                let since = self.pending_seen.or(r.start_time);
-                let reached = match (paused, r.checkpoint_delay, r.warmup) {
-                    (true, Some(delay), _) => now
-                        .checked_sub(delay / 2)
-                        .map_or(now, |t| since.map_or(t, |s| t.max(s))),
-                    // First seen working: the batch that made `p` ended less than a batch ago
-                    // (its warmup and a launch), and not before the middle of the work so far.
-                    (false, _, Some(warmup)) if p > 0 => {
-                        let middle = since
-                            .and_then(|s| now.duration_since(s).ok().map(|d| s + d / 2))
-                            .unwrap_or(now);
-                        now.checked_sub(warmup).map_or(now, |t| t.max(middle))
-                    }
-                    _ => now,
+                let after = self.work_lo().unwrap_or(now).min(now);
+                self.level = Some(Level {
+                    p,
+                    after,
+                    by: now,
+                    crossed: false,
+                    seen: false,
+                });
+            }
+        }
+    }
+
+    /// The earliest the work can have begun: the refresh's start, or the last check that saw it
+    /// `Pending`.
+    fn work_lo(&self) -> Option<f64> {
+        match (self.start, self.pending_last) {
+            (Some(s), Some(p)) => Some(s.max(p)),
+            (s, p) => s.or(p),
+        }
+    }
+
+    fn digest(&self) -> Option<(f64, Digest)> {
+        match &self.activities {
+            Activities::Read { at, launches } => Some((*at, digest(launches, self.prefs.warmup)?)),
+            _ => None,
+        }
+    }
+
+    fn evidence(&self) -> Evidence {
+        match self.activities {
+            Activities::Unread => Evidence::Describe,
+            Activities::Read { .. } => Evidence::ScalingActivities,
+            Activities::Unusable(NoActivities::Unreadable) => Evidence::ActivitiesUnavailable,
+            Activities::Unusable(NoActivities::NoneMatched) => Evidence::NoMatchingActivities,
+        }
+    }
+
+    /// Whether a read of the activities is possible at all (not known to fail or to be empty).
+    fn can_read(&self) -> bool {
+        !matches!(self.activities, Activities::Unusable(_))
+    }
+
+    /// Whether the activities were read after `t`.
+    fn read_after(&self, t: f64) -> bool {
+        matches!(self.activities, Activities::Read { at, .. } if at >= t)
+    }
+
+    fn estimate(&self, now: f64) -> Estimate {
+        let plan = match self.phase {
+            None => Plan::default(),
+            Some(Phase::Ended) => {
+                return Estimate {
+                    end: time(now),
+                    window: None,
+                    earliest_end: time(now),
+                    next_check: Duration::ZERO,
+                    probe: false,
+                    wants_activities: false,
+                    stalled: false,
+                    evidence: self.evidence(),
                 };
-                self.percentage = Some((p, reached));
-                self.first_seen = Some((p, now));
             }
-        }
-        let reached = self.percentage.map_or(now, |(_, t)| t);
-        let working_since = self.pending_seen.or(r.start_time);
-        let checkpoint_delay = r.checkpoint_delay.unwrap_or_default();
-        // The pause at the checkpoint it is at, if any, and the ones still ahead, and the bake
-        // time: time that no progress shortens.
-        let pause_here = if paused && p < target {
-            checkpoint_delay.saturating_sub(now.duration_since(reached).unwrap_or_default())
-        } else {
-            Duration::ZERO
+            Some(Phase::Pending) => self.pending(now),
+            Some(Phase::InProgress) => self.in_progress(now),
+            Some(Phase::Baking) => self.baking(now),
+            Some(Phase::Cancelling) => self.cancelling(now),
+            Some(Phase::RollbackInProgress) => self.rolling_back(now),
         };
-        let fixed_ahead = checkpoint_delay
-            .saturating_mul(pauses(p + 1, target))
-            .saturating_add(r.bake_time.unwrap_or_default());
-        let stalled_for = now.duration_since(reached).unwrap_or_default();
-        let allowance = STALL_AFTER
-            .saturating_add(r.warmup.unwrap_or_default())
-            .saturating_add(if paused {
-                checkpoint_delay
-            } else {
-                Duration::ZERO
+        let floor = plan.earliest.unwrap_or(f64::NEG_INFINITY);
+        let end = plan.end.map(|w| Window {
+            opens: w.opens.max(floor),
+            closes: w.closes.max(floor),
+        });
+        let watch = plan.watch.or(end);
+        let next = cadence::next_check(now, watch, &plan.points, plan.inside)
+            .unwrap_or_else(|| plan.fallback.unwrap_or_else(|| self.short_look(now)));
+        Estimate {
+            end: end.and_then(|w| time((w.opens + w.closes) / 2.0)),
+            window: end.and_then(|w| Some((time(w.opens)?, time(w.closes)?))),
+            earliest_end: plan.earliest.and_then(|e| time(e.max(now))),
+            next_check: duration(next),
+            // Only inside the watched window: before it a describe may still teach something,
+            // after it (the estimate was wrong) it must.
+            probe: plan.probe
+                && watch.is_some_and(|w| now + next >= w.opens && now + next <= w.closes),
+            wants_activities: plan.wants_activities && self.can_read(),
+            stalled: plan.stalled,
+            evidence: self.evidence(),
+        }
+    }
+
+    /// Half the time the phase has lasted, at least [`SHORT_LOOK`].
+    fn short_look(&self, now: f64) -> f64 {
+        ((now - self.phase_since.0) / 2.0).max(SHORT_LOOK)
+    }
+
+    fn pending(&self, now: f64) -> Plan {
+        // UG: Pending "should then quickly change to InProgress"; for how long, no source says.
+        // Work lies ahead: a checkpoint that pauses, and the bake time, at the least, when
+        // there are instances to update.
+        let work = self.instances_to_update.is_some_and(|n| n > 0);
+        let certain = if work {
+            now + self.prefs.delay * f64::from(u8::from(!self.prefs.pausing().is_empty()))
+                + self.prefs.bake()
+        } else {
+            now
+        };
+        Plan {
+            earliest: Some(certain),
+            fallback: Some(self.short_look(now)),
+            ..Plan::default()
+        }
+    }
+
+    fn in_progress(&self, now: f64) -> Plan {
+        let Some(level) = self.level else {
+            return Plan::default();
+        };
+        let prefs = &self.prefs;
+        let (p, target, d, bake) = (level.p, prefs.target(), prefs.delay, prefs.bake());
+        let warmup = prefs.warmup.unwrap_or(0.0);
+        let digest = self.digest();
+        // Activities read since the current percentage was reached show the batch after it.
+        let fresh = digest.filter(|(at, _)| *at >= level.by).map(|(_, d)| d);
+
+        // A pause it is in: it crossed a checkpoint into this percentage (the pause began when
+        // the percentage was reached), or, first seen here, no launch is in flight although a
+        // checkpoint lies at or below the percentage (the pause began when the last launch was
+        // counted).
+        let below = prefs.pausing().iter().any(|&c| c <= p);
+        let paused_since: Option<(f64, f64)> = if p >= target {
+            None
+        } else if level.crossed {
+            Some((level.after, level.by))
+        } else if !level.seen && below {
+            fresh
+                .filter(|f| f.in_flight.is_none())
+                .and_then(|f| f.last_end.map(|e| reached(e, warmup, Some(f.ending))))
+        } else {
+            None
+        };
+        let ahead = prefs.pausing().iter().filter(|&&c| c > p).count();
+
+        // What is certain: the rest of the pause it is in, one pause ahead, the bake time.
+        let mut certain = now;
+        if level.crossed && p < target {
+            certain = certain.max(level.after + d);
+        }
+        certain += d * f64::from(u8::from(ahead > 0)) + bake;
+
+        // When the current percentage was reached, plausibly: a first sighting's activities
+        // place it at the last launch counted.
+        let mut reach = (level.after, level.by);
+        if !level.seen
+            && let Some(f) = fresh
+            && let Some(e) = f.last_end.filter(|e| *e <= level.by)
+        {
+            let (lo, hi) = reached(e, warmup, Some(f.ending));
+            reach = (lo.clamp(reach.0, reach.1), hi.clamp(reach.0, reach.1));
+        }
+        // When the work goes on from here: after the pause it is in; or when the batch in
+        // flight began, if that came later (it began after a pause, or is a new batch).
+        let mut anchor = paused_since.map_or(reach, |s| (s.0 + d, s.1 + d));
+        if let Some((first, _)) = fresh.and_then(|f| f.in_flight)
+            && first >= reach.0
+        {
+            anchor = (first, first);
+        }
+        let allowance = if level.crossed || (below && !level.seen) { d } else { 0.0 };
+        let stalled = now - level.by > STALL_AFTER + allowance;
+
+        // The work's end: the rest at the time per percent measured so far, each checkpoint
+        // ahead pausing. At the target: the last instances, or a 100 % checkpoint's pause.
+        let rate = self.rate(digest.map(|(_, d)| d));
+        let batch = fresh.and_then(|f| batch_window(&f, warmup, self.digest_at()));
+        // No batch is left to start (InstancesToUpdate 0 under either reading): the batch in
+        // flight is the last.
+        let last_batch = self.instances_to_update == Some(0) && paused_since.is_none();
+        let work = if p >= target {
+            self.at_target_window(fresh, batch, warmup, now)
+        } else {
+            let by_rate = rate.and_then(|r| {
+                let left = f64::from(target - p) * r;
+                let pauses = ahead as f64 * d;
+                Window::new(
+                    anchor.0 + left * (1.0 - SPREAD) + pauses,
+                    anchor.1 + left * (1.0 + SPREAD) + pauses,
+                )
             });
-        let stalled = stalled_for > allowance;
-        if p == 0 || stalled {
-            // No rate to go on: look again after about one batch (its warmup), or soon.
-            let next = r
-                .warmup
-                .unwrap_or(UNKNOWN_PROGRESS_CHECK)
-                .max(NEAR_END_CHECK);
-            return Estimate {
-                end: None,
-                earliest_end: Some(now + r.bake_time.unwrap_or_default()),
-                next_check: next,
-                stalled,
-            };
-        }
-        // The time per percent, less the checkpoint pauses in between: between the first
-        // percentage seen and the last change, or else from when the work began.
-        let per_percent = match (self.first_seen, self.last_move) {
-            (Some((p0, t0)), Some((p1, t1))) if p1 > p0 => {
-                t1.duration_since(t0)
-                    .unwrap_or_default()
-                    .saturating_sub(checkpoint_delay.saturating_mul(pauses(p0, p1)))
-                    / (p1 - p0)
-            }
-            _ => {
-                let working = working_since
-                    .and_then(|s| reached.duration_since(s).ok())
-                    .unwrap_or_default()
-                    .saturating_sub(checkpoint_delay.saturating_mul(pauses(0, p)));
-                working / p
+            match (by_rate, batch) {
+                (_, Some(b)) if last_batch => Some(b),
+                // The work cannot end before the batch in flight can.
+                (Some(w), Some(b)) => Window::new(w.opens.max(b.opens), w.closes.max(b.opens)),
+                (w, _) => w,
             }
         };
-        let work_left = per_percent.saturating_mul(target.saturating_sub(p));
-        // What is left of the pause is counted from when `p` was reached, not from now: the
-        // estimate runs early by the time spent in the pause so far. Counting it from now (the
-        // pause's true end) was measured (benches/wait.rs, 1,000 blockers): p95 32 s at 43.7
-        // calls per hour against 20 s at 51.8, since a pause whose start no check saw ends
-        // earlier than projected more often than later.
-        let projected = reached + pause_here + work_left + fixed_ahead;
-        let end = projected.max(now);
-        // The earliest it can end counts only what is certain: the bake time, the least that is
-        // left of a pause it is in, and half the projected work. The pauses ahead are not
-        // certain: a batch can reach two checkpoints at once, and they then pause once.
-        let bake = r.bake_time.unwrap_or_default();
-        let earliest_end = (now + pause_here + work_left / 2 + bake).max(now);
-        // An extrapolation is no better than what it has seen: never sleep longer than the work
-        // has run so far. At a checkpoint, whose pause may have begun long before this call
-        // saw it, never longer than the percentage has been seen to hold (doubling checks), so
-        // that a pause that ends sooner than projected is noticed in time.
-        let seen_for = |since: Option<SystemTime>| {
-            since
-                .and_then(|s| now.duration_since(s).ok())
-                .unwrap_or_default()
-                .max(NEAR_END_CHECK)
+
+        let mut plan = Plan {
+            earliest: Some(certain),
+            end: work.map(|w| w.shift(bake)),
+            stalled,
+            ..Plan::default()
         };
-        let steady_cap = seen_for(self.steady_since)
-            .saturating_mul(STEADY_FACTOR)
-            .max(STEADY_MIN);
-        let seen_working = if !r.checkpoints.is_empty() {
-            seen_for(working_since).min(steady_cap)
+        if work.is_none() {
+            // Nothing has moved yet: look again after half the time the work has run, which
+            // spreads the checks over the first batch.
+            let began = fresh.map_or(self.work_lo().unwrap_or(now), |f| f.first_start);
+            plan.fallback = Some(((now - began) / 2.0).max(SHORT_LOOK));
+        }
+        if bake > 0.0 {
+            // A bake follows. Where the activities can place its start, a check needs only see
+            // it baking before it ends: the work's window, a half bake time apart. Otherwise
+            // the checks bracket the turn to Baking as tightly as they would the end.
+            plan.watch = work;
+            if self.can_read() {
+                plan.inside = Some(bake / 2.0);
+            }
         } else {
-            seen_for(working_since)
-        };
-        let overshoot = now.duration_since(projected);
-        let next = match overshoot {
-            // Past the estimated end, and still running: spread the checks out as the overshoot
-            // grows, so that a late refresh does not cost a check every few seconds.
-            Ok(late) if !late.is_zero() => (late / 3).clamp(NEAR_END_CHECK, WINDOW_CHECK_MAX),
-            _ => next_check(end, now).min(seen_working),
-        };
-        Estimate {
-            end: Some(end),
-            earliest_end: Some(earliest_end),
-            next_check: next,
-            stalled: false,
+            // Nothing but the end is left to learn once no batch is left to start, unless a
+            // 100 % checkpoint's pause needs the moment the percentage reaches it.
+            plan.probe = (p >= target || last_batch) && !self.hundred_may_pause();
+        }
+        // Read the activities: at the first sighting (when the work began, how long launches
+        // take, where the batch in flight is); when no batch is left to start, or at the
+        // target, or a checkpoint was crossed (to place the last batch, or the pause); and when
+        // the window opens with no read since the current percentage.
+        let since_level = !self.read_after(level.by);
+        let window_open = plan.watch.or(plan.end).is_some_and(|w| now + DENSE_MAX >= w.opens);
+        plan.wants_activities = !self.read_after(self.work_seen.unwrap_or(now))
+            || (since_level && (last_batch || p >= target || level.crossed || window_open));
+        plan
+    }
+
+    /// Whether the last checkpoint is 100 (a 100 % checkpoint may pause; no source says).
+    fn hundred_may_pause(&self) -> bool {
+        self.prefs.checkpoints.last() == Some(&100)
+    }
+
+    /// The end while `InProgress` at the target: the last instances finish (the percentage's
+    /// rounding is not stated), or a 100 % checkpoint pauses for its delay.
+    fn at_target_window(
+        &self,
+        fresh: Option<Digest>,
+        batch: Option<Window>,
+        warmup: f64,
+        now: f64,
+    ) -> Option<Window> {
+        let (after, by) = self.at_target.unwrap_or((now, now));
+        let finishing = batch.unwrap_or(Window {
+            opens: after,
+            closes: by + warmup,
+        });
+        if self.hundred_may_pause() && now > finishing.closes {
+            let began = match fresh {
+                Some(f) if f.in_flight.is_none() => f
+                    .last_end
+                    .map_or((after, by), |e| reached(e, warmup, Some(f.ending))),
+                _ => (after, by),
+            };
+            return Window::new(began.0 + self.prefs.delay, began.1 + self.prefs.delay);
+        }
+        Some(finishing)
+    }
+
+    fn digest_at(&self) -> f64 {
+        match self.activities {
+            Activities::Read { at, .. } => at,
+            _ => f64::NEG_INFINITY,
         }
     }
 
-    fn baking(&mut self, r: &Refresh, now: SystemTime) -> Estimate {
-        if self.baking_seen.is_none() {
-            self.baking_seen = Some(now);
+    /// Seconds per percent, checkpoint pauses taken out: between the two moments seen furthest
+    /// apart whose brackets are narrow against the time between them, or, failing that, from
+    /// when the work began to the current percentage.
+    fn rate(&self, digest: Option<Digest>) -> Option<f64> {
+        let level = self.level?;
+        let d = self.prefs.delay;
+        let origin = match digest {
+            Some(f) => Level {
+                p: 0,
+                after: f.first_start,
+                by: f.first_start,
+                crossed: false,
+                seen: true,
+            },
+            None => {
+                let lo = self.work_lo()?;
+                Level {
+                    p: 0,
+                    after: lo,
+                    by: self.work_seen.unwrap_or(lo).max(lo).min(level.by),
+                    crossed: false,
+                    seen: true,
+                }
+            }
+        };
+        let mut points: Vec<Level> = Vec::with_capacity(HISTORY + 2);
+        points.push(origin);
+        points.extend(self.history.iter().copied().filter(|l| l.seen && l.p > 0));
+        if level.seen || points.len() == 1 {
+            points.push(level);
         }
-        let Some(bake) = r.bake_time.filter(|b| !b.is_zero()) else {
-            // Auto Scaling echoes the `BakeTime` it bakes for; without it, look again after as
-            // long as it has been seen baking (doubling checks).
-            let seen_for = self
-                .baking_seen
-                .and_then(|t| now.duration_since(t).ok())
-                .unwrap_or_default();
-            return Estimate {
-                end: None,
-                earliest_end: None,
-                next_check: seen_for.max(SHORT_CHECK),
-                stalled: false,
+        let mut best: Option<(f64, f64)> = None;
+        for (i, a) in points.iter().enumerate() {
+            for (j, b) in points.iter().enumerate().skip(i + 1) {
+                if b.p <= a.p {
+                    continue;
+                }
+                // Pauses served between: each percentage from `a` on (up to `b`) that crossed
+                // a checkpoint paused for the delay after it was reached; from the origin, every
+                // checkpoint below `b` paused.
+                let pauses = if i == 0 {
+                    self.prefs.pausing().iter().filter(|&&c| c < b.p).count()
+                } else {
+                    points[i..j].iter().filter(|l| l.crossed).count()
+                } as f64;
+                let span = b.mid() - a.mid() - pauses * d;
+                let blur = (a.by - a.after) + (b.by - b.after);
+                if span <= 0.0 {
+                    continue;
+                }
+                let quality = blur / span;
+                let r = span / f64::from(b.p - a.p);
+                if best.is_none_or(|(q, _)| quality <= q) {
+                    best = Some((quality, r));
+                }
+            }
+        }
+        best.map(|(_, r)| r)
+    }
+
+    fn baking(&self, now: f64) -> Plan {
+        let Some(bake) = self.prefs.bake.filter(|b| *b > 0.0) else {
+            // No bake time described: no end to place.
+            return Plan {
+                fallback: Some(self.short_look(now)),
+                ..Plan::default()
             };
         };
-        // Baking began after the last check that saw it working (or after the refresh started),
-        // and before the first check that saw it baking: it ends within that window plus `bake`.
-        // Look at the window's start, then often until it closes.
-        let began_after = self.before_baking.or(r.start_time).unwrap_or(now);
-        let began_before = self.baking_seen.unwrap_or(now);
-        let earliest = (began_after + bake).max(now);
-        let latest = (began_before + bake).max(earliest);
-        // Inside the window the end is anywhere: checks spread out as the window is used up
-        // (a third of the time spent in it, from NEAR_END_CHECK up to WINDOW_CHECK_MAX), so that
-        // a wide window (a refresh only ever seen baking) does not cost a check every few
-        // seconds.
-        let in_window = now.duration_since(began_after + bake).unwrap_or_default();
-        let next = if in_window.is_zero() {
-            next_check(earliest, now)
-        } else {
-            (in_window / 3).clamp(NEAR_END_CHECK, WINDOW_CHECK_MAX)
+        // It began baking after the last check that saw it otherwise, and by the first that saw
+        // it baking; when its work's last launch was counted, if the activities tell (and a
+        // 100 % checkpoint's delay later, if that paused).
+        let (after, by) = self.phase_since;
+        let mut plan = Plan {
+            earliest: Some(after + bake),
+            end: Window::new(after + bake, by + bake),
+            probe: true,
+            ..Plan::default()
         };
-        Estimate {
-            end: Some(latest),
-            earliest_end: Some(earliest),
-            next_check: next,
-            stalled: false,
+        match self.digest().filter(|(at, _)| *at >= by) {
+            Some((_, f)) if f.in_flight.is_none() => {
+                if let Some(e) = f.last_end {
+                    let warmup = self.prefs.warmup.unwrap_or(0.0);
+                    let (lo, hi) = reached(e, warmup, Some(f.ending));
+                    let pause = if self.hundred_may_pause() {
+                        self.prefs.delay
+                    } else {
+                        f64::NAN
+                    };
+                    plan.points = [lo, hi, lo + pause, hi + pause]
+                        .into_iter()
+                        .map(|t| t + bake)
+                        .filter(|t| t.is_finite() && *t >= after + bake && *t <= by + bake)
+                        .collect();
+                }
+            }
+            _ => plan.wants_activities = by - after > 2.0 * DENSE_MAX,
+        }
+        plan
+    }
+
+    fn cancelling(&self, now: f64) -> Plan {
+        // With `WaitForTransitioningInstances` (the default) it ends once the launches in
+        // flight are done (UG "Cancel an instance refresh"): within about a batch of when it
+        // began. A batch took the time per percent times the largest step seen.
+        let (after, by) = self.phase_since;
+        let mut step = 0;
+        let mut previous: Option<u32> = None;
+        for l in self.history.iter().chain(self.level.iter()) {
+            if let Some(q) = previous {
+                step = step.max(l.p.saturating_sub(q));
+            }
+            previous = Some(l.p);
+        }
+        let batch = self
+            .rate(self.digest().map(|(_, d)| d))
+            .filter(|_| step > 0)
+            .map(|r| r * f64::from(step) * (1.0 + SPREAD));
+        Plan {
+            end: batch.and_then(|t| Window::new(after, by + t)),
+            fallback: Some(self.short_look(now)),
+            probe: true,
+            ..Plan::default()
+        }
+    }
+
+    fn rolling_back(&self, now: f64) -> Plan {
+        // The percentage "gradually goes back down to zero" (API `InstanceRefresh`): at the
+        // rate it has fallen since the rollback began, it reaches 0 this much later.
+        let (began, from) = self.rollback.unwrap_or((self.phase_since.0, 100));
+        let end = self.level.filter(|l| l.p < from && l.mid() > began).and_then(|l| {
+            let r = (l.mid() - began) / f64::from(from - l.p);
+            let left = f64::from(l.p) * r;
+            Window::new(l.after + left * (1.0 - SPREAD), l.by + left * (1.0 + SPREAD))
+        });
+        Plan {
+            end,
+            fallback: Some(self.short_look(now)),
+            ..Plan::default()
         }
     }
 }
 
-/// Whether the refresh waits out a checkpoint delay: its status reason says so (Auto Scaling:
-/// "Waiting for the checkpoint delay to elapse. Checkpoint 50% reached."), or its percentage is
-/// a checkpoint. A batch can land past its checkpoint (with 3 instances, the 50 % checkpoint is
-/// reached at 66 %), so the percentage alone misses most pauses.
-fn at_checkpoint(r: &Refresh, p: u32) -> bool {
-    r.status_reason
-        .as_deref()
-        .is_some_and(|s| s.to_ascii_lowercase().contains("checkpoint delay"))
-        || r.checkpoints.contains(&p)
+/// When an instance whose launch activity ended at `end` was counted: then, if launch
+/// activities stay open through the warmup; a warmup later, if they end in service.
+fn reached(end: f64, warmup: f64, ending: Option<Ending>) -> (f64, f64) {
+    match ending {
+        Some(Ending::AfterWarmup) => (end, end),
+        Some(Ending::InService) => (end + warmup, end + warmup),
+        _ => (end, end + warmup),
+    }
 }
 
-/// Sleep long early and check often near the end: half the way to the estimated end, and never
-/// less than [`NEAR_END_CHECK`].
-fn next_check(end: SystemTime, now: SystemTime) -> Duration {
-    let left = end.duration_since(now).unwrap_or_default();
-    (left / 2).max(NEAR_END_CHECK)
+/// When the batch in flight can end: each launch takes between the shortest and the longest
+/// this refresh's launches took (a warmup more if activities end in service); one not in
+/// service yet at the read still has its warmup ahead.
+fn batch_window(f: &Digest, warmup: f64, read_at: f64) -> Option<Window> {
+    let (first, last) = f.in_flight?;
+    let (lo, hi) = f.took?;
+    let extra = match f.ending {
+        Ending::AfterWarmup => (0.0, 0.0),
+        Ending::InService => (warmup, warmup),
+        Ending::Unknown => (0.0, warmup),
+    };
+    let mut opens = last.max(first) + lo + extra.0;
+    if f.before_service {
+        opens = opens.max(read_at + warmup);
+    }
+    Window::new(opens, (last + hi + extra.1).max(opens))
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use std::time::UNIX_EPOCH;
+/// What one phase's estimate says before the cadence turns it into a next check.
+#[derive(Debug, Clone, Default)]
+struct Plan {
+    /// The certain earliest end.
+    earliest: Option<f64>,
+    /// The plausible end.
+    end: Option<Window>,
+    /// What the checks watch, when not the end (the work's end, when a bake follows it).
+    watch: Option<Window>,
+    /// How far apart the checks inside `watch` come, when not the cadence's own spacing.
+    inside: Option<f64>,
+    /// Moments the evidence points at.
+    points: Vec<f64>,
+    /// The next check when there is no window.
+    fallback: Option<f64>,
+    probe: bool,
+    wants_activities: bool,
+    stalled: bool,
+}
 
-    fn secs(s: u64) -> Duration {
-        Duration::from_secs(s)
+fn prefs(r: &Refresh) -> Prefs {
+    let secs = |d: Option<Duration>| d.map(|d| d.as_secs_f64());
+    Prefs {
+        warmup: secs(r.warmup),
+        delay: secs(r.checkpoint_delay).unwrap_or(DEFAULT_CHECKPOINT_DELAY),
+        bake: secs(r.bake_time),
+        checkpoints: r.checkpoints.clone(),
     }
+}
 
-    fn at(s: u64) -> SystemTime {
-        UNIX_EPOCH + secs(1_000_000 + s)
+/// Seconds since the epoch as a time; `None` out of range.
+fn time(t: f64) -> Option<SystemTime> {
+    let d = Duration::try_from_secs_f64(t.abs()).ok()?;
+    if t >= 0.0 {
+        std::time::UNIX_EPOCH.checked_add(d)
+    } else {
+        std::time::UNIX_EPOCH.checked_sub(d)
     }
+}
 
-    fn refresh(phase: Phase, percentage: u32) -> Refresh {
-        Refresh {
-            id: "r-1".into(),
-            phase,
-            percentage,
-            start_time: Some(at(0)),
-            ..Refresh::default()
-        }
-    }
-
-    #[test]
-    fn in_progress_projects_the_rate_and_checks_half_way() {
-        let mut m = Memory::default();
-        // 25% after 10 minutes: 30 more minutes of work.
-        let e = m.observe(&refresh(Phase::InProgress, 25), at(600));
-        assert_eq!(e.end, Some(at(600 + 1800)));
-        // Half-way to the end would be 900 s, but no longer than the work has run so far.
-        assert_eq!(e.next_check, secs(600));
-        assert!(!e.stalled);
-        // Seen moving from 25% to 50% over 10 minutes: the rest takes 20 minutes, counted from
-        // the previous check (it reached 50% after it): early rather than late.
-        let e = m.observe(&refresh(Phase::InProgress, 50), at(1200));
-        assert_eq!(e.end, Some(at(600 + 1200)));
-        assert_eq!(e.next_check, secs(300));
-        // Near the end, checks come every NEAR_END_CHECK...
-        let e = m.observe(&refresh(Phase::InProgress, 50), at(1790));
-        assert_eq!(e.next_check, NEAR_END_CHECK);
-        // ...and spread out, up to WINDOW_CHECK_MAX, as a late refresh overshoots.
-        let e = m.observe(&refresh(Phase::InProgress, 50), at(1830));
-        assert_eq!(e.next_check, NEAR_END_CHECK);
-        let e = m.observe(&refresh(Phase::InProgress, 50), at(2400));
-        assert_eq!(e.next_check, WINDOW_CHECK_MAX);
-    }
-
-    #[test]
-    fn a_percentage_first_seen_was_reached_less_than_a_batch_ago() {
-        let mut r = refresh(Phase::InProgress, 50);
-        r.warmup = Some(secs(300));
-        // Seen first at 1200 s: 50 % came after 900 s (a warmup ago) at the earliest, and after
-        // the middle of the work so far (600 s): 18 s a percent, 900 s left from 900 s.
-        let e = Memory::default().observe(&r, at(1200));
-        assert_eq!(e.end, Some(at(900 + 900)));
-        // Early on, the middle of the work bounds it: 50 % after 100 s of 200 s.
-        let e = Memory::default().observe(&r, at(200));
-        assert_eq!(e.end, Some(at(100 + 100)));
-    }
-
-    #[test]
-    fn a_pause_past_its_checkpoint_percentage_is_told_by_the_status_reason() {
-        // Three instances, one a batch: the 50 % checkpoint is reached at 66 %.
-        let mut r = refresh(Phase::InProgress, 33);
-        r.checkpoints = vec![50, 100];
-        r.checkpoint_delay = Some(secs(600));
-        let mut m = Memory::default();
-        m.observe(&r, at(100));
-        r.percentage = 66;
-        r.status_reason =
-            Some("Waiting for the checkpoint delay to elapse. Checkpoint 50% reached.".into());
-        let e = m.observe(&r, at(200));
-        // The pause began after the check at 100: 500 s of it are left, counted from there
-        // (erring early); then the rest of the work at the rate measured from 33 % to 66 %,
-        // which the pause is not in (100 s for 33 %).
-        assert_eq!(e.end, Some(at(100 + 500) + secs(100) / 33 * 34));
-        // Without the reason, 66 % is no checkpoint: no pause is left, and the 600 s pause is
-        // taken out of the 100 s from 33 % to 66 %, leaving no time per percent.
-        r.status_reason = None;
-        let mut m = Memory::default();
-        r.percentage = 33;
-        m.observe(&r, at(100));
-        r.percentage = 66;
-        assert_eq!(m.observe(&r, at(200)).end, Some(at(200)));
-    }
-
-    #[test]
-    fn checkpoints_and_bake_time_ahead_are_added_and_count_for_the_earliest_end() {
-        let mut m = Memory::default();
-        let mut r = refresh(Phase::InProgress, 20);
-        r.checkpoints = vec![50, 100];
-        r.checkpoint_delay = Some(secs(3600));
-        r.bake_time = Some(secs(600));
-        let e = m.observe(&r, at(100));
-        // 400 s of work, the pause at 50% and the bake time ahead; none after the last
-        // checkpoint, where the refresh ends. The earliest end counts only the bake time and
-        // half the work: a pause ahead is not certain.
-        assert_eq!(e.end, Some(at(100 + 400 + 3600 + 600)));
-        assert_eq!(e.earliest_end, Some(at(100 + 200 + 600)));
-    }
-
-    #[test]
-    fn baking_ends_a_bake_time_after_the_last_check_that_saw_it_working() {
-        let mut m = Memory::default();
-        let mut r = refresh(Phase::InProgress, 90);
-        r.bake_time = Some(secs(300));
-        m.observe(&r, at(900));
-        r.phase = Phase::Baking;
-        r.percentage = 100;
-        let e = m.observe(&r, at(1000));
-        // It began baking between the two checks: it ends between 1200 and 1300; look at 1200.
-        assert_eq!(
-            (e.earliest_end, e.end),
-            (Some(at(900 + 300)), Some(at(1000 + 300)))
-        );
-        assert_eq!(e.next_check, secs(100));
-        // Only ever seen baking: it began after the refresh started.
-        let mut only_baking = r.clone();
-        only_baking.id = "r-2".into();
-        let e = Memory::default().observe(&only_baking, at(100));
-        assert_eq!((e.earliest_end, e.end), (Some(at(300)), Some(at(400))));
-    }
-
-    #[test]
-    fn a_frozen_percentage_is_a_stall_and_short_phases_get_short_checks() {
-        let mut m = Memory::default();
-        m.observe(&refresh(Phase::InProgress, 40), at(0));
-        let e = m.observe(
-            &refresh(Phase::InProgress, 40),
-            at(STALL_AFTER.as_secs() + 1),
-        );
-        assert!(e.stalled);
-        assert_eq!(e.end, None);
-        for phase in [Phase::Pending, Phase::Cancelling, Phase::RollbackInProgress] {
-            let e = Memory::default().observe(&refresh(phase, 0), at(5));
-            assert_eq!((e.next_check, e.end), (SHORT_CHECK, None), "{phase:?}");
-        }
-        let e = Memory::default().observe(&refresh(Phase::Ended, 100), at(5));
-        assert_eq!(e.next_check, Duration::ZERO);
+/// Seconds as a duration: 0 for anything not positive, the longest duration for anything too
+/// long.
+fn duration(s: f64) -> Duration {
+    if s > 0.0 {
+        Duration::try_from_secs_f64(s).unwrap_or(Duration::MAX)
+    } else {
+        Duration::ZERO
     }
 }

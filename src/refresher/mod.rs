@@ -8,8 +8,9 @@
 //! - [`completion`] holds [`Refresher::wait_for_completion`] and [`Completed`];
 //! - [`run`] holds one call in motion: schedule, clock, counters, describe, wait, report;
 //! - [`observe`] reduces a described refresh to what the decisions need, and matches a request;
-//! - [`estimate`] holds the pure estimate of when a refresh ends and when to look again, and
-//!   [`grid`] the model of a refresh's batches that sharpens it;
+//! - [`activity`] reduces the group's scaling activities to the refresh's launches;
+//! - [`estimate`] holds the pure estimate of when a refresh ends (what is certain, what is
+//!   plausible), and [`cadence`] when to look again given that;
 //! - [`progress`] and [`error`] hold what the callback and the caller are told;
 //! - [`service`] holds the `tower::Service` implementation;
 //! - [`waiter`] holds the waiter in the style of the SDK's generated ones.
@@ -17,10 +18,11 @@
 //! It builds on `core/` (the schedule bounds every wait) and on the tower path's
 //! `StartInstanceRefreshService` (whose errors say whether a start may have been applied).
 
+mod activity;
+mod cadence;
 mod completion;
 mod error;
 mod estimate;
-mod grid;
 mod observe;
 mod options;
 mod progress;
@@ -36,7 +38,7 @@ mod model;
 pub use completion::Completed;
 pub use error::{RefreshError, RefreshErrorKind};
 pub use options::{OnConflict, Refresher};
-pub use progress::Progress;
+pub use progress::{Evidence, Progress};
 pub use service::RefresherFuture;
 pub use start::Started;
 pub use waiter::{InstanceRefreshWaiter, InstanceRefreshWaiterExt};

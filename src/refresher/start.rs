@@ -7,7 +7,8 @@ use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use tower::Service;
 
 use super::error::{RefreshError, RefreshErrorKind};
-use super::observe::{Phase, matches_request};
+use super::estimate::Estimate;
+use super::observe::{Phase, Refresh, matches_request};
 use super::options::{OnConflict, Refresher};
 use super::protocol::{Failure, Own, StartProtocol, Step, own_refresh};
 use super::run::{DescribeSdkError, Run};
@@ -204,11 +205,22 @@ impl Run<'_> {
     }
 
     /// Waits until no refresh blocks the group. Status-aware: describe the blocker, and look
-    /// again when it should end. Without status (or when the describe fails): the plain schedule,
+    /// again when it can end. Without status (or when the describe fails): the plain schedule,
     /// and a new start after each wait.
+    ///
+    /// Where nothing but the end is left to learn (a bake whose start is placed, the last batch
+    /// of a refresh with no bake), the next look is the start itself: a refusal says the blocker
+    /// is still there as a describe would, and an end saves the describe. The protocol decides
+    /// the start as after any wait; back here after a refusal, the estimate goes on without a
+    /// describe while it still says so.
     async fn wait_out_blocker(&mut self, status_aware: bool) -> Result<(), RefreshError> {
         loop {
-            let proposed = if status_aware {
+            let proposed = if !status_aware {
+                None
+            } else if let Some(estimate) = self.after_probe() {
+                self.fail_fast(None, &estimate)?;
+                Some(estimate)
+            } else {
                 match self.active().await {
                     Ok(None) => {
                         // It ended between our start and this describe: start again at once. If
@@ -224,35 +236,60 @@ impl Run<'_> {
                     }
                     Ok(Some(blocker)) => {
                         self.nothing_active = 0;
-                        let now = self.now();
-                        let estimate = self.memory.observe(&blocker, now);
-                        if self.inner.fail_fast
-                            && let (Some(earliest), Some(deadline)) =
-                                (estimate.earliest_end, self.deadline)
-                            && earliest > deadline
-                        {
-                            return Err(self.error(RefreshErrorKind::WontEndInTime {
-                                refresh_id: blocker.id,
-                                earliest_end: earliest,
-                                estimated_end: estimate.end,
-                            }));
-                        }
+                        let estimate = self.check(&blocker).await;
+                        self.fail_fast(Some(&blocker), &estimate)?;
                         self.report(&blocker, &estimate);
-                        Some(estimate.next_check)
+                        Some(estimate)
                     }
                     // Never fail the call for a describe: fall back to the plain schedule.
                     Err(_) => None,
                 }
-            } else {
-                None
             };
-            self.wait(proposed)
+            self.wait(proposed.map(|e| e.next_check))
                 .await
                 .map_err(|reason| self.error(RefreshErrorKind::GaveUp(reason)))?;
-            if proposed.is_none() {
-                return Ok(());
+            match proposed {
+                None => return Ok(()),
+                Some(e) if e.probe => {
+                    self.probing = true;
+                    return Ok(());
+                }
+                Some(_) => {}
             }
         }
+    }
+
+    /// Back from a start that probed for the blocker's end and was refused: the estimate with
+    /// that refusal, if it still says to probe.
+    fn after_probe(&mut self) -> Option<Estimate> {
+        if !std::mem::take(&mut self.probing) {
+            return None;
+        }
+        let now = self.now();
+        Some(self.memory.refused(now)).filter(|e| e.probe)
+    }
+
+    /// `WontEndInTime` when the blocker cannot end before the deadline (and fail-fast is on).
+    fn fail_fast(
+        &mut self,
+        blocker: Option<&Refresh>,
+        estimate: &Estimate,
+    ) -> Result<(), RefreshError> {
+        if self.inner.fail_fast
+            && let (Some(earliest), Some(deadline)) = (estimate.earliest_end, self.deadline)
+            && earliest > deadline
+        {
+            let refresh_id = blocker
+                .map(|b| b.id.clone())
+                .or_else(|| self.memory.refresh_id().map(str::to_owned))
+                .unwrap_or_default();
+            return Err(self.error(RefreshErrorKind::WontEndInTime {
+                refresh_id,
+                earliest_end: earliest,
+                estimated_end: estimate.end,
+            }));
+        }
+        Ok(())
     }
 
     /// Cancels the blocking refresh (someone else's: this call's own was looked for first) and

@@ -1,0 +1,277 @@
+//! What `DescribeScalingActivities` says about the blocking refresh's launches, reduced to what
+//! the estimate reads: when each launch began, whether it is in service yet, and when it ended.
+//!
+//! API `DescribeScalingActivities` and `Activity`: activities are sorted by start time, the ones
+//! still in progress first; each has a `StartTime`, an `EndTime` once it ends, and a
+//! `StatusCode`. No public source says which activities belong to a refresh, nor whether a launch
+//! activity ends when its instance is in service or after its warmup. So the match is only what is
+//! safe: an activity that started inside the refresh (at or after its `StartTime`) and whose
+//! description speaks of a launch. A wrong match (a scale-out during the refresh) moves a check,
+//! and the estimate never lets it lengthen a sleep past what the describes allow.
+
+use std::time::SystemTime;
+
+use aws_sdk_autoscaling::types::{Activity, ScalingActivityStatusCode};
+
+/// The most launches kept from one read: one page (`MaxRecords` is at most 100).
+pub(crate) const MAX_LAUNCHES: usize = 100;
+
+/// Where a launch is, as far as its instance's service goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Stage {
+    /// Certainly not in service yet: waiting for an instance or a Spot request, `PreInService`,
+    /// or a launch lifecycle hook (`MidLifecycleAction`). Its warmup is all ahead.
+    BeforeService,
+    /// In service and warming up (`WaitingForInstanceWarmup`): this launch activity stays open
+    /// through the warmup.
+    Warming,
+    /// Ended successfully (at `EndTime`): in service, and, if launch activities stay open through
+    /// the warmup, warmed up too.
+    Done,
+    /// Ended without an instance (`Failed`, `Cancelled`).
+    Failed,
+    /// In flight, in a state that does not tell (`InProgress`, a code this crate does not know).
+    Unknown,
+}
+
+/// One launch of the refresh.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Launch {
+    pub(crate) start: SystemTime,
+    pub(crate) end: Option<SystemTime>,
+    pub(crate) stage: Stage,
+}
+
+fn stage(code: Option<&ScalingActivityStatusCode>, ended: bool) -> Stage {
+    use ScalingActivityStatusCode as C;
+    match code {
+        Some(C::Successful) => Stage::Done,
+        Some(C::Failed | C::Cancelled) => Stage::Failed,
+        Some(
+            C::PendingSpotBidPlacement
+            | C::WaitingForSpotInstanceRequestId
+            | C::WaitingForSpotInstanceId
+            | C::WaitingForInstanceId
+            | C::PreInService
+            | C::MidLifecycleAction,
+        ) => Stage::BeforeService,
+        Some(C::WaitingForInstanceWarmup) => Stage::Warming,
+        _ if ended => Stage::Done,
+        _ => Stage::Unknown,
+    }
+}
+
+/// Whether an activity is a launch: its description says so (`Launching a new EC2 instance: …`
+/// in public captures; the wording is no contract, so only the word is looked for).
+fn is_launch(a: &Activity) -> bool {
+    a.description().is_some_and(|d| {
+        let d = d.as_bytes();
+        d.windows(6).any(|w| w.eq_ignore_ascii_case(b"launch"))
+            && !d.windows(7).any(|w| w.eq_ignore_ascii_case(b"termina"))
+    })
+}
+
+/// The launches among `activities` that started inside the refresh that started at
+/// `refresh_start` (and not after `now`), oldest first, at most [`MAX_LAUNCHES`].
+pub(crate) fn launches(
+    activities: &[Activity],
+    refresh_start: SystemTime,
+    now: SystemTime,
+) -> Vec<Launch> {
+    let time = |t: Option<&aws_smithy_types::DateTime>| t.and_then(|t| SystemTime::try_from(*t).ok());
+    let mut out: Vec<Launch> = activities
+        .iter()
+        .filter(|a| is_launch(a))
+        .filter_map(|a| {
+            let start = time(a.start_time()).filter(|s| *s >= refresh_start && *s <= now)?;
+            let end = time(a.end_time()).filter(|e| *e >= start && *e <= now);
+            Some(Launch {
+                start,
+                end,
+                stage: stage(a.status_code(), end.is_some()),
+            })
+        })
+        .take(MAX_LAUNCHES)
+        .collect();
+    out.sort_by_key(|l| l.start);
+    out
+}
+
+/// Seconds since the epoch (negative before it): the estimate's time axis.
+pub(crate) fn secs(t: SystemTime) -> f64 {
+    match t.duration_since(std::time::UNIX_EPOCH) {
+        Ok(d) => d.as_secs_f64(),
+        Err(e) => -e.duration().as_secs_f64(),
+    }
+}
+
+/// Whether a launch activity ends when its instance is in service, or after its warmup: no
+/// public source says. `WaitingForInstanceWarmup` says the latter; the gap between one batch's
+/// last end and the next batch's start says which (a warmup, or nothing).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Ending {
+    InService,
+    AfterWarmup,
+    Unknown,
+}
+
+/// What one read of the launches says.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct Digest {
+    /// When the first launch began: when the work began.
+    pub(crate) first_start: f64,
+    /// The shortest and longest launch activity that ended (`EndTime` − `StartTime`), if any.
+    pub(crate) took: Option<(f64, f64)>,
+    /// The latest `EndTime` of a successful launch.
+    pub(crate) last_end: Option<f64>,
+    /// When the launches still in flight began (the earliest, the latest), and how many.
+    pub(crate) in_flight: Option<(f64, f64)>,
+    pub(crate) in_flight_count: usize,
+    /// Some launch in flight is certainly not in service yet.
+    pub(crate) before_service: bool,
+    /// Some launch is warming up (its activity stays open through the warmup).
+    pub(crate) warming: bool,
+    pub(crate) ending: Ending,
+}
+
+/// Digests launches (oldest first), `warmup` being the refresh's `InstanceWarmup`.
+pub(crate) fn digest(launches: &[Launch], warmup: Option<f64>) -> Option<Digest> {
+    let first_start = secs(launches.first()?.start);
+    let mut took: Option<(f64, f64)> = None;
+    let mut last_end: Option<f64> = None;
+    let mut in_flight: Option<(f64, f64)> = None;
+    let (mut count, mut before_service, mut warming) = (0, false, false);
+    for l in launches {
+        let start = secs(l.start);
+        match (l.stage, l.end) {
+            (Stage::Failed, _) => {}
+            (Stage::Done, Some(end)) => {
+                let end = secs(end);
+                let d = end - start;
+                took = Some(took.map_or((d, d), |(lo, hi)| (lo.min(d), hi.max(d))));
+                last_end = Some(last_end.map_or(end, |e| e.max(end)));
+            }
+            (_, Some(_)) => {}
+            (stage, None) => {
+                count += 1;
+                before_service |= stage == Stage::BeforeService;
+                warming |= stage == Stage::Warming;
+                in_flight = Some(in_flight.map_or((start, start), |(lo, hi)| (lo.min(start), hi.max(start))));
+            }
+        }
+    }
+    let ending = if warming {
+        Ending::AfterWarmup
+    } else {
+        ending_from_gaps(launches, warmup)
+    };
+    Some(Digest {
+        first_start,
+        took,
+        last_end,
+        in_flight,
+        in_flight_count: count,
+        before_service,
+        warming,
+        ending,
+    })
+}
+
+/// A launch that begins after every earlier launch ended begins a batch; the gap since the
+/// latest end is either a warmup (activities end in service) or about nothing (they end after
+/// it). The median gap decides, when the warmup is long enough to tell (over 2 s, the wire's
+/// whole seconds twice over).
+fn ending_from_gaps(launches: &[Launch], warmup: Option<f64>) -> Ending {
+    let Some(w) = warmup.filter(|w| *w > 2.0) else {
+        return Ending::Unknown;
+    };
+    let mut gaps = [0.0_f64; MAX_LAUNCHES];
+    let mut n = 0;
+    let mut latest_end: Option<f64> = None;
+    for l in launches {
+        let start = secs(l.start);
+        if let Some(e) = latest_end
+            && start >= e
+            && n < gaps.len()
+        {
+            gaps[n] = start - e;
+            n += 1;
+        }
+        match l.end {
+            Some(end) if l.stage != Stage::Failed => {
+                let end = secs(end);
+                latest_end = Some(latest_end.map_or(end, |e| e.max(end)));
+            }
+            // One still open: nothing later begins a batch until it ends.
+            None => latest_end = Some(f64::INFINITY),
+            Some(_) => {}
+        }
+    }
+    if n == 0 {
+        return Ending::Unknown;
+    }
+    let gaps = &mut gaps[..n];
+    gaps.sort_unstable_by(f64::total_cmp);
+    // A gap of a checkpoint delay or more is a pause, not a warmup: the median is robust to a
+    // few.
+    let median = gaps[n / 2];
+    if median >= w / 2.0 {
+        Ending::InService
+    } else {
+        Ending::AfterWarmup
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_smithy_types::DateTime;
+    use std::time::{Duration, UNIX_EPOCH};
+
+    fn at(s: u64) -> SystemTime {
+        UNIX_EPOCH + Duration::from_secs(1_000_000 + s)
+    }
+
+    fn activity(description: &str, start: u64, end: Option<u64>, code: &str) -> Activity {
+        Activity::builder()
+            .activity_id("a")
+            .auto_scaling_group_name("web")
+            .cause("c")
+            .description(description)
+            .start_time(DateTime::from(at(start)))
+            .set_end_time(end.map(|e| DateTime::from(at(e))))
+            .status_code(ScalingActivityStatusCode::from(code))
+            .build()
+            .unwrap()
+    }
+
+    #[test]
+    fn only_launches_that_started_inside_the_refresh_count() {
+        let all = [
+            activity("Launching a new EC2 instance: i-1", 120, None, "PreInService"),
+            activity("Terminating EC2 instance: i-0", 100, Some(150), "Successful"),
+            activity("Launching a new EC2 instance: i-2", 100, Some(200), "Successful"),
+            activity("Launching a new EC2 instance: i-9", 50, Some(80), "Successful"),
+            activity("Launching a new EC2 instance: i-3", 110, None, "WaitingForInstanceWarmup"),
+            activity("Launching a new EC2 instance: i-4", 115, None, "MidLifecycleAction"),
+            activity("launch of i-5", 116, None, "InProgress"),
+            activity("Launching a new EC2 instance: i-6", 117, None, "SomethingNew"),
+        ];
+        let l = launches(&all, at(90), at(300));
+        let stages: Vec<_> = l.iter().map(|l| (l.start, l.stage)).collect();
+        assert_eq!(
+            stages,
+            [
+                (at(100), Stage::Done),
+                (at(110), Stage::Warming),
+                (at(115), Stage::BeforeService),
+                (at(116), Stage::Unknown),
+                (at(117), Stage::Unknown),
+                (at(120), Stage::BeforeService),
+            ]
+        );
+        assert_eq!(l[0].end, Some(at(200)));
+        // Times after the read (a clock that is off) are not believed.
+        assert!(launches(&all, at(90), at(112)).len() == 2);
+    }
+}
