@@ -246,43 +246,45 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
+mod activities;
+mod api;
+mod batches;
+mod checkpoints;
 mod clock;
+mod config;
+mod course;
+mod ending;
+mod error;
 mod fault;
+mod group;
+mod ids;
+mod instances;
 mod log;
-mod model;
 mod ops;
 mod prefs;
+mod refresh;
+mod scaling;
 mod server;
+mod snapshot;
 mod state;
+mod unknowns;
+mod view;
+mod wording;
 mod xml;
 
+pub use config::GroupConfig;
+pub use error::SimError;
 pub use fault::{Fault, FaultRule};
 pub use log::{CallOutcome, CallRecord};
-pub use model::{GroupConfig, RefreshSnapshot, RefreshStatus, RollbackSnapshot};
+pub use snapshot::{RefreshSnapshot, RefreshStatus, RollbackSnapshot};
+pub use unknowns::{
+    ActivityAccess, ActivityEnd, EarlyEnd, EarlyEndKind, ItuReading, ReasonWording, Rounding,
+    Unknowns,
+};
 
 use clock::Clock;
 use server::Shared;
 use state::State;
-
-/// Errors from the simulator's Rust API (not from its HTTP API).
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
-pub enum SimError {
-    /// No group with this name was created.
-    #[error("unknown Auto Scaling group {0:?}")]
-    UnknownGroup(String),
-    /// The group already has an active refresh.
-    #[error("group {group:?} already has an active instance refresh {id}")]
-    RefreshInProgress {
-        /// The group.
-        group: String,
-        /// The active refresh.
-        id: String,
-    },
-    /// The group has no Pending, InProgress or Baking refresh (to fail).
-    #[error("group {0:?} has no Pending, InProgress or Baking instance refresh")]
-    NoActiveRefresh(String),
-}
 
 /// Configures and starts an [`AutoScalingSim`].
 ///
@@ -306,6 +308,7 @@ pub enum SimError {
 pub struct SimBuilder {
     seed: u64,
     wall_clock_start: Option<SystemTime>,
+    vary_unknowns: Option<u64>,
 }
 
 impl SimBuilder {
@@ -322,6 +325,16 @@ impl SimBuilder {
         self
     }
 
+    /// Make each new refresh draw its own [`Unknowns`] ([`Unknowns::draw`]) from an RNG seeded
+    /// with `seed`, the group's name and the refresh's position among the group's refreshes:
+    /// the same seed, group name and refresh order give the same draws. A group whose
+    /// configuration fixes them ([`GroupConfig::unknowns`]) keeps its own. Without this, every
+    /// refresh uses [`Unknowns::default`].
+    pub fn vary_unknowns(mut self, seed: u64) -> Self {
+        self.vary_unknowns = Some(seed);
+        self
+    }
+
     /// Bind `127.0.0.1:0` and start serving.
     ///
     /// Must be called inside a tokio runtime; the server's tasks run on it.
@@ -329,7 +342,9 @@ impl SimBuilder {
         let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).await?;
         let addr = listener.local_addr()?;
         let wall = self.wall_clock_start.unwrap_or_else(SystemTime::now);
-        let shared = Arc::new(Shared::new(State::new(Clock::new(wall), self.seed)));
+        let mut state = State::new(Clock::new(wall), self.seed);
+        state.vary_unknowns = self.vary_unknowns;
+        let shared = Arc::new(Shared::new(state));
         let (shutdown, rx) = watch::channel(false);
         let task = tokio::spawn(server::accept_loop(listener, Arc::clone(&shared), rx));
         tracing::debug!(%addr, "sim: listening");
@@ -402,7 +417,7 @@ impl AutoScalingSim {
         self.shared
             .lock()
             .groups
-            .insert(name.into(), model::Group::new(config));
+            .insert(name.into(), group::Group::new(config));
     }
 
     /// Change the configuration used by the group's *later* refreshes.
@@ -518,7 +533,7 @@ impl AutoScalingSim {
             })
             .ok_or_else(|| SimError::NoActiveRefresh(group.to_owned()))?;
         let refresh = &mut g.refreshes[index];
-        refresh.interrupt(model::InterruptKind::Fail(reason.into()), now);
+        refresh.request(ending::Request::Fail(reason.into()), now);
         Ok(refresh.id.clone())
     }
 

@@ -1,131 +1,26 @@
-//! The four awsQuery operations, applied to [`State`].
+//! The awsQuery operations, applied to [`State`]: the four instance-refresh operations here,
+//! `DescribeScalingActivities` in `scaling`.
 
 use std::collections::BTreeSet;
 
 use tokio::time::Instant;
 
-use super::SimError;
+use super::api::{self, ApiError, Done, Params};
 use super::clock::Clock;
-use super::model::{InterruptKind, Refresh, RefreshStatus, View};
+use super::ending::Request;
 use super::prefs;
+use super::refresh::Refresh;
+use super::scaling;
+use super::snapshot::RefreshStatus;
 use super::state::State;
-use super::xml::{ErrorType, Node};
+use super::view::View;
+use super::xml::Node;
 
 /// The API version this simulator speaks.
 pub(crate) const API_VERSION: &str = "2011-01-01";
 
-/// The exact message AWS sends with `InstanceRefreshInProgress`.
-pub(crate) const IN_PROGRESS_MESSAGE: &str =
-    "An Instance Refresh is already in progress and blocks the execution of this Instance Refresh.";
-
 /// The message sent with `IrreversibleInstanceRefresh` (the fault's documented meaning).
 pub(crate) const IRREVERSIBLE_MESSAGE: &str = "The request failed because a desired configuration was not found or an incompatible launch template (uses a Systems Manager parameter instead of an AMI ID) or launch template version ($Latest or $Default) is present on the Auto Scaling group.";
-
-/// An error answered as an `<ErrorResponse>`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct ApiError {
-    pub(crate) status: u16,
-    pub(crate) kind: ErrorType,
-    pub(crate) code: String,
-    pub(crate) message: String,
-}
-
-impl ApiError {
-    pub(crate) fn new(status: u16, code: &str, message: impl Into<String>) -> Self {
-        ApiError {
-            status,
-            kind: if status >= 500 && code != "ResourceContention" {
-                ErrorType::Receiver
-            } else {
-                ErrorType::Sender
-            },
-            code: code.to_owned(),
-            message: message.into(),
-        }
-    }
-
-    fn validation(message: impl Into<String>) -> Self {
-        ApiError::new(400, "ValidationError", message)
-    }
-
-    fn missing(member: &str) -> Self {
-        ApiError::validation(format!(
-            "1 validation error detected: Value null at '{member}' failed to satisfy constraint: Member must not be null"
-        ))
-    }
-
-    fn unknown_group(name: &str) -> Self {
-        ApiError::validation(format!(
-            "AutoScalingGroup name not found - AutoScalingGroup '{name}' not found"
-        ))
-    }
-
-    fn no_active(group: &str) -> Self {
-        ApiError::new(
-            400,
-            "ActiveInstanceRefreshNotFound",
-            format!(
-                "No in progress or pending Instance Refresh found for Auto Scaling group {group}"
-            ),
-        )
-    }
-}
-
-impl From<SimError> for ApiError {
-    fn from(e: SimError) -> Self {
-        match e {
-            SimError::UnknownGroup(name) => ApiError::unknown_group(&name),
-            SimError::RefreshInProgress { .. } => {
-                ApiError::new(400, "InstanceRefreshInProgress", IN_PROGRESS_MESSAGE)
-            }
-            SimError::NoActiveRefresh(group) => ApiError::no_active(&group),
-        }
-    }
-}
-
-/// A successful operation: the elements inside `<{Action}Result>` and whether state changed.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Done {
-    pub(crate) result: Vec<Node>,
-    pub(crate) applied: bool,
-}
-
-/// Form parameters of one request.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Params<'a>(pub(crate) &'a [(String, String)]);
-
-impl<'a> Params<'a> {
-    /// The last value of `name`.
-    pub(crate) fn get(&self, name: &str) -> Option<&'a str> {
-        self.0
-            .iter()
-            .rev()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
-    }
-
-    fn group(&self) -> Result<&'a str, ApiError> {
-        let name = self
-            .get("AutoScalingGroupName")
-            .ok_or_else(|| ApiError::missing("autoScalingGroupName"))?;
-        if name.is_empty() {
-            return Err(ApiError::validation(
-                "1 validation error detected: Value '' at 'autoScalingGroupName' failed to satisfy constraint: Member must have length greater than or equal to 1",
-            ));
-        }
-        Ok(name)
-    }
-
-    /// Every parameter whose name starts with `prefix`, with the rest of the name.
-    pub(crate) fn with_prefix(
-        &self,
-        prefix: &'a str,
-    ) -> impl Iterator<Item = (&'a str, &'a str)> + 'a {
-        self.0
-            .iter()
-            .filter_map(move |(k, v)| k.strip_prefix(prefix).map(|rest| (rest, v.as_str())))
-    }
-}
 
 /// Run `action` against `state` at `now`.
 pub(crate) fn dispatch(
@@ -146,8 +41,15 @@ pub(crate) fn dispatch(
     match action {
         "StartInstanceRefresh" => start(state, now, params),
         "DescribeInstanceRefreshes" => describe(state, now, params),
-        "CancelInstanceRefresh" => interrupt(state, now, params, InterruptKind::Cancel),
-        "RollbackInstanceRefresh" => interrupt(state, now, params, InterruptKind::Rollback),
+        "CancelInstanceRefresh" => {
+            // API `CancelInstanceRefresh`: WaitForTransitioningInstances defaults to true.
+            let wait = params
+                .boolean("WaitForTransitioningInstances")?
+                .unwrap_or(true);
+            interrupt(state, now, params, Request::Cancel { wait })
+        }
+        "RollbackInstanceRefresh" => interrupt(state, now, params, Request::Rollback),
+        "DescribeScalingActivities" => scaling::describe(state, now, params),
         _ => Err(ApiError::new(
             400,
             "InvalidAction",
@@ -181,7 +83,7 @@ fn interrupt(
     state: &mut State,
     now: Instant,
     params: Params<'_>,
-    kind: InterruptKind,
+    kind: Request,
 ) -> Result<Done, ApiError> {
     let group = params.group()?;
     let g = state
@@ -194,17 +96,17 @@ fn interrupt(
     let status = g.view(index, now).status;
     let refresh = &mut g.refreshes[index];
     match (&kind, status) {
-        (InterruptKind::Cancel, RefreshStatus::Cancelling)
-        | (InterruptKind::Rollback, RefreshStatus::RollbackInProgress) => {
+        (Request::Cancel { .. }, RefreshStatus::Cancelling)
+        | (Request::Rollback, RefreshStatus::RollbackInProgress) => {
             Ok(id_result(&refresh.id, false))
         }
-        (InterruptKind::Rollback, _) if !refresh.reversible() => Err(ApiError::new(
+        (Request::Rollback, _) if !refresh.reversible() => Err(ApiError::new(
             400,
             "IrreversibleInstanceRefresh",
             IRREVERSIBLE_MESSAGE,
         )),
         (_, RefreshStatus::Pending | RefreshStatus::InProgress | RefreshStatus::Baking) => {
-            refresh.interrupt(kind, now);
+            refresh.request(kind, now);
             Ok(id_result(&refresh.id, true))
         }
         _ => Err(ApiError::no_active(group)),
@@ -250,8 +152,10 @@ fn refresh_member(r: &Refresh, v: &View, clock: &Clock) -> Node {
     }
     if let Some(rb) = &v.rollback {
         let mut rollback = Node::new("RollbackDetails");
+        if let Some(reason) = &rb.reason {
+            rollback.push_leaf("RollbackReason", reason);
+        }
         rollback
-            .push_leaf("RollbackReason", &rb.reason)
             .push_leaf("RollbackStartTime", &clock.timestamp(rb.at))
             .push_leaf("PercentageCompleteOnRollback", &rb.percentage.to_string())
             .push_leaf(
@@ -271,42 +175,8 @@ fn refresh_member(r: &Refresh, v: &View, clock: &Clock) -> Node {
 
 fn describe(state: &mut State, now: Instant, params: Params<'_>) -> Result<Done, ApiError> {
     let group = params.group()?;
-    let max_records = match params.get("MaxRecords") {
-        None => 50,
-        Some(raw) => match raw.parse::<i64>() {
-            Ok(n) if n > 100 => {
-                return Err(ApiError::validation(format!(
-                    "1 validation error detected: Value '{n}' at 'maxRecords' failed to satisfy constraint: Member must have value less than or equal to 100"
-                )));
-            }
-            Ok(n) if n < 1 => {
-                return Err(ApiError::validation(format!(
-                    "1 validation error detected: Value '{n}' at 'maxRecords' failed to satisfy constraint: Member must have value greater than or equal to 1"
-                )));
-            }
-            Ok(n) => usize::try_from(n).unwrap_or(50),
-            Err(_) => {
-                return Err(ApiError::new(
-                    400,
-                    "MalformedInput",
-                    format!("Invalid value for MaxRecords: '{raw}'"),
-                ));
-            }
-        },
-    };
-    let offset = match params.get("NextToken") {
-        None | Some("") => 0,
-        Some(token) => token
-            .strip_prefix("sim-")
-            .and_then(|n| n.parse::<usize>().ok())
-            .ok_or_else(|| {
-                ApiError::new(
-                    400,
-                    "InvalidNextToken",
-                    format!("The token '{token}' is invalid."),
-                )
-            })?,
-    };
+    let max_records = api::max_records(params, 50)?;
+    let offset = api::next_token_offset(params, "sim-")?;
     let ids: BTreeSet<&str> = params
         .with_prefix("InstanceRefreshIds.member.")
         .map(|(_, v)| v)

@@ -6,7 +6,7 @@
 
 use std::collections::BTreeMap;
 
-use super::ops::{ApiError, Params};
+use super::api::{ApiError, Params};
 use super::xml::Node;
 
 /// `MinHealthyPercentage` when the request sets none (and the group has no instance
@@ -140,11 +140,7 @@ pub(crate) fn reversible(desired: Option<&Node>) -> bool {
 }
 
 fn malformed(key: &str, raw: &str) -> ApiError {
-    ApiError::new(
-        400,
-        "MalformedInput",
-        format!("Invalid value for {key}: '{raw}'"),
-    )
+    ApiError::malformed(key, raw)
 }
 
 fn validation(message: impl Into<String>) -> ApiError {
@@ -152,25 +148,11 @@ fn validation(message: impl Into<String>) -> ApiError {
 }
 
 fn int(params: Params<'_>, key: &str) -> Result<Option<i64>, ApiError> {
-    params
-        .get(key)
-        .map(|raw| raw.parse::<i64>().map_err(|_| malformed(key, raw)))
-        .transpose()
+    params.int(key)
 }
 
 fn boolean(params: Params<'_>, key: &str) -> Result<Option<bool>, ApiError> {
-    params
-        .get(key)
-        .map(|raw| {
-            if raw.eq_ignore_ascii_case("true") {
-                Ok(true)
-            } else if raw.eq_ignore_ascii_case("false") {
-                Ok(false)
-            } else {
-                Err(malformed(key, raw))
-            }
-        })
-        .transpose()
+    params.boolean(key)
 }
 
 /// Collects constraint violations, phrased like Auto Scaling's

@@ -17,9 +17,10 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 
+use super::api::{ApiError, Params};
 use super::fault::Fault;
 use super::log::{CallOutcome, CallRecord};
-use super::ops::{self, ApiError, Params};
+use super::ops;
 use super::state::State;
 use super::xml;
 

@@ -4,12 +4,16 @@ use std::collections::BTreeMap;
 
 use tokio::time::Instant;
 
-use super::SimError;
 use super::clock::Clock;
+use super::config::GroupConfig;
+use super::error::SimError;
 use super::fault::FaultPlan;
+use super::group::Group;
+use super::ids::{fnv1a, uuid_from};
 use super::log::CallRecord;
-use super::model::{Group, GroupConfig, Refresh};
 use super::prefs::StartRequest;
+use super::refresh::Refresh;
+use super::unknowns::Unknowns;
 
 /// Everything behind the simulator's mutex. The mutex is never held across an `.await`.
 #[derive(Debug)]
@@ -22,6 +26,8 @@ pub(crate) struct State {
     pub(crate) request_rng: fastrand::Rng,
     pub(crate) faults: FaultPlan,
     pub(crate) calls: Vec<CallRecord>,
+    /// The seed refreshes draw their [`Unknowns`] from, if they vary.
+    pub(crate) vary_unknowns: Option<u64>,
 }
 
 impl State {
@@ -33,6 +39,7 @@ impl State {
             request_rng: fastrand::Rng::with_seed(seed ^ 0x5EED_5EED_5EED_5EED),
             faults: FaultPlan::default(),
             calls: Vec::new(),
+            vary_unknowns: None,
         }
     }
 
@@ -60,6 +67,15 @@ impl State {
             });
         }
         let id = uuid_from(self.rng.u128(..));
+        let unknowns = match (config.fixed_unknowns(), self.vary_unknowns) {
+            (Some(fixed), _) => fixed.clone(),
+            (None, Some(seed)) => {
+                let mut rng = fastrand::Rng::with_seed(draw_seed(seed, group, g.refreshes.len()));
+                Unknowns::draw(&mut rng)
+            }
+            (None, None) => Unknowns::default(),
+        };
+        let unknowns = config.apply_overrides(unknowns);
         g.refreshes.push(Refresh::new(
             id.clone(),
             group.to_owned(),
@@ -68,35 +84,19 @@ impl State {
             request.strategy,
             &request.preferences,
             request.desired,
+            unknowns,
         ));
         Ok(id)
     }
 }
 
-/// Format 128 random bits as a version-4, RFC 4122 variant UUID.
-pub(crate) fn uuid_from(bits: u128) -> String {
-    let bits = (bits & !(0xF_u128 << 76)) | (0x4_u128 << 76);
-    let bits = (bits & !(0x3_u128 << 62)) | (0x2_u128 << 62);
-    let hex = format!("{bits:032x}");
-    format!(
-        "{}-{}-{}-{}-{}",
-        &hex[0..8],
-        &hex[8..12],
-        &hex[12..16],
-        &hex[16..20],
-        &hex[20..32]
+/// The seed of the `index`-th refresh of `group` under `vary_unknowns(seed)`.
+fn draw_seed(seed: u64, group: &str, index: usize) -> u64 {
+    let index = u64::try_from(index).unwrap_or(u64::MAX);
+    fnv1a(
+        seed.to_le_bytes()
+            .into_iter()
+            .chain(group.bytes())
+            .chain(index.to_le_bytes()),
     )
-}
-
-#[cfg(test)]
-mod tests {
-    use super::uuid_from;
-
-    #[test]
-    fn uuid_shape() {
-        let id = uuid_from(u128::MAX);
-        assert_eq!(id, "ffffffff-ffff-4fff-bfff-ffffffffffff");
-        let id = uuid_from(0);
-        assert_eq!(id, "00000000-0000-4000-8000-000000000000");
-    }
 }
