@@ -124,14 +124,26 @@ pub(crate) struct Digest {
     pub(crate) took: Option<(f64, f64)>,
     /// The latest `EndTime` of a successful launch.
     pub(crate) last_end: Option<f64>,
-    /// When the launches still in flight began (the earliest, the latest), and how many.
-    pub(crate) in_flight: Option<(f64, f64)>,
-    pub(crate) in_flight_count: usize,
-    /// Some launch in flight is certainly not in service yet.
-    pub(crate) before_service: bool,
-    /// Some launch is warming up (its activity stays open through the warmup).
-    pub(crate) warming: bool,
+    /// The batch that began last.
+    pub(crate) batch: Batch,
     pub(crate) ending: Ending,
+}
+
+/// The launches of the batch that began last: those from the last launch that began after
+/// every earlier one had ended.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub(crate) struct Batch {
+    /// When its first launch began, and its last.
+    pub(crate) first_start: f64,
+    pub(crate) last_start: f64,
+    /// Its launches still in flight, and whether one of them is certainly not in service, or
+    /// warming up, or in a stage that does not tell.
+    pub(crate) in_flight: usize,
+    pub(crate) before_service: bool,
+    pub(crate) warming: bool,
+    pub(crate) unknown: bool,
+    /// The latest end of its launches that ended successfully.
+    pub(crate) last_end: Option<f64>,
 }
 
 /// Digests launches (oldest first), `warmup` being the refresh's `InstanceWarmup`.
@@ -139,24 +151,35 @@ pub(crate) fn digest(launches: &[Launch], warmup: Option<f64>) -> Option<Digest>
     let first_start = secs(launches.first()?.start);
     let mut took: Option<(f64, f64)> = None;
     let mut last_end: Option<f64> = None;
-    let mut in_flight: Option<(f64, f64)> = None;
-    let (mut count, mut before_service, mut warming) = (0, false, false);
+    let mut batch = Batch::default();
+    let mut open_until = f64::NEG_INFINITY;
+    let mut warming = false;
     for l in launches {
         let start = secs(l.start);
+        if start >= open_until {
+            batch = Batch {
+                first_start: start,
+                ..Batch::default()
+            };
+        }
+        batch.last_start = start;
         match (l.stage, l.end) {
-            (Stage::Failed, _) => {}
             (Stage::Done, Some(end)) => {
                 let end = secs(end);
                 let d = end - start;
                 took = Some(took.map_or((d, d), |(lo, hi)| (lo.min(d), hi.max(d))));
                 last_end = Some(last_end.map_or(end, |e| e.max(end)));
+                batch.last_end = Some(batch.last_end.map_or(end, |e| e.max(end)));
+                open_until = open_until.max(end);
             }
-            (_, Some(_)) => {}
+            (_, Some(end)) => open_until = open_until.max(secs(end)),
             (stage, None) => {
-                count += 1;
-                before_service |= stage == Stage::BeforeService;
+                batch.in_flight += 1;
+                batch.before_service |= stage == Stage::BeforeService;
+                batch.warming |= stage == Stage::Warming;
+                batch.unknown |= stage == Stage::Unknown;
                 warming |= stage == Stage::Warming;
-                in_flight = Some(in_flight.map_or((start, start), |(lo, hi)| (lo.min(start), hi.max(start))));
+                open_until = f64::INFINITY;
             }
         }
     }
@@ -169,10 +192,7 @@ pub(crate) fn digest(launches: &[Launch], warmup: Option<f64>) -> Option<Digest>
         first_start,
         took,
         last_end,
-        in_flight,
-        in_flight_count: count,
-        before_service,
-        warming,
+        batch,
         ending,
     })
 }
@@ -242,7 +262,7 @@ mod tests {
             .set_end_time(end.map(|e| DateTime::from(at(e))))
             .status_code(ScalingActivityStatusCode::from(code))
             .build()
-            .unwrap()
+
     }
 
     #[test]

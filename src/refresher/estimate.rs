@@ -342,10 +342,15 @@ impl Memory {
             Some(Phase::Cancelling) => self.cancelling(now),
             Some(Phase::RollbackInProgress) => self.rolling_back(now),
         };
-        let floor = plan.earliest.unwrap_or(f64::NEG_INFINITY);
-        let end = plan.end.map(|w| Window {
-            opens: w.opens.max(floor),
-            closes: w.closes.max(floor),
+        // Nothing plausible comes before what is certain: a window that opens sooner opens
+        // then (and one that is overdue stays overdue: the certain bound is only "now" then).
+        let floor = plan.earliest.filter(|e| *e > now);
+        let end = plan.end.map(|w| match floor {
+            Some(f) if w.opens < f => Window {
+                opens: f,
+                closes: w.closes.max(f),
+            },
+            _ => w,
         });
         let watch = plan.watch.or(end);
         let next = cadence::next_check(now, watch, &plan.points, plan.inside)
@@ -410,7 +415,7 @@ impl Memory {
             Some((level.after, level.by))
         } else if !level.seen && below {
             fresh
-                .filter(|f| f.in_flight.is_none())
+                .filter(|f| f.batch.in_flight == 0)
                 .and_then(|f| f.last_end.map(|e| reached(e, warmup, Some(f.ending))))
         } else {
             None
@@ -437,10 +442,10 @@ impl Memory {
         // When the work goes on from here: after the pause it is in; or when the batch in
         // flight began, if that came later (it began after a pause, or is a new batch).
         let mut anchor = paused_since.map_or(reach, |s| (s.0 + d, s.1 + d));
-        if let Some((first, _)) = fresh.and_then(|f| f.in_flight)
-            && first >= reach.0
+        if let Some(f) = fresh
+            && f.batch.first_start >= reach.0
         {
-            anchor = (first, first);
+            anchor = (f.batch.first_start, f.batch.first_start);
         }
         let allowance = if level.crossed || (below && !level.seen) { d } else { 0.0 };
         let stalled = now - level.by > STALL_AFTER + allowance;
@@ -448,9 +453,9 @@ impl Memory {
         // The work's end: the rest at the time per percent measured so far, each checkpoint
         // ahead pausing. At the target: the last instances, or a 100 % checkpoint's pause.
         let rate = self.rate(digest.map(|(_, d)| d));
-        let batch = fresh.and_then(|f| batch_window(&f, warmup, self.digest_at()));
-        // No batch is left to start (InstancesToUpdate 0 under either reading): the batch in
-        // flight is the last.
+        let batch = fresh.map(|f| batch_bounds(&f, warmup, self.digest_at()));
+        // No batch is left to start (InstancesToUpdate 0 under either reading): the batch that
+        // began last is the last.
         let last_batch = self.instances_to_update == Some(0) && paused_since.is_none();
         let work = if p >= target {
             self.at_target_window(fresh, batch, warmup, now)
@@ -464,9 +469,10 @@ impl Memory {
                 )
             });
             match (by_rate, batch) {
-                (_, Some(b)) if last_batch => Some(b),
+                (_, Some((lo, Some(hi)))) if last_batch => Window::new(lo, hi),
+                (Some(w), Some((lo, _))) if last_batch => Window::new(lo, w.closes.max(lo)),
                 // The work cannot end before the batch in flight can.
-                (Some(w), Some(b)) => Window::new(w.opens.max(b.opens), w.closes.max(b.opens)),
+                (Some(w), Some((lo, _))) => Window::new(w.opens.max(lo), w.closes.max(lo)),
                 (w, _) => w,
             }
         };
@@ -517,18 +523,21 @@ impl Memory {
     fn at_target_window(
         &self,
         fresh: Option<Digest>,
-        batch: Option<Window>,
+        batch: Option<(f64, Option<f64>)>,
         warmup: f64,
         now: f64,
     ) -> Option<Window> {
         let (after, by) = self.at_target.unwrap_or((now, now));
-        let finishing = batch.unwrap_or(Window {
-            opens: after,
-            closes: by + warmup,
-        });
+        let finishing = match batch {
+            Some((lo, Some(hi))) => Window { opens: lo, closes: hi },
+            _ => Window {
+                opens: after,
+                closes: by + warmup,
+            },
+        };
         if self.hundred_may_pause() && now > finishing.closes {
             let began = match fresh {
-                Some(f) if f.in_flight.is_none() => f
+                Some(f) if f.batch.in_flight == 0 => f
                     .last_end
                     .map_or((after, by), |e| reached(e, warmup, Some(f.ending))),
                 _ => (after, by),
@@ -560,11 +569,17 @@ impl Memory {
                 seen: true,
             },
             None => {
+                // Seen `Pending`: the work began between that check and the next. Never seen
+                // so: at the start (UG: Pending "should then quickly change to InProgress").
                 let lo = self.work_lo()?;
+                let by = match (self.pending_last, self.work_seen) {
+                    (Some(_), Some(seen)) => seen.max(lo).min(level.by),
+                    _ => lo,
+                };
                 Level {
                     p: 0,
                     after: lo,
-                    by: self.work_seen.unwrap_or(lo).max(lo).min(level.by),
+                    by,
                     crossed: false,
                     seen: true,
                 }
@@ -624,7 +639,7 @@ impl Memory {
             ..Plan::default()
         };
         match self.digest().filter(|(at, _)| *at >= by) {
-            Some((_, f)) if f.in_flight.is_none() => {
+            Some((_, f)) if f.batch.in_flight == 0 => {
                 if let Some(e) = f.last_end {
                     let warmup = self.prefs.warmup.unwrap_or(0.0);
                     let (lo, hi) = reached(e, warmup, Some(f.ending));
@@ -697,22 +712,42 @@ fn reached(end: f64, warmup: f64, ending: Option<Ending>) -> (f64, f64) {
     }
 }
 
-/// When the batch in flight can end: each launch takes between the shortest and the longest
-/// this refresh's launches took (a warmup more if activities end in service); one not in
-/// service yet at the read still has its warmup ahead.
-fn batch_window(f: &Digest, warmup: f64, read_at: f64) -> Option<Window> {
-    let (first, last) = f.in_flight?;
-    let (lo, hi) = f.took?;
+/// When the batch that began last can end: when its last launch is counted. A launch that
+/// ended is counted then (or a warmup later, if activities end in service); one in flight takes
+/// between the shortest and the longest time this refresh's launches took, and one not in
+/// service yet at the read still has its warmup ahead. The latest bound is unknown while a launch
+/// is in flight and none has ended yet.
+fn batch_bounds(f: &Digest, warmup: f64, read_at: f64) -> (f64, Option<f64>) {
+    let b = f.batch;
     let extra = match f.ending {
         Ending::AfterWarmup => (0.0, 0.0),
         Ending::InService => (warmup, warmup),
         Ending::Unknown => (0.0, warmup),
     };
-    let mut opens = last.max(first) + lo + extra.0;
-    if f.before_service {
-        opens = opens.max(read_at + warmup);
+    let mut lo = b.last_end.map_or(f64::NEG_INFINITY, |e| e + extra.0);
+    let mut hi = b.last_end.map(|e| e + extra.1);
+    if b.in_flight > 0 {
+        if b.before_service {
+            lo = lo.max(read_at + warmup);
+        }
+        if b.warming || b.unknown {
+            lo = lo.max(read_at);
+        }
+        match f.took {
+            Some((shortest, longest)) => {
+                lo = lo.max(b.last_start + shortest + extra.0);
+                hi = Some(hi.unwrap_or(f64::NEG_INFINITY).max(b.last_start + longest + extra.1));
+            }
+            None => hi = None,
+        }
+        if b.warming
+            && let Some(h) = hi.as_mut()
+        {
+            *h = h.max(read_at + warmup);
+        }
     }
-    Window::new(opens, (last + hi + extra.1).max(opens))
+    let lo = if lo.is_finite() { lo } else { read_at };
+    (lo, hi.map(|h| h.max(lo)))
 }
 
 /// What one phase's estimate says before the cadence turns it into a next check.

@@ -170,6 +170,9 @@ impl<'a> Run<'a> {
             Err(err) if transient(&err) => return None,
             Err(_) => None,
         };
+        if std::env::var("WAIT_TRACE").is_ok() {
+            eprintln!("TRACE launches {:?}", launches.as_ref().map(|l| l.iter().map(|l| (crate::refresher::activity::secs(l.start) as i64 % 100000, l.end.map(|e| crate::refresher::activity::secs(e) as i64 % 100000), l.stage)).collect::<Vec<_>>()));
+        }
         Some(self.memory.activities(launches, now))
     }
 
