@@ -103,7 +103,7 @@ pub(crate) fn of_refresh(
         refresh.refresh_time(at, suspended).checked_sub(pending)
     };
     // The course up to the cut (or now), and what happens after.
-    let (limit, cut) = match &resolved {
+    let (limit, cut) = match resolved {
         Some(r) => {
             let Some(x) = offset(r.at) else {
                 return Vec::new();
@@ -208,7 +208,7 @@ pub(crate) fn of_refresh(
             }
         }
     }
-    if let Some(r) = &resolved
+    if let Some(r) = resolved
         && let Some(Undo::Batched(undo)) = &r.undo
     {
         let taken = r.nat.taken;

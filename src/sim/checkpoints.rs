@@ -67,9 +67,9 @@ impl Checkpoints {
     pub(crate) fn reached(&self, before: u32, after: u32) -> Option<u32> {
         self.counts
             .iter()
-            .filter(|&&(_, k)| before < k && k <= after)
+            .rev()
+            .find(|&&(_, k)| before < k && k <= after)
             .map(|&(c, _)| c)
-            .last()
     }
 
     /// Whether the refresh pauses for the delay once checkpoint `c` is reached with `done`

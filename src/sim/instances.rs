@@ -110,7 +110,7 @@ impl Slot {
         self.attempts
             .iter()
             .enumerate()
-            .last()
+            .next_back()
             .filter(|(_, a)| a.healthy)
     }
 

@@ -2,99 +2,134 @@
 //!
 //! [`AutoScalingSim`] is an HTTP/1 server on `127.0.0.1` (ephemeral port) that speaks the
 //! awsQuery protocol of Auto Scaling API version 2011-01-01 for the four instance-refresh
-//! operations: `StartInstanceRefresh`, `DescribeInstanceRefreshes`, `CancelInstanceRefresh`
-//! and `RollbackInstanceRefresh`. Point the real SDK client at
+//! operations, `StartInstanceRefresh`, `DescribeInstanceRefreshes`, `CancelInstanceRefresh` and
+//! `RollbackInstanceRefresh`, and for `DescribeScalingActivities`. Point the real SDK client at
 //! [`endpoint_url`](AutoScalingSim::endpoint_url) (or use [`AutoScalingSim::client`]) and the
 //! whole stack — signing, HTTP, XML parsing, error classification — runs for real.
 //!
 //! # Model
 //!
+//! The simulator follows what public sources say about instance refreshes, and nothing more:
+//! every behaviour below names its source, the user guide (UG), the API reference (API) or the
+//! AWS CLI's examples (CLI). What no source states is a **guess**, marked so: the guesses that
+//! matter to a waiter are drawn per refresh ([`Unknowns`], see [Guesses](#guesses)), so that
+//! tests and benches run over a family of plausible Auto Scalings rather than one world.
+//!
 //! Groups are created from Rust with [`AutoScalingSim::create_group`]. A group has at most one
 //! *active* refresh (Pending, InProgress, Baking, Cancelling or RollbackInProgress); starting
-//! another answers HTTP 400 `InstanceRefreshInProgress`, exactly like AWS. A refresh moves
+//! another answers HTTP 400 `InstanceRefreshInProgress` (API `StartInstanceRefresh`). A refresh
+//! moves
 //!
 //! ```text
-//!            linear or in batches; checkpoint waits
-//!            stay InProgress; frozen while Launch
-//!            is suspended
 //! Pending ──▶ InProgress ──▶ Baking (if the bake time > 0) ──▶ Successful
-//!    │             │             │
-//!    ├─ cancel ────┴─────────────┴──▶ Cancelling ──▶ Cancelled
+//!    │         (batches,          │
+//!    │       checkpoint pauses)   │
+//!    ├─ cancel ───────────────────┴──▶ Cancelling ──▶ Cancelled
 //!    ├─ rollback (needs a pinned DesiredConfiguration) ──▶ RollbackInProgress ──▶ RollbackSuccessful
-//!    └─ failure (fail_after, fail_refresh) ──▶ Failed
+//!    └─ alarm, an hour without a healthy instance, a stall ──▶ Failed
 //!                     └─ with AutoRollback ──▶ RollbackInProgress ──▶ RollbackSuccessful
 //! ```
 //!
-//! with the durations of its [`GroupConfig`] and the `Preferences` of its request. Status is
-//! computed lazily from the clock when read; there is no background task.
+//! with the settings of its [`GroupConfig`], the `Preferences` of its request and its
+//! [`Unknowns`]. A refresh lays out its instances when it starts; its status is computed
+//! lazily from the clock when read (a binary search: a describe of a 500-instance refresh costs
+//! little), and there is no background task.
 //!
-//! ## Linear or in batches
+//! ## Facts
 //!
-//! A refresh replaces its group's [`instances`](GroupConfig::instances) **in batches** when its
-//! `StartInstanceRefresh` request sets `InstanceWarmup`, `MinHealthyPercentage`,
-//! `MaxHealthyPercentage` or `CheckpointPercentages`, or when the group opts in with
-//! [`GroupConfig::batched`]. Otherwise (the default, and every refresh started with
-//! [`AutoScalingSim::start_refresh`] or [`AutoScalingSim::seed_running_refresh`] in a group
-//! that did not opt in) `PercentageComplete` grows **linearly** over
-//! [`refresh_duration`](GroupConfig::refresh_duration) and `InstancesToUpdate` shrinks with it.
+//! - **Batches** (UG "How instance refresh works", API `RefreshPreferences`): a refresh
+//!   replaces `instances - ceil(instances × MinHealthyPercentage / 100)` instances at a time,
+//!   plus `ceil(instances × (MaxHealthyPercentage - 100) / 100)` above the desired capacity, at
+//!   least one: Min 90 / Max 100 replaces 10 %, Min 100 one at a time, Min 0 all at once.
+//!   (Guess: the exact rounding.) With `MaxHealthyPercentage` omitted, each old instance is
+//!   terminated as its replacement launches; set while `MinHealthyPercentage` lets no instance
+//!   go out of service, the replacement is launched first ("Explicitly setting
+//!   MaxHealthyPercentage to 100 is not equivalent to omitting it", API `RefreshPreferences`).
+//! - **Instances** (UG "How instance refresh works"): each new instance has its own launch
+//!   time, plus its launch lifecycle hook if the group has one; the warmup counts from
+//!   `InService`. A batch ends when all its instances are healthy and past warmup, so it lasts
+//!   as long as its slowest instance; the next batch starts then.
+//! - **Warmup** (API `RefreshPreferences`): the request's `InstanceWarmup`, else the group's
+//!   [`DefaultInstanceWarmup`](GroupConfig::default_warmup), else its
+//!   [`HealthCheckGracePeriod`](GroupConfig::health_check_grace_period), which is 0 s for
+//!   groups made through the CLI or an SDK (the default here).
+//! - **Health checks** (UG "How instance refresh works"): new instances that fail their health
+//!   check are replaced by another new instance; a refresh that cannot place a healthy
+//!   instance "keeps retrying for an hour", then fails (`Failed`).
+//! - **`PercentageComplete`** (API `InstanceRefresh`, UG "Check the status of an instance
+//!   refresh"): the share of instances healthy and past their warmup, so inside a batch it
+//!   moves one instance at a time (in a group of 500, 1 % per 5 instances); it goes back down
+//!   to 0 during a rollback.
+//! - **`InstancesToUpdate`** (CLI `describe-instance-refreshes` example, UG "Check the status
+//!   of an instance refresh"): AWS's samples show 0 while still `InProgress` at 0 % and 50 %:
+//!   by default it counts the instances not yet taken into a batch.
+//! - **Checkpoints** (UG "Add checkpoints to an instance refresh"; API `RefreshPreferences`
+//!   for the 3600 s default delay): a checkpoint is reached when the share of replaced and
+//!   warmed-up instances reaches it, so the percentage can overshoot (4 instances, a 20 %
+//!   checkpoint: 25 %); a batch never replaces more than the next checkpoint needs; the
+//!   percentage does not move in a batch that reaches a checkpoint until that batch has warmed
+//!   up; the refresh then waits `CheckpointDelay`, still `InProgress`. A last checkpoint below
+//!   100 ends the refresh there (`Successful`, with that percentage).
+//! - **Bake** (API `RefreshPreferences`): `Baking` for `BakeTime` once every instance is
+//!   replaced, then `Successful`.
+//! - **Cancel** (API `CancelInstanceRefresh`): `Cancelling`, then `Cancelled`, waiting for the
+//!   instances in flight unless `WaitForTransitioningInstances=false`, which cancels at once
+//!   (the launches in flight go on). Replaced instances are not rolled back.
+//! - **Rollback** (UG "Undo changes with a rollback", API `RollbackInstanceRefresh`): needs a
+//!   desired configuration with a numbered launch template version, else HTTP 400
+//!   `IrreversibleInstanceRefresh`. `RollbackInProgress` replaces the instances the refresh
+//!   took into batches again, taking about as long as they took, while `PercentageComplete`
+//!   goes back down; `RollbackDetails` hold the values of the moment it started. With
+//!   `AutoRollback`, a failure rolls back instead.
+//! - **Early ends** (API `RefreshPreferences` `AlarmSpecification`, UG): nothing announces
+//!   when a refresh ends. [`Unknowns::early_end`] ends one at a seeded moment: cancelled by
+//!   another actor (with or without waiting), failed by an alarm, rolled back by an alarm with
+//!   `AutoRollback`, or stalled (no progress) for an hour and then `Failed`
+//!   ([`EarlyEndKind`]).
+//! - **`StatusReason`**: the only text on record is the warmup sentence, `Waiting for instances
+//!   to warm up before continuing. For example: i-0123456789abcdef0 is warming up.` (CLI
+//!   example, UG), sent while an instance is warming up, naming it. Successful refreshes carry
+//!   none.
+//! - **Scaling activities** (API `DescribeScalingActivities`, `Activity`): one launch and one
+//!   terminate activity per replaced instance (and per instance that failed its health check),
+//!   with `StartTime`, `EndTime` once done, and a `StatusCode` (`PreInService`,
+//!   `MidLifecycleAction` during a hook, `WaitingForInstanceWarmup`, `Successful`, `Failed`,
+//!   ...); those in progress first, then by start time, newest first; `MaxRecords` up to 100
+//!   (default 100) a page, with `NextToken`.
 //!
-//! In batches, like Auto Scaling:
+//! ## Guesses
 //!
-//! - **Batch size**: the instances that may be out of service,
-//!   `instances - ceil(instances × MinHealthyPercentage / 100)`, plus, when
-//!   `MaxHealthyPercentage` > 100 (launch before terminating), the instances that may be
-//!   launched above the desired capacity, `ceil(instances × (MaxHealthyPercentage - 100) / 100)`;
-//!   at least 1. Defaults: 90 and 100 (so 10 instances go 1 at a time; with 80 %, 2 at a time).
-//! - **Batch time**: the group's [`launch_duration`](GroupConfig::launch_duration) (60 s) plus
-//!   the instance warmup: the request's `InstanceWarmup`, else the group's
-//!   [`default_warmup`](GroupConfig::default_warmup), else its
-//!   [`health_check_grace_period`](GroupConfig::health_check_grace_period) (300 s).
-//! - **Progress**: an instance counts once it is healthy and warmed up, so `PercentageComplete`
-//!   (`floor(100 × replaced / instances)`) jumps when a batch ends and `InstancesToUpdate`
-//!   drops by the batch. Batches follow each other without a gap.
-//! - **Checkpoints** (`CheckpointPercentages`, `CheckpointDelay`, default 3600 s): a batch never
-//!   replaces more instances than the next checkpoint needs
-//!   (`ceil(instances × checkpoint / 100)`); when `PercentageComplete` reaches a checkpoint the
-//!   refresh waits `CheckpointDelay`, still `InProgress`, with `StatusReason`
-//!   `Waiting for the checkpoint delay to elapse. Checkpoint 20% reached.` Several checkpoints
-//!   reached by one batch make one wait. The **last** checkpoint ends the replacements without
-//!   a wait (the AWS user guide: the refresh "transitions to Successful after this percentage
-//!   is successfully replaced"); below 100 it is a partial refresh, which ends `Successful`
-//!   with that `PercentageComplete`.
+//! Drawn per refresh ([`Unknowns`]; fixed with [`GroupConfig::unknowns`], drawn with
+//! [`SimBuilder::vary_unknowns`], else [`Unknowns::default`]): the wording of every other
+//! `StatusReason` and of `RollbackReason` (none, or one of several sentences), the rounding of
+//! `PercentageComplete`, the `Pending` time, each instance's launch time and its spread,
+//! lifecycle hooks, the share of health-check failures, the reading of `InstancesToUpdate`,
+//! whether a 100 % checkpoint pauses, when a launch activity ends, whether activities are
+//! served, and the early end.
 //!
-//! Either way, the bake time is the request's `BakeTime`, else the group's
-//! [`bake_duration`](GroupConfig::bake_duration): `Baking` for that long after the last
-//! replacement, then `Successful`.
+//! Fixed, and marked in the code: an instance fails its health check as it comes `InService`;
+//! the hour of retrying counts per instance; a termination takes 30 s and holds nothing up;
+//! `Cancelling` lasts at least [`cancel_duration`](GroupConfig::cancel_duration) (5 s); a
+//! rollback replaces instances in batches of the refresh's size, with the same launch times,
+//! without health-check failures; launches in flight end `Failed` when a refresh fails and
+//! `Cancelled` when it rolls back; the `Cause` and `Progress` of activities; the stalled
+//! refresh keeps its progress and shows no warmup sentence; a `Launch` process suspended with
+//! [`AutoScalingSim::suspend_launch`] freezes a refresh without failing it.
 //!
-//! ## Rollbacks and failures
-//!
-//! `RollbackInstanceRefresh` needs a refresh started with a `DesiredConfiguration` whose
-//! launch template version is not `$Latest` or `$Default`; otherwise it answers HTTP 400
-//! `IrreversibleInstanceRefresh`. During `RollbackInProgress`, `RollbackDetails` hold the
-//! `PercentageComplete` and `InstancesToUpdate` of the moment the rollback started (also in
-//! `ProgressDetailsOnRollback`), `PercentageComplete` goes back down to 0 (as the AWS API
-//! reference says) and `InstancesToUpdate` keeps the instances the refresh had not replaced.
-//! A linear refresh rolls back over [`rollback_duration`](GroupConfig::rollback_duration); a
-//! batched one replaces the instances it replaced (and those of the batch in flight) again,
-//! batch by batch.
-//!
-//! A refresh fails at a set time with [`GroupConfig::fail_after`] (and
-//! [`fail_reason`](GroupConfig::fail_reason)), or now with [`AutoScalingSim::fail_refresh`]:
-//! `Failed`, progress frozen, the reason as `StatusReason`; with `AutoRollback` it rolls back
-//! instead. [`AutoScalingSim::suspend_launch`] stalls a refresh: it stays `InProgress` with its
-//! progress frozen until [`AutoScalingSim::resume_launch`].
+//! **Linear refreshes** are a test convenience, not a model of AWS: a group that sets a
+//! [`refresh_duration`](GroupConfig::refresh_duration) (and a request that shapes no batch)
+//! gets a `PercentageComplete` growing linearly over that time, the warmup sentence throughout,
+//! and no activities; [`AutoScalingSim::seed_running_refresh`] starts one.
 //!
 //! ## What Describe sends
 //!
-//! Each refresh has its `StatusReason` (all statuses but `Successful` and `RollbackSuccessful`,
-//! e.g. `Waiting for instances to warm up before continuing. For example: i-0… is warming up.`),
-//! `ProgressDetails` with `LivePoolProgress` (no warm pool is modelled, so no
-//! `WarmPoolProgress`), the `DesiredConfiguration` as the request sent it, and `Preferences`
-//! with what the request set plus the defaults Auto Scaling echoes: `MinHealthyPercentage`
-//! (90), `SkipMatching` (false), `AutoRollback` (false), `ScaleInProtectedInstances` and
-//! `StandbyInstances` (`Ignore`), `CheckpointDelay` (3600) when checkpoints are set, and
-//! `BakeTime` when a bake time is in effect. `MaxHealthyPercentage` and `InstanceWarmup` are
-//! echoed only when set (an unset `MaxHealthyPercentage` is not the same as 100). Elements
+//! Each refresh has its `StatusReason` when there is one (see above), `ProgressDetails` with
+//! `LivePoolProgress` (no warm pool is modelled, so no `WarmPoolProgress`), the
+//! `DesiredConfiguration` as the request sent it, and `Preferences` with what the request set
+//! plus the defaults Auto Scaling echoes: `MinHealthyPercentage` (90), `SkipMatching` (false),
+//! `AutoRollback` (false), `ScaleInProtectedInstances` and `StandbyInstances` (`Ignore`),
+//! `CheckpointDelay` (3600) when checkpoints are set, and `BakeTime` when a bake time is in
+//! effect. `MaxHealthyPercentage` and `InstanceWarmup` are echoed only when set. Elements
 //! come in the service model's order. Out-of-range preferences (`MinHealthyPercentage` outside
 //! 0..=100, `MaxHealthyPercentage` outside 100..=200 or without `MinHealthyPercentage` or more
 //! than 100 above it, `BakeTime`/`CheckpointDelay` outside 0..=172800, `CheckpointPercentages`
@@ -139,6 +174,50 @@
 //! let refresh = &out.instance_refreshes()[0];
 //! assert_eq!(refresh.status(), Some(&InstanceRefreshStatus::Successful));
 //! assert_eq!(refresh.percentage_complete(), Some(100));
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! Varied guesses and an early end: each refresh draws its own [`Unknowns`]; a group can fix
+//! them, here to fail by an alarm 90 s in, with the scaling activities open through the warmup:
+//!
+//! ```
+//! use std::time::Duration;
+//! use aws_sdk_autoscaling::types::ScalingActivityStatusCode;
+//! use instance_refresh_retry::sim::{
+//!     ActivityEnd, AutoScalingSim, EarlyEnd, EarlyEndKind, GroupConfig, RefreshStatus, Unknowns,
+//! };
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! tokio::time::pause();
+//! let sim = AutoScalingSim::builder().vary_unknowns(7).start().await?;
+//! let alarm = Unknowns::default()
+//!     .with_launch_activity_ends(ActivityEnd::AfterWarmup)
+//!     .with_early_end(EarlyEnd::new(EarlyEndKind::AlarmFailed, Duration::from_secs(90)));
+//! sim.create_group("web", GroupConfig::default().instances(4).unknowns(alarm));
+//! sim.create_group("drawn", GroupConfig::default().instances(200));
+//! let client = sim.client();
+//! for group in ["web", "drawn"] {
+//!     client.start_instance_refresh().auto_scaling_group_name(group).send().await?;
+//! }
+//! let drawn = &sim.refreshes("drawn")?[0];
+//! assert!((30..=300).contains(&drawn.unknowns.launch_base.as_secs()));
+//!
+//! tokio::time::sleep(Duration::from_secs(60)).await;
+//! let activities = client
+//!     .describe_scaling_activities()
+//!     .auto_scaling_group_name("web")
+//!     .send()
+//!     .await?;
+//! let first = &activities.activities()[0];
+//! assert!(first.description().unwrap().starts_with("Launching a new EC2 instance: i-"));
+//! assert_eq!(first.status_code(), Some(&ScalingActivityStatusCode::PreInService));
+//!
+//! tokio::time::sleep(Duration::from_secs(30)).await;
+//! let failed = &sim.refreshes("web")?[0];
+//! assert_eq!(failed.status, RefreshStatus::Failed);
+//! assert_eq!(failed.planned_end, Some(failed.start_time + Duration::from_secs(5 + 4 * 60)));
 //! # Ok(())
 //! # }
 //! ```
@@ -431,10 +510,10 @@ impl AutoScalingSim {
         Ok(())
     }
 
-    /// Start a refresh from Rust with its own timing, as if `StartInstanceRefresh` had been
-    /// called now with strategy `Rolling` and no preferences and no desired configuration
-    /// (so it cannot be rolled back). It replaces instances linearly unless `config` is
-    /// [`batched`](GroupConfig::batched). Returns the refresh id.
+    /// Start a refresh from Rust with its own configuration, as if `StartInstanceRefresh` had
+    /// been called now with strategy `Rolling` and no preferences and no desired configuration
+    /// (so it cannot be rolled back). It replaces instances in batches, or linearly if `config`
+    /// sets a [`refresh_duration`](GroupConfig::refresh_duration). Returns the refresh id.
     pub fn start_refresh(&self, group: &str, config: GroupConfig) -> Result<String, SimError> {
         let mut state = self.shared.lock();
         let now = state.clock.now();
@@ -538,10 +617,11 @@ impl AutoScalingSim {
     }
 
     /// Suspend the group's `Launch` process (like `SuspendProcesses` with `Launch`): an
-    /// InProgress refresh stands still — status `InProgress`, `PercentageComplete` frozen, a
-    /// `StatusReason` saying why — until [`resume_launch`](Self::resume_launch). A Pending
-    /// refresh runs out its Pending time and then stands at 0 %. Baking, cancelling and rolling
-    /// back are not affected. Suspending a suspended process does nothing.
+    /// InProgress refresh stands still — status `InProgress`, `PercentageComplete` frozen, the
+    /// refresh's [wording](ReasonWording) of it — until [`resume_launch`](Self::resume_launch).
+    /// A Pending refresh runs out its Pending time and then stands at 0 %. Baking, cancelling
+    /// and rolling back are not affected. Suspending a suspended process does nothing. (Guess:
+    /// whether AWS fails such a refresh after an hour is not stated; it does not here.)
     pub fn suspend_launch(&self, group: &str) -> Result<(), SimError> {
         let mut state = self.shared.lock();
         let now = state.clock.now();

@@ -219,9 +219,9 @@ impl Refresh {
         now: Instant,
         freeze: Option<Instant>,
         suspended: &[Suspension],
-    ) -> Option<Resolved> {
+    ) -> Option<&Resolved> {
         if let Some(resolved) = self.resolved.get() {
-            return Some(resolved.clone());
+            return Some(resolved);
         }
         let mut causes: Vec<(Instant, Cause)> = Vec::with_capacity(5);
         if let Some((at, request)) = &self.request {
@@ -263,8 +263,10 @@ impl Refresh {
                     applies.then_some((at, cause, nat))
                 })?;
         let resolved = self.resolved_by(at, cause, nat, freeze, suspended);
-        let _ = self.resolved.set(resolved.clone());
-        Some(resolved)
+        // Fixed from now on: the moments before `now` cannot change, and no request is taken
+        // once the refresh has ended (`request` clears it otherwise).
+        let _ = self.resolved.set(resolved);
+        self.resolved.get()
     }
 
     fn resolved_by(
@@ -422,7 +424,7 @@ impl Refresh {
         &self,
         now: Instant,
         suspended: &[Suspension],
-    ) -> (Option<Resolved>, Option<Instant>) {
+    ) -> (Option<&Resolved>, Option<Instant>) {
         let freeze = self.freeze(suspended);
         (self.resolve(now, freeze, suspended), freeze)
     }
@@ -457,5 +459,203 @@ impl Refresh {
             unknowns: self.unknowns.clone(),
             planned_end: self.planned_end(suspended).map(wall),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sim::unknowns::{EarlyEnd, ReasonWording};
+
+    fn secs(s: u64) -> Duration {
+        Duration::from_secs(s)
+    }
+
+    fn refresh_with(config: GroupConfig, preferences: &Preferences) -> (Refresh, Instant) {
+        let t0 = Instant::now();
+        let unknowns = config.apply_overrides(config.fixed_unknowns().cloned().unwrap_or_default());
+        let r = Refresh::new(
+            "id".into(),
+            "web".into(),
+            t0,
+            &config,
+            "Rolling".into(),
+            preferences,
+            None,
+            unknowns,
+        );
+        (r, t0)
+    }
+
+    fn refresh(config: GroupConfig) -> (Refresh, Instant) {
+        refresh_with(config, &Preferences::default())
+    }
+
+    fn linear(instances: u32, pending: u64, work: u64) -> GroupConfig {
+        GroupConfig::default()
+            .instances(instances)
+            .pending_duration(secs(pending))
+            .refresh_duration(secs(work))
+    }
+
+    #[test]
+    fn linear_lifecycle() {
+        let (r, t0) = refresh(linear(4, 10, 100).bake_duration(secs(20)));
+        let at = |s| r.view(t0 + secs(s), &[]);
+        assert_eq!(at(0).status, RefreshStatus::Pending);
+        assert_eq!(at(0).reason, None);
+        assert_eq!(at(10).status, RefreshStatus::InProgress);
+        assert_eq!((at(60).percentage, at(60).instances_to_update), (50, 2));
+        assert!(
+            at(60)
+                .reason
+                .is_some_and(|r| r.starts_with("Waiting for instances to warm up"))
+        );
+        assert_eq!(
+            (at(110).status, at(110).percentage),
+            (RefreshStatus::Baking, 100)
+        );
+        assert_eq!(at(110).reason, None);
+        assert_eq!(at(130).status, RefreshStatus::Successful);
+        assert_eq!(at(999).end, Some(t0 + secs(130)));
+        assert_eq!(at(999).reason, None);
+
+        let worded = Unknowns::default().with_status_reasons(ReasonWording::Variant(0));
+        let (r, t0) = refresh(linear(4, 10, 100).unknowns(worded));
+        assert!(r.view(t0, &[]).reason.is_some());
+    }
+
+    #[test]
+    fn a_scripted_failure_freezes_progress() {
+        let (r, t0) = refresh(linear(2, 0, 100).fail_after(secs(30)));
+        let v = r.view(t0 + secs(50), &[]);
+        assert_eq!((v.status, v.percentage), (RefreshStatus::Failed, 30));
+        assert_eq!(v.end, Some(t0 + secs(30)));
+        assert_eq!(v.reason, None);
+        let (r, t0) = refresh(linear(2, 0, 100).fail_after(secs(30)).fail_reason("boom"));
+        assert_eq!(r.view(t0 + secs(50), &[]).reason.as_deref(), Some("boom"));
+    }
+
+    #[test]
+    fn cancel_waits_or_not_and_rollback_goes_back_down() {
+        let config = linear(10, 0, 100)
+            .cancel_duration(secs(5))
+            .rollback_duration(secs(10));
+        let (mut r, t0) = refresh(config.clone());
+        r.request(Request::Cancel { wait: true }, t0 + secs(40));
+        assert_eq!(r.view(t0 + secs(41), &[]).status, RefreshStatus::Cancelling);
+        let done = r.view(t0 + secs(45), &[]);
+        assert_eq!(
+            (done.status, done.percentage),
+            (RefreshStatus::Cancelled, 40)
+        );
+        assert_eq!(done.end, Some(t0 + secs(45)));
+
+        let (mut r, t0) = refresh(config.clone());
+        r.request(Request::Cancel { wait: false }, t0 + secs(40));
+        let done = r.view(t0 + secs(40), &[]);
+        assert_eq!(
+            (done.status, done.end),
+            (RefreshStatus::Cancelled, Some(t0 + secs(40)))
+        );
+
+        let (mut r, t0) = refresh(config);
+        r.request(Request::Rollback, t0 + secs(50));
+        let mid = r.view(t0 + secs(55), &[]);
+        assert_eq!(mid.status, RefreshStatus::RollbackInProgress);
+        let details = mid.rollback.expect("details");
+        assert_eq!(
+            (details.at, details.percentage, details.instances_to_update),
+            (t0 + secs(50), 50, 5)
+        );
+        assert_eq!(mid.percentage, 25);
+        let end = r.view(t0 + secs(60), &[]);
+        assert_eq!(
+            (end.status, end.percentage),
+            (RefreshStatus::RollbackSuccessful, 0)
+        );
+        assert_eq!(end.end, Some(t0 + secs(60)));
+    }
+
+    #[test]
+    fn instant_at_inverts_refresh_time() {
+        let mut rng = fastrand::Rng::with_seed(5);
+        for _ in 0..200 {
+            let config = GroupConfig::default()
+                .instances(rng.u32(1..6))
+                .pending_duration(secs(rng.u64(0..50)))
+                .launch_duration(secs(rng.u64(0..100)));
+            let (r, t0) = refresh(config);
+            let mut suspended = Vec::new();
+            let mut t = t0;
+            for _ in 0..rng.usize(0..4) {
+                let a = t + secs(rng.u64(0..200));
+                let b = a + secs(rng.u64(1..200));
+                suspended.push((a, Some(b)));
+                t = b;
+            }
+            if rng.bool() {
+                suspended.push((t + secs(rng.u64(0..200)), None));
+            }
+            for _ in 0..20 {
+                let target = secs(rng.u64(0..1500));
+                if let Some(at) = r.instant_at(target, &suspended) {
+                    assert_eq!(r.refresh_time(at, &suspended), target);
+                    // The first such instant.
+                    if at > t0 {
+                        let before = at - Duration::from_millis(1);
+                        assert!(r.refresh_time(before, &suspended) < target);
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn launch_suspension_freezes_in_progress_only() {
+        let (r, t0) = refresh(linear(10, 10, 100));
+        // Suspended from 5 s (Pending) to 50 s: Pending runs out at 10 s, then the refresh
+        // stands at 0 % until 50 s.
+        let s = [(t0 + secs(5), Some(t0 + secs(50)))];
+        let v = r.view(t0 + secs(30), &s);
+        assert_eq!((v.status, v.percentage), (RefreshStatus::InProgress, 0));
+        assert_eq!(r.view(t0 + secs(100), &s).percentage, 50);
+        assert_eq!(r.view(t0 + secs(200), &s).end, Some(t0 + secs(150)));
+        assert_eq!(r.planned_end(&s), Some(t0 + secs(150)));
+        // Still suspended: frozen, and said so; no planned end.
+        let open = [(t0 + secs(60), None)];
+        let v = r.view(t0 + secs(1000), &open);
+        assert_eq!((v.status, v.percentage), (RefreshStatus::InProgress, 50));
+        assert!(v.stalled);
+        assert_eq!(r.planned_end(&open), None);
+    }
+
+    #[test]
+    fn extreme_durations_do_not_panic() {
+        let config = GroupConfig::default()
+            .instances(3)
+            .pending_duration(Duration::MAX)
+            .cancel_duration(Duration::MAX)
+            .fail_after(Duration::MAX)
+            .launch_duration(Duration::MAX);
+        let preferences = Preferences {
+            instance_warmup: Some(u32::MAX),
+            ..Preferences::default()
+        };
+        let (mut r, t0) = refresh_with(config.clone(), &preferences);
+        assert_eq!(r.view(t0 + secs(1), &[]).status, RefreshStatus::Pending);
+        r.request(Request::Cancel { wait: true }, t0 + secs(2));
+        let v = r.view(t0 + secs(3), &[(t0, None)]);
+        assert_eq!((v.status, v.end), (RefreshStatus::Cancelling, None));
+
+        let stall =
+            Unknowns::default().with_early_end(EarlyEnd::new(EarlyEndKind::Stalled, Duration::MAX));
+        let (r, t0) = refresh_with(
+            config.pending_duration(Duration::ZERO).unknowns(stall),
+            &preferences,
+        );
+        let v = r.view(t0 + secs(3600), &[]);
+        assert_eq!((v.status, v.percentage), (RefreshStatus::InProgress, 0));
+        assert_eq!(r.planned_end(&[]), None);
     }
 }

@@ -17,7 +17,7 @@ pub enum RefreshStatus {
     Baking,
     /// Finished.
     Successful,
-    /// Failed: an alarm, no healthy instance for an hour, [`GroupConfig::fail_after`] or
+    /// Failed: an alarm, no healthy instance for an hour, [`GroupConfig::fail_after`](super::GroupConfig::fail_after) or
     /// [`AutoScalingSim::fail_refresh`](super::AutoScalingSim::fail_refresh).
     Failed,
     /// Cancel requested, not finished yet.

@@ -8,7 +8,7 @@ use aws_sdk_autoscaling::types::{InstanceRefresh, InstanceRefreshStatus as S};
 use instance_refresh_retry::sim::{AutoScalingSim, GroupConfig, RefreshStatus};
 use tokio::time::{Instant, sleep};
 
-use super::{client, describe, latest_web, sim_with_web};
+use super::{client, describe, latest_web, legacy, sim_with_web};
 use crate::support::{
     named_template_version, secs, send_cancel, send_rollback, send_start, start_refresh,
 };
@@ -147,7 +147,9 @@ async fn rollback_goes_through_rollback_in_progress_to_successful() {
         .instances(4)
         .pending_duration(secs(0))
         .refresh_duration(secs(100))
-        .rollback_duration(secs(40));
+        .rollback_duration(secs(40))
+        // The RollbackReason's wording is a guess: this one has one.
+        .unknowns(legacy());
     let sim = sim_with_web(config).await;
     let c = client(&sim);
 
@@ -202,7 +204,9 @@ async fn scripted_failure_ends_in_failed() {
     let config = GroupConfig::default()
         .pending_duration(secs(0))
         .refresh_duration(secs(100))
-        .fail_after(secs(25));
+        .fail_after(secs(25))
+        // The wording of Failed is a guess: this one has one.
+        .unknowns(legacy());
     let sim = sim_with_web(config).await;
     let c = client(&sim);
     start(&c).await;

@@ -1,5 +1,8 @@
 //! End-to-end tests of the embedded Auto Scaling simulator, through the real SDK client.
 
+mod activities;
+mod early_ends;
+mod facts;
 mod faults;
 mod fuzz;
 mod lifecycle;
@@ -7,6 +10,7 @@ mod preferences;
 mod progress;
 mod requests;
 mod rollback;
+mod unknowns;
 mod virtual_time;
 mod wire;
 
@@ -17,8 +21,12 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use aws_sdk_autoscaling::Client;
 use aws_sdk_autoscaling::config::retry::RetryConfig;
 use aws_sdk_autoscaling::types::builders::RefreshPreferencesBuilder;
-use aws_sdk_autoscaling::types::{InstanceRefresh, InstanceRefreshStatus, RefreshPreferences};
-use instance_refresh_retry::sim::{AutoScalingSim, GroupConfig, RefreshSnapshot};
+use aws_sdk_autoscaling::types::{
+    Activity, InstanceRefresh, InstanceRefreshStatus, RefreshPreferences,
+};
+use instance_refresh_retry::sim::{
+    AutoScalingSim, GroupConfig, ItuReading, ReasonWording, RefreshSnapshot, Unknowns,
+};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::time::Instant;
@@ -106,6 +114,16 @@ impl Timeline {
     }
 }
 
+/// The guesses this simulator made before it followed the public facts, for tests about
+/// something else that read them: the old wording of every `StatusReason`
+/// ([`ReasonWording::Variant`] 0) and `InstancesToUpdate` counting the instances not yet
+/// replaced.
+pub(crate) fn legacy() -> Unknowns {
+    Unknowns::default()
+        .with_status_reasons(ReasonWording::Variant(0))
+        .with_instances_to_update(ItuReading::NotYetReplaced)
+}
+
 /// A group of `instances` whose refreshes start at once (no pending time) and launch each new
 /// instance in `launch` seconds.
 pub(crate) fn launching(instances: u32, launch: u64) -> GroupConfig {
@@ -121,6 +139,23 @@ pub(crate) fn batches(min_healthy: i32, warmup: i32) -> RefreshPreferencesBuilde
     RefreshPreferences::builder()
         .min_healthy_percentage(min_healthy)
         .instance_warmup(warmup)
+}
+
+/// Starts a refresh of `group` with these preferences: its id.
+pub(crate) async fn start_with(c: &Client, group: &str, preferences: RefreshPreferences) -> String {
+    crate::support::start_refresh(c, group, None, Some(preferences)).await
+}
+
+/// Every scaling activity of `group`, through the SDK's paginator (100 a page).
+pub(crate) async fn scaling_activities(c: &Client, group: &str) -> Vec<Activity> {
+    c.describe_scaling_activities()
+        .auto_scaling_group_name(group)
+        .into_paginator()
+        .items()
+        .send()
+        .collect::<Result<Vec<_>, _>>()
+        .await
+        .expect("activities")
 }
 
 /// The refreshes of `group`, newest first, described through the SDK.

@@ -12,7 +12,8 @@ use aws_sdk_autoscaling::types::{
 use instance_refresh_retry::sim::GroupConfig;
 
 use super::{
-    TEN_O_CLOCK, client, describe_web_raw, latest, latest_web, sim_at_ten, sim_with_web, xml_paths,
+    TEN_O_CLOCK, client, describe_web_raw, latest, latest_web, legacy, sim_at_ten, sim_with_web,
+    xml_paths,
 };
 use crate::support::{send_rollback, send_start, send_start_with, start_refresh, template_version};
 
@@ -132,7 +133,8 @@ async fn invalid_preferences_are_validation_errors() {
 
 #[tokio::test(start_paused = true)]
 async fn defaults_are_echoed_in_model_order_and_parsed_by_the_sdk() {
-    let sim = sim_with_web(GroupConfig::default()).await;
+    // A wording that gives Pending a StatusReason, to check its place.
+    let sim = sim_with_web(GroupConfig::default().unknowns(legacy())).await;
     let c = client(&sim);
     send_start(&c, "web").await.expect("start");
 

@@ -9,7 +9,7 @@ use aws_sdk_autoscaling::types::InstanceRefreshStatus as S;
 use instance_refresh_retry::sim::{GroupConfig, RefreshStatus};
 
 use super::{
-    TEN_O_CLOCK, Timeline, batches, end_secs, latest, launching, progress, ten_o_clock_plus,
+    TEN_O_CLOCK, Timeline, batches, end_secs, latest, launching, legacy, progress, ten_o_clock_plus,
 };
 use crate::support::{secs, send_rollback, send_start, start_refresh, template_version};
 
@@ -33,7 +33,8 @@ async fn rollback(c: &Client, group: &str) -> Result<String, String> {
 #[tokio::test(start_paused = true)]
 async fn rollback_reports_rollback_details_and_goes_back_down_to_zero() {
     // 6 instances, 60 % healthy: 2 at a time, 100 s a batch (33 % at 100 s, 66 % at 200 s).
-    let t = Timeline::new(launching(6, 100)).await;
+    // A wording with a RollbackReason, and InstancesToUpdate counting what is not replaced.
+    let t = Timeline::new(launching(6, 100).unknowns(legacy())).await;
     let preferences = batches(60, 0).build();
     let id = start_refresh(
         &t.client,
@@ -164,7 +165,12 @@ async fn a_refresh_without_a_pinned_desired_configuration_is_irreversible() {
 #[tokio::test(start_paused = true)]
 async fn auto_rollback_turns_a_failure_into_a_rollback() {
     let reason = "Instance i-0a1b2c3d4e5f60718 failed its health checks.";
-    let config = launching(4, 100).fail_after(secs(150)).fail_reason(reason);
+    // A wording that quotes the failure in the RollbackReason, and InstancesToUpdate counting
+    // what is not replaced.
+    let config = launching(4, 100)
+        .fail_after(secs(150))
+        .fail_reason(reason)
+        .unknowns(legacy());
     let t = Timeline::new(config).await;
     let preferences = batches(50, 0).auto_rollback(true).build();
     start_refresh(

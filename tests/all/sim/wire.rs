@@ -10,7 +10,7 @@ use aws_sdk_autoscaling::operation::RequestId;
 use aws_sdk_autoscaling::types::InstanceRefreshStatus;
 use instance_refresh_retry::sim::{AutoScalingSim, CallOutcome, Fault, FaultRule, GroupConfig};
 
-use super::{client, post_form, sim_with_web, xml_paths};
+use super::{client, legacy, post_form, sim_with_web, xml_paths};
 
 const WIRE_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/wire/");
 const SAMPLE_ID: &str = "a6daf44f-3a2a-47a6-ae05-153de6c69b78";
@@ -287,11 +287,16 @@ fn assert_same_shape(ours: &str, sample_file: &str, extra: &[(&str, Option<&str>
 
 #[tokio::test(start_paused = true)]
 async fn simulator_bodies_match_wire_samples_field_by_field() {
+    // The samples' situation: one instance, InService and warming up (so AWS sends the warmup
+    // sentence), counted as not yet replaced like the emulator that captured them does, and a
+    // wording that gives Cancelled a StatusReason.
     let config = GroupConfig::default()
         .instances(1)
         .pending_duration(Duration::ZERO)
-        .refresh_duration(Duration::from_secs(600))
-        .cancel_duration(Duration::from_millis(40));
+        .launch_duration(Duration::ZERO)
+        .default_warmup(Duration::from_secs(600))
+        .cancel_duration(Duration::from_millis(40))
+        .unknowns(legacy());
     let sim = sim_with_web(config).await;
     let addr = sim.local_addr();
     let form = |action: &str, group: &str| {
