@@ -71,24 +71,51 @@ fn is_launch(a: &Activity) -> bool {
     })
 }
 
+/// The instance an activity's description names (`… EC2 instance: i-0123…`), if any: the
+/// first word that starts with `i-`.
+fn instance(a: &Activity) -> Option<&str> {
+    a.description()?
+        .split(|c: char| !(c.is_ascii_alphanumeric() || c == '-'))
+        .find(|w| w.len() > 2 && w.starts_with("i-"))
+}
+
 /// The launches among `activities` that started inside the refresh that started at
-/// `refresh_start` (and not after `now`), oldest first, at most [`MAX_LAUNCHES`].
+/// `refresh_start` (and not after `now`), oldest first, at most [`MAX_LAUNCHES`]. A launch whose
+/// instance a later activity of the refresh terminates was replaced (it failed its health
+/// check, UG "How instance refresh works"): it counts as failed.
 pub(crate) fn launches(
     activities: &[Activity],
     refresh_start: SystemTime,
     now: SystemTime,
 ) -> Vec<Launch> {
-    let time = |t: Option<&aws_smithy_types::DateTime>| t.and_then(|t| SystemTime::try_from(*t).ok());
+    let time =
+        |t: Option<&aws_smithy_types::DateTime>| t.and_then(|t| SystemTime::try_from(*t).ok());
+    let inside = |a: &Activity| {
+        time(a.start_time())
+            .filter(|s| *s >= refresh_start && *s <= now)
+            .is_some()
+    };
+    let terminated: Vec<&str> = activities
+        .iter()
+        .filter(|a| !is_launch(a) && inside(a))
+        .filter_map(instance)
+        .take(2 * MAX_LAUNCHES)
+        .collect();
     let mut out: Vec<Launch> = activities
         .iter()
         .filter(|a| is_launch(a))
         .filter_map(|a| {
             let start = time(a.start_time()).filter(|s| *s >= refresh_start && *s <= now)?;
             let end = time(a.end_time()).filter(|e| *e >= start && *e <= now);
+            let replaced = instance(a).is_some_and(|i| terminated.contains(&i));
             Some(Launch {
                 start,
                 end,
-                stage: stage(a.status_code(), end.is_some()),
+                stage: if replaced {
+                    Stage::Failed
+                } else {
+                    stage(a.status_code(), end.is_some())
+                },
             })
         })
         .take(MAX_LAUNCHES)
@@ -118,10 +145,18 @@ pub(crate) enum Ending {
 /// What one read of the launches says.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub(crate) struct Digest {
-    /// When the first launch began: when the work began.
-    pub(crate) first_start: f64,
+    /// When the first launch began: when the work began, if the read went back that far.
+    pub(crate) first_start: Option<f64>,
     /// The shortest and longest launch activity that ended (`EndTime` − `StartTime`), if any.
     pub(crate) took: Option<(f64, f64)>,
+    /// The shortest and longest time a finished batch took from its first launch to its last
+    /// launch activity's end (a warmup more, if activities end in service).
+    pub(crate) batches_took: Option<(f64, f64)>,
+    /// The most launches a batch began with.
+    pub(crate) batch_size: usize,
+    /// Launches that ended successfully, and whose instance was counted by the read (ended a
+    /// warmup before it, if activities end in service).
+    pub(crate) counted: usize,
     /// The latest `EndTime` of a successful launch.
     pub(crate) last_end: Option<f64>,
     /// The batch that began last.
@@ -136,6 +171,9 @@ pub(crate) struct Batch {
     /// When its first launch began, and its last.
     pub(crate) first_start: f64,
     pub(crate) last_start: f64,
+    /// How many launches it has, and how many of them are not counted yet.
+    pub(crate) size: usize,
+    pub(crate) uncounted: usize,
     /// Its launches still in flight, and whether one of them is certainly not in service, or
     /// warming up, or in a stage that does not tell.
     pub(crate) in_flight: usize,
@@ -146,51 +184,92 @@ pub(crate) struct Batch {
     pub(crate) last_end: Option<f64>,
 }
 
-/// Digests launches (oldest first), `warmup` being the refresh's `InstanceWarmup`.
-pub(crate) fn digest(launches: &[Launch], warmup: Option<f64>) -> Option<Digest> {
+/// Digests launches (oldest first) read at `read_at` (`complete`: the read went back to the
+/// refresh's start), `warmup` being the refresh's `InstanceWarmup` and `pause` its
+/// `CheckpointDelay`, if it has checkpoints.
+pub(crate) fn digest(
+    launches: &[Launch],
+    complete: bool,
+    warmup: Option<f64>,
+    pause: Option<f64>,
+    read_at: f64,
+) -> Option<Digest> {
     let first_start = secs(launches.first()?.start);
+    let first_start = complete.then_some(first_start);
+    let warming = launches.iter().any(|l| l.stage == Stage::Warming);
+    let ending = if warming {
+        Ending::AfterWarmup
+    } else {
+        ending_from_gaps(launches, warmup, pause)
+    };
+    // When an instance whose launch ended at `e` counts: then, or a warmup later.
+    let counts_after = match ending {
+        Ending::InService => warmup.unwrap_or(0.0),
+        Ending::AfterWarmup | Ending::Unknown => 0.0,
+    };
     let mut took: Option<(f64, f64)> = None;
+    let mut batches_took: Option<(f64, f64)> = None;
     let mut last_end: Option<f64> = None;
     let mut batch = Batch::default();
+    let mut batch_size = 0;
+    let mut counted = 0;
     let mut open_until = f64::NEG_INFINITY;
-    let mut warming = false;
+    let widen = |range: Option<(f64, f64)>, d: f64| {
+        Some(range.map_or((d, d), |(lo, hi): (f64, f64)| (lo.min(d), hi.max(d))))
+    };
     for l in launches {
         let start = secs(l.start);
         if start >= open_until {
+            // A new batch: the one before it is finished.
+            if let Some(end) = batch.last_end.filter(|_| batch.size > 0) {
+                batches_took = widen(batches_took, end - batch.first_start);
+            }
             batch = Batch {
                 first_start: start,
                 ..Batch::default()
             };
         }
         batch.last_start = start;
+        batch.size += 1;
+        batch_size = batch_size.max(batch.size);
         match (l.stage, l.end) {
             (Stage::Done, Some(end)) => {
                 let end = secs(end);
-                let d = end - start;
-                took = Some(took.map_or((d, d), |(lo, hi)| (lo.min(d), hi.max(d))));
+                took = widen(took, end - start);
                 last_end = Some(last_end.map_or(end, |e| e.max(end)));
                 batch.last_end = Some(batch.last_end.map_or(end, |e| e.max(end)));
                 open_until = open_until.max(end);
+                if end + counts_after <= read_at {
+                    counted += 1;
+                } else {
+                    batch.uncounted += 1;
+                }
             }
-            (_, Some(end)) => open_until = open_until.max(secs(end)),
+            (_, Some(end)) => {
+                open_until = open_until.max(secs(end));
+                batch.size -= 1;
+            }
             (stage, None) => {
                 batch.in_flight += 1;
+                batch.uncounted += 1;
                 batch.before_service |= stage == Stage::BeforeService;
                 batch.warming |= stage == Stage::Warming;
                 batch.unknown |= stage == Stage::Unknown;
-                warming |= stage == Stage::Warming;
                 open_until = f64::INFINITY;
             }
         }
     }
-    let ending = if warming {
-        Ending::AfterWarmup
-    } else {
-        ending_from_gaps(launches, warmup)
-    };
+    if batch.in_flight == 0
+        && let Some(end) = batch.last_end
+    {
+        batches_took = widen(batches_took, end - batch.first_start);
+    }
     Some(Digest {
         first_start,
         took,
+        batches_took,
+        batch_size,
+        counted,
         last_end,
         batch,
         ending,
@@ -199,9 +278,10 @@ pub(crate) fn digest(launches: &[Launch], warmup: Option<f64>) -> Option<Digest>
 
 /// A launch that begins after every earlier launch ended begins a batch; the gap since the
 /// latest end is either a warmup (activities end in service) or about nothing (they end after
-/// it). The median gap decides, when the warmup is long enough to tell (over 2 s, the wire's
-/// whole seconds twice over).
-fn ending_from_gaps(launches: &[Launch], warmup: Option<f64>) -> Ending {
+/// it), or a checkpoint's `pause` on top. The lower median of the gaps that are no pause
+/// decides, when the warmup is long enough to tell (over 2 s, the wire's whole seconds twice
+/// over).
+fn ending_from_gaps(launches: &[Launch], warmup: Option<f64>, pause: Option<f64>) -> Ending {
     let Some(w) = warmup.filter(|w| *w > 2.0) else {
         return Ending::Unknown;
     };
@@ -213,18 +293,18 @@ fn ending_from_gaps(launches: &[Launch], warmup: Option<f64>) -> Ending {
         if let Some(e) = latest_end
             && start >= e
             && n < gaps.len()
+            && pause.is_none_or(|p| start - e < p)
         {
             gaps[n] = start - e;
             n += 1;
         }
         match l.end {
-            Some(end) if l.stage != Stage::Failed => {
+            Some(end) => {
                 let end = secs(end);
                 latest_end = Some(latest_end.map_or(end, |e| e.max(end)));
             }
             // One still open: nothing later begins a batch until it ends.
             None => latest_end = Some(f64::INFINITY),
-            Some(_) => {}
         }
     }
     if n == 0 {
@@ -232,10 +312,7 @@ fn ending_from_gaps(launches: &[Launch], warmup: Option<f64>) -> Ending {
     }
     let gaps = &mut gaps[..n];
     gaps.sort_unstable_by(f64::total_cmp);
-    // A gap of a checkpoint delay or more is a pause, not a warmup: the median is robust to a
-    // few.
-    let median = gaps[n / 2];
-    if median >= w / 2.0 {
+    if gaps[(n - 1) / 2] >= w / 2.0 {
         Ending::InService
     } else {
         Ending::AfterWarmup

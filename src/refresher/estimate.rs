@@ -35,6 +35,8 @@ use super::progress::Evidence;
 
 /// How many percentages seen (and when they were reached) are kept.
 pub(crate) const HISTORY: usize = 16;
+/// How many instances named by the warmup hint are kept.
+const HINTS: usize = 8;
 /// How long a refresh may keep its percentage, beyond the checkpoint pause it may be in, before
 /// it counts as stalled: the user guide says a refresh that cannot make progress "keeps retrying
 /// for an hour", then fails.
@@ -90,6 +92,8 @@ enum Activities {
     Read {
         at: f64,
         launches: Vec<Launch>,
+        /// The read went back to the refresh's start (no page left).
+        complete: bool,
     },
     Unusable(NoActivities),
 }
@@ -158,7 +162,16 @@ pub(crate) struct Memory {
     level: Option<Level>,
     history: VecDeque<Level>,
     instances_to_update: Option<u32>,
-    warming: bool,
+    /// The warmup hint: the instances it named lately, each with when it first did (after,
+    /// by); the one the last describe named; whether it was ever given.
+    hints: VecDeque<(u64, f64, f64)>,
+    warming_now: Option<u64>,
+    hints_seen: bool,
+    /// `InstancesToUpdate` counts instances not yet taken into a batch: it was 0 well short of
+    /// the target, or held while the percentage rose.
+    not_yet_in_batch: bool,
+    /// The smallest fall of `InstancesToUpdate` seen between two checks.
+    itu_drop: Option<u32>,
     /// When the percentage reached its target while still `InProgress` (a 100 % checkpoint
     /// may pause there; no source says whether).
     at_target: Option<(f64, f64)>,
@@ -221,8 +234,10 @@ impl Memory {
                 self.see_percentage(p, previous, now);
             }
         }
+        if r.phase == Phase::InProgress {
+            self.see_instances_to_update(r, previous, now);
+        }
         self.instances_to_update = r.instances_to_update;
-        self.warming = r.warming;
         self.phase = Some(r.phase);
         self.last_check = Some(now);
         self.last_active = Some(now);
@@ -237,18 +252,59 @@ impl Memory {
         self.estimate(now)
     }
 
-    /// Records a read of the scaling activities (`None`: it failed) and estimates again.
-    pub(crate) fn activities(&mut self, launches: Option<Vec<Launch>>, now: SystemTime) -> Estimate {
+    /// Records a read of the scaling activities (`None`: it failed; `complete`: it went back to
+    /// the refresh's start) and estimates again.
+    pub(crate) fn activities(
+        &mut self,
+        launches: Option<Vec<Launch>>,
+        complete: bool,
+        now: SystemTime,
+    ) -> Estimate {
         let now = secs(now);
         self.activities = match launches {
             None => Activities::Unusable(NoActivities::Unreadable),
             Some(l) if l.is_empty() => Activities::Unusable(NoActivities::NoneMatched),
             Some(mut launches) => {
                 launches.truncate(MAX_LAUNCHES);
-                Activities::Read { at: now, launches }
+                Activities::Read {
+                    at: now,
+                    launches,
+                    complete,
+                }
             }
         };
         self.estimate(now)
+    }
+
+    /// Records what `InstancesToUpdate` and the warmup hint say.
+    fn see_instances_to_update(&mut self, r: &Refresh, previous: Option<f64>, now: f64) {
+        let before = self.history.back().map(|l| l.p);
+        let moved = self.level.is_some_and(|l| l.by == now && before.is_some_and(|b| l.p > b));
+        match (self.instances_to_update, r.instances_to_update) {
+            (Some(a), Some(b)) if b < a => {
+                self.itu_drop = Some(self.itu_drop.map_or(a - b, |d| d.min(a - b)));
+            }
+            (Some(a), Some(b)) if a == b && moved && previous.is_some() => {
+                self.not_yet_in_batch = true;
+            }
+            _ => {}
+        }
+        if r.instances_to_update == Some(0)
+            && r.percentage.is_some_and(|p| p + 1 < self.prefs.target())
+        {
+            self.not_yet_in_batch = true;
+        }
+        if let Some(id) = r.warming {
+            self.hints_seen = true;
+            if !self.hints.iter().any(|h| h.0 == id) {
+                if self.hints.len() == HINTS {
+                    self.hints.pop_front();
+                }
+                self.hints
+                    .push_back((id, previous.unwrap_or(now).min(now), now));
+            }
+        }
+        self.warming_now = r.warming;
     }
 
     fn see_percentage(&mut self, p: u32, previous: Option<f64>, now: f64) {
@@ -297,7 +353,15 @@ impl Memory {
 
     fn digest(&self) -> Option<(f64, Digest)> {
         match &self.activities {
-            Activities::Read { at, launches } => Some((*at, digest(launches, self.prefs.warmup)?)),
+            Activities::Read {
+                at,
+                launches,
+                complete,
+            } => {
+                let pause = (!self.prefs.pausing().is_empty()).then_some(self.prefs.delay);
+                let d = digest(launches, *complete, self.prefs.warmup, pause, *at)?;
+                Some((*at, d))
+            }
             _ => None,
         }
     }
@@ -403,6 +467,7 @@ impl Memory {
         let digest = self.digest();
         // Activities read since the current percentage was reached show the batch after it.
         let fresh = digest.filter(|(at, _)| *at >= level.by).map(|(_, d)| d);
+        let read_at = self.digest_at();
 
         // A pause it is in: it crossed a checkpoint into this percentage (the pause began when
         // the percentage was reached), or, first seen here, no launch is in flight although a
@@ -420,61 +485,123 @@ impl Memory {
         } else {
             None
         };
-        let ahead = prefs.pausing().iter().filter(|&&c| c > p).count();
+        let instances = fresh.and_then(|f| instances(&f, p));
+        let (ahead_lo, ahead_hi) = self.pauses_ahead(p, instances);
 
         // What is certain: the rest of the pause it is in, one pause ahead, the bake time.
         let mut certain = now;
         if level.crossed && p < target {
             certain = certain.max(level.after + d);
         }
-        certain += d * f64::from(u8::from(ahead > 0)) + bake;
+        certain += d * f64::from(u8::from(ahead_hi > 0)) + bake;
 
-        // When the current percentage was reached, plausibly: a first sighting's activities
-        // place it at the last launch counted.
-        let mut reach = (level.after, level.by);
-        if !level.seen
-            && let Some(f) = fresh
-            && let Some(e) = f.last_end.filter(|e| *e <= level.by)
-        {
-            let (lo, hi) = reached(e, warmup, Some(f.ending));
-            reach = (lo.clamp(reach.0, reach.1), hi.clamp(reach.0, reach.1));
-        }
-        // When the work goes on from here: after the pause it is in; or when the batch in
-        // flight began, if that came later (it began after a pause, or is a new batch).
-        let mut anchor = paused_since.map_or(reach, |s| (s.0 + d, s.1 + d));
-        if let Some(f) = fresh
-            && f.batch.first_start >= reach.0
-        {
-            anchor = (f.batch.first_start, f.batch.first_start);
-        }
         let allowance = if level.crossed || (below && !level.seen) { d } else { 0.0 };
         let stalled = now - level.by > STALL_AFTER + allowance;
 
-        // The work's end: the rest at the time per percent measured so far, each checkpoint
-        // ahead pausing. At the target: the last instances, or a 100 % checkpoint's pause.
-        let rate = self.rate(digest.map(|(_, d)| d));
-        let batch = fresh.map(|f| batch_bounds(&f, warmup, self.digest_at()));
-        // No batch is left to start (InstancesToUpdate 0 under either reading): the batch that
-        // began last is the last.
-        let last_batch = self.instances_to_update == Some(0) && paused_since.is_none();
+        // The work's end. From the activities, batch by batch: the batch that began last (or
+        // the pause it is in), then as many batches as the instances left need, each as long as
+        // this refresh's batches took, and the pauses ahead. Failing that, at the time per
+        // percent this refresh took. At the target: its last instances, or a 100 % checkpoint's
+        // pause.
+        let batch = fresh.map(|f| batch_bounds(&f, warmup, read_at));
         let work = if p >= target {
             self.at_target_window(fresh, batch, warmup, now)
         } else {
-            let by_rate = rate.and_then(|r| {
-                let left = f64::from(target - p) * r;
-                let pauses = ahead as f64 * d;
+            let by_batches = fresh.and_then(|f| {
+                let (lo, hi) = batch?;
+                let (n_lo, n_hi) = instances?;
+                // The group has a whole number of instances.
+                let (n_lo, n_hi) = if n_lo.ceil() <= n_hi.floor() {
+                    (n_lo.ceil(), n_hi.floor())
+                } else {
+                    (n_lo.round(), n_lo.round())
+                };
+                let goal = |n: f64| (n * f64::from(target) / 100.0).ceil();
+                let took = batch_took(&f, warmup)?;
+                let size = f.batch.size.max(1) as f64;
+                let counted = f.counted as f64;
+                let (from, done) = match paused_since {
+                    Some(s) => ((s.0 + d, s.1 + d), counted),
+                    None => ((lo, hi.unwrap_or(lo + took.1 - took.0)), counted + f.batch.uncounted as f64),
+                };
+                let batches =
+                    |n: f64| ((goal(n) - done).max(0.0) / f.batch_size.max(1) as f64).ceil();
+                let _ = size;
+                // A checkpoint ahead may split a batch in two.
+                let (k_lo, k_hi) = (batches(n_lo), batches(n_hi) + ahead_hi as f64);
+                let (k_lo, k_hi) = if paused_since.is_some() {
+                    (k_lo.max(1.0), k_hi.max(1.0))
+                } else {
+                    (k_lo, k_hi)
+                };
                 Window::new(
-                    anchor.0 + left * (1.0 - SPREAD) + pauses,
-                    anchor.1 + left * (1.0 + SPREAD) + pauses,
+                    from.0 + k_lo * took.0 + ahead_lo as f64 * d,
+                    from.1 + k_hi * took.1 + ahead_hi as f64 * d,
                 )
             });
-            match (by_rate, batch) {
-                (_, Some((lo, Some(hi)))) if last_batch => Window::new(lo, hi),
-                (Some(w), Some((lo, _))) if last_batch => Window::new(lo, w.closes.max(lo)),
-                // The work cannot end before the batch in flight can.
-                (Some(w), Some((lo, _))) => Window::new(w.opens.max(lo), w.closes.max(lo)),
-                (w, _) => w,
-            }
+            by_batches.or_else(|| {
+                // When the current percentage was reached, plausibly: a first sighting's
+                // activities place it at the last launch counted.
+                let mut reach = (level.after, level.by);
+                if !level.seen
+                    && let Some(f) = fresh
+                    && let Some(e) = f.last_end.filter(|e| *e <= level.by)
+                {
+                    let (lo, hi) = reached(e, warmup, Some(f.ending));
+                    reach = (lo.clamp(reach.0, reach.1), hi.clamp(reach.0, reach.1));
+                }
+                let anchor = paused_since.map_or(reach, |s| (s.0 + d, s.1 + d));
+                let r = self.rate(digest.map(|(_, d)| d))?;
+                let left = f64::from(target - p) * r;
+                let w = Window::new(
+                    anchor.0 + left * (1.0 - SPREAD) + ahead_lo as f64 * d,
+                    anchor.1 + left * (1.0 + SPREAD) + ahead_hi as f64 * d,
+                )?;
+                // It cannot end before the batch in flight can.
+                Some(match batch {
+                    Some((lo, _)) if w.opens < lo => Window {
+                        opens: lo,
+                        closes: w.closes.max(lo) + (lo - w.opens),
+                    },
+                    _ => w,
+                })
+            })
+        };
+        // No batch is left to start (InstancesToUpdate 0 under either reading).
+        let last_batch = self.instances_to_update == Some(0) && paused_since.is_none();
+        // One instance is left to count: its warmup hint places the end a warmup after it came
+        // into service (and, where the hint was given before, its absence says it is not in
+        // service yet). The checks then watch for it to come into service, a warmup early.
+        let one_left = paused_since.is_none() && p < target && self.one_left(fresh, instances);
+        let mut hint_watch: Option<(Window, f64)> = None;
+        let work = match (work, prefs.warmup.filter(|w| *w > 2.0 * cadence::DENSE_MIN)) {
+            (w, Some(warmup)) if one_left => match self.warming_now {
+                Some(id) => self
+                    .hints
+                    .iter()
+                    .find(|h| h.0 == id)
+                    .and_then(|h| Window::new(h.1 + warmup, h.2 + warmup))
+                    .or(w),
+                None if self.hints_seen => {
+                    let w = w.unwrap_or(Window {
+                        opens: now + warmup,
+                        closes: now + 2.0 * warmup,
+                    });
+                    let w = Window::new(w.opens.max(now + warmup), w.closes.max(now + warmup));
+                    if let Some(w) = w {
+                        // Looked at often enough to see it come into service, and to bracket
+                        // that well: about the square root of its window's width times the
+                        // closest checks, and well under a warmup.
+                        let spacing = (w.width().max(warmup) * 2.0 * cadence::DENSE_MIN)
+                            .sqrt()
+                            .clamp(2.0 * cadence::DENSE_MIN, 0.9 * warmup);
+                        hint_watch = Some((w.shift(-warmup), spacing));
+                    }
+                    w
+                }
+                None => w,
+            },
+            (w, _) => w,
         };
 
         let mut plan = Plan {
@@ -486,15 +613,25 @@ impl Memory {
         if work.is_none() {
             // Nothing has moved yet: look again after half the time the work has run, which
             // spreads the checks over the first batch.
-            let began = fresh.map_or(self.work_lo().unwrap_or(now), |f| f.first_start);
+            let began = fresh
+                .and_then(|f| f.first_start)
+                .or(self.work_lo())
+                .unwrap_or(now);
             plan.fallback = Some(((now - began) / 2.0).max(SHORT_LOOK));
+        }
+        if let Some((watch, spacing)) = hint_watch {
+            plan.watch = Some(watch);
+            plan.inside = Some(spacing);
         }
         if bake > 0.0 {
             // A bake follows. Where the activities can place its start, a check needs only see
             // it baking before it ends: the work's window, a half bake time apart. Otherwise
             // the checks bracket the turn to Baking as tightly as they would the end.
-            plan.watch = work;
+            if hint_watch.is_none() {
+                plan.watch = work;
+            }
             if self.can_read() {
+                plan.watch = work;
                 plan.inside = Some(bake / 2.0);
             }
         } else {
@@ -507,10 +644,67 @@ impl Memory {
         // target, or a checkpoint was crossed (to place the last batch, or the pause); and when
         // the window opens with no read since the current percentage.
         let since_level = !self.read_after(level.by);
-        let window_open = plan.watch.or(plan.end).is_some_and(|w| now + DENSE_MAX >= w.opens);
+        let window_open = plan
+            .watch
+            .or(plan.end)
+            .is_some_and(|w| now + DENSE_MAX >= w.opens);
         plan.wants_activities = !self.read_after(self.work_seen.unwrap_or(now))
             || (since_level && (last_batch || p >= target || level.crossed || window_open));
         plan
+    }
+
+    /// The checkpoints ahead that pause: at the fewest (checkpoints one batch reaches together
+    /// pause once) and at the most. Two are certainly apart when the group has enough instances
+    /// that they need different counts: known from the activities' count, or from a percentage
+    /// step seen no larger than the distance between them (a step is at least one instance).
+    fn pauses_ahead(&self, p: u32, instances: Option<(f64, f64)>) -> (usize, usize) {
+        let ahead: Vec<u32> = self.prefs.pausing().iter().copied().filter(|&c| c > p).collect();
+        let step = self.smallest_step();
+        let apart = |a: u32, b: u32| match instances {
+            Some((n, _)) => {
+                (n * f64::from(a) / 100.0).ceil() < (n * f64::from(b) / 100.0).ceil()
+            }
+            None => step.is_some_and(|s| s + 1 < b - a),
+        };
+        let fewest = ahead
+            .windows(2)
+            .filter(|w| apart(w[0], w[1]))
+            .count()
+            + usize::from(!ahead.is_empty());
+        (fewest, ahead.len())
+    }
+
+    /// Whether one instance is left to count: the activities say so (no batch after the one
+    /// that began last, one of its launches not counted); or `InstancesToUpdate` is 1 and may
+    /// count instances not yet replaced; or it is 0, counts instances not yet in a batch, and
+    /// batches have been of one instance.
+    fn one_left(&self, fresh: Option<Digest>, instances: Option<(f64, f64)>) -> bool {
+        if let (Some(f), Some((_, n_hi))) = (fresh, instances) {
+            let goal = (n_hi.floor() * f64::from(self.prefs.target()) / 100.0).ceil();
+            let after = (f.counted + f.batch.uncounted) as f64;
+            return f.batch.uncounted == 1 && goal <= after;
+        }
+        match self.instances_to_update {
+            Some(1) => !self.not_yet_in_batch,
+            Some(0) => self.not_yet_in_batch && self.itu_drop == Some(1),
+            _ => false,
+        }
+    }
+
+    /// The smallest rise of the percentage seen between two checks.
+    fn smallest_step(&self) -> Option<u32> {
+        let mut step: Option<u32> = None;
+        let mut previous: Option<u32> = None;
+        for l in self.history.iter().chain(self.level.iter()) {
+            if let Some(q) = previous
+                && l.seen
+                && l.p > q
+            {
+                step = Some(step.map_or(l.p - q, |s| s.min(l.p - q)));
+            }
+            previous = Some(l.p);
+        }
+        step
     }
 
     /// Whether the last checkpoint is 100 (a 100 % checkpoint may pause; no source says).
@@ -560,11 +754,11 @@ impl Memory {
     fn rate(&self, digest: Option<Digest>) -> Option<f64> {
         let level = self.level?;
         let d = self.prefs.delay;
-        let origin = match digest {
-            Some(f) => Level {
+        let origin = match digest.and_then(|f| f.first_start) {
+            Some(first) => Level {
                 p: 0,
-                after: f.first_start,
-                by: f.first_start,
+                after: first,
+                by: first,
                 crossed: false,
                 seen: true,
             },
@@ -735,7 +929,9 @@ fn batch_bounds(f: &Digest, warmup: f64, read_at: f64) -> (f64, Option<f64>) {
         }
         match f.took {
             Some((shortest, longest)) => {
-                lo = lo.max(b.last_start + shortest + extra.0);
+                // A launch can be quicker than any seen so far (each instance takes its own
+                // time, UG "How instance refresh works").
+                lo = lo.max(b.last_start + shortest * (1.0 - SPREAD) + extra.0);
                 hi = Some(hi.unwrap_or(f64::NEG_INFINITY).max(b.last_start + longest + extra.1));
             }
             None => hi = None,
@@ -748,6 +944,33 @@ fn batch_bounds(f: &Digest, warmup: f64, read_at: f64) -> (f64, Option<f64>) {
     }
     let lo = if lo.is_finite() { lo } else { read_at };
     (lo, hi.map(|h| h.max(lo)))
+}
+
+/// How many instances the group has, from the activities' count of the instances counted and
+/// the percentage (whose rounding is not stated: it may be up to one below or a half above the
+/// share). While a batch reaches a checkpoint, the percentage does not move until it is warmed
+/// (UG "Add checkpoints"), so it may count only the batches before it.
+fn instances(f: &Digest, p: u32) -> Option<(f64, f64)> {
+    if p == 0 || f.counted == 0 {
+        return None;
+    }
+    let counted = f.counted as f64;
+    let before = counted - (f.batch.size - f.batch.uncounted) as f64;
+    let fewest = if before > 0.0 { before } else { counted };
+    let p = f64::from(p);
+    Some((fewest * 100.0 / (p + 1.0), counted * 100.0 / (p - 0.5).max(0.5)))
+}
+
+/// How long a batch of this refresh takes, from its first launch to its last instance counted:
+/// the finished batches' times (or, before a batch finished, its launches'), a warmup more if
+/// launch activities end in service.
+fn batch_took(f: &Digest, warmup: f64) -> Option<(f64, f64)> {
+    let (lo, hi) = f.batches_took.or(f.took)?;
+    Some(match f.ending {
+        Ending::AfterWarmup => (lo, hi),
+        Ending::InService => (lo + warmup, hi + warmup),
+        Ending::Unknown => (lo, hi + warmup),
+    })
 }
 
 /// What one phase's estimate says before the cadence turns it into a next check.

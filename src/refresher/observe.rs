@@ -73,16 +73,36 @@ pub(crate) struct Refresh {
     /// 50 %): it counts instances not yet taken into a batch, or not yet replaced; never "done".
     pub(crate) instances_to_update: Option<u32>,
     /// The status reason is the documented warmup sentence (`Waiting for instances to warm up
-    /// before continuing.`): a hint that a batch is warming, never relied on.
-    pub(crate) warming: bool,
+    /// before continuing. For example: i-… is warming up.`): a hint that an instance of the
+    /// batch is in service and warming up, never relied on. `Some` with a hash of the instance it
+    /// names (0 if none).
+    pub(crate) warming: Option<u64>,
     /// `RollbackDetails`: when the rollback began, and the percentage it began from.
     pub(crate) rollback_start: Option<SystemTime>,
     pub(crate) percentage_on_rollback: Option<u32>,
+    /// `MinHealthyPercentage` and `MaxHealthyPercentage` as described. UG "How instance
+    /// refresh works": Min 90 / Max 100 replaces 10 % of the group at a time, Min 100 one
+    /// instance, Min 0 all; a wider range, more at once.
+    pub(crate) min_healthy: Option<u32>,
+    pub(crate) max_healthy: Option<u32>,
 }
 
 /// The documented `StatusReason` of a batch that warms up (AWS CLI example and user guide,
 /// "Check the status of an instance refresh"): the only text the estimate reads.
 const WARMUP_REASON: &str = "Waiting for instances to warm up before continuing.";
+
+/// The documented warmup sentence: a hash of the instance it names (0 if it names none).
+fn warming_instance(reason: &str) -> Option<u64> {
+    let rest = reason.strip_prefix(WARMUP_REASON)?;
+    let id = rest
+        .split(|c: char| !(c.is_ascii_alphanumeric() || c == '-'))
+        .find(|w| w.len() > 2 && w.starts_with("i-"))
+        .unwrap_or_default();
+    // FNV-1a: stable, no allocation.
+    Some(id.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    }))
+}
 
 fn secs(value: Option<i32>) -> Option<Duration> {
     value
@@ -129,15 +149,18 @@ impl Refresh {
             checkpoint_delay,
             bake_time: secs(prefs.and_then(|p| p.bake_time())),
             instances_to_update: r.instances_to_update().and_then(|n| u32::try_from(n).ok()),
-            warming: r
-                .status_reason()
-                .is_some_and(|s| s.starts_with(WARMUP_REASON)),
+            warming: r.status_reason().and_then(warming_instance),
             rollback_start: rollback
                 .and_then(|d| d.rollback_start_time())
                 .and_then(system_time),
             percentage_on_rollback: percent(
                 rollback.and_then(|d| d.percentage_complete_on_rollback()),
             ),
+            min_healthy: percent(prefs.and_then(|p| p.min_healthy_percentage())),
+            max_healthy: prefs
+                .and_then(|p| p.max_healthy_percentage())
+                .and_then(|n| u32::try_from(n).ok())
+                .filter(|n| (100..=200).contains(n)),
         }
     }
 }

@@ -160,20 +160,31 @@ impl<'a> Run<'a> {
             .send()
             .await;
         let now = self.now();
-        let launches = match out {
-            Ok(out) => Some(
-                refresh
-                    .start_time
-                    .map(|start| launches(out.activities(), start, now))
-                    .unwrap_or_default(),
+        let (launches, complete) = match out {
+            Ok(out) => (
+                Some(
+                    refresh
+                        .start_time
+                        .map(|start| launches(out.activities(), start, now))
+                        .unwrap_or_default(),
+                ),
+                // All of the refresh's activities are on the page when there is no other, or
+                // when it reaches back past the refresh's start (newest first, API).
+                out.next_token().is_none()
+                    || out.activities().iter().any(|a| {
+                        a.start_time()
+                            .and_then(|t| SystemTime::try_from(*t).ok())
+                            .zip(refresh.start_time)
+                            .is_some_and(|(t, start)| t < start)
+                    }),
             ),
             Err(err) if transient(&err) => return None,
-            Err(_) => None,
+            Err(_) => (None, false),
         };
         if std::env::var("WAIT_TRACE").is_ok() {
-            eprintln!("TRACE launches {:?}", launches.as_ref().map(|l| l.iter().map(|l| (crate::refresher::activity::secs(l.start) as i64 % 100000, l.end.map(|e| crate::refresher::activity::secs(e) as i64 % 100000), l.stage)).collect::<Vec<_>>()));
+            eprintln!("TRACE launches {:?}", launches.as_ref().map(|l| l.iter().take(12).map(|l| (crate::refresher::activity::secs(l.start) as i64 % 100000, l.end.map(|e| crate::refresher::activity::secs(e) as i64 % 100000), l.stage)).collect::<Vec<_>>()));
         }
-        Some(self.memory.activities(launches, now))
+        Some(self.memory.activities(launches, complete, now))
     }
 
     /// Asks the schedule about the next wait, with the estimate's proposal (or the plain
