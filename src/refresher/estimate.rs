@@ -37,6 +37,14 @@ use super::progress::Evidence;
 pub(crate) const HISTORY: usize = 16;
 /// How many instances named by the warmup hint are kept.
 const HINTS: usize = 8;
+/// A window wider than this, with more than the final batch left, is looked at
+/// [`COARSE_CHECKS`] times rather than densely: its evidence is loose, and the progress those
+/// checks see narrows it. Shown robust by the per-slice table.
+const WIDE: f64 = 120.0;
+const COARSE_CHECKS: f64 = 4.0;
+/// Reading the activities to learn the final batch's end pays when they tell it at least this
+/// long ahead (a few dense checks' worth). Shown robust by the per-slice table.
+const READ_AHEAD_MIN: f64 = 20.0;
 /// How long a refresh may keep its percentage, beyond the checkpoint pause it may be in, before
 /// it counts as stalled: the user guide says a refresh that cannot make progress "keeps retrying
 /// for an hour", then fails.
@@ -64,8 +72,9 @@ pub(crate) struct Estimate {
     pub(crate) earliest_end: Option<SystemTime>,
     /// When to look again (the caller caps it).
     pub(crate) next_check: Duration,
-    /// Nothing but the end is left to learn: the next look may be a `StartInstanceRefresh`.
-    pub(crate) probe: bool,
+    /// What the next look is: a describe, a `StartInstanceRefresh` (nothing but the end is
+    /// left to learn), or a read of the activities alone.
+    pub(crate) look: Look,
     /// A read of the scaling activities would sharpen the estimate now.
     pub(crate) wants_activities: bool,
     /// The percentage has not moved for longer than the checkpoint pause it may be in plus an
@@ -73,6 +82,19 @@ pub(crate) struct Estimate {
     pub(crate) stalled: bool,
     /// What the estimate rests on.
     pub(crate) evidence: Evidence,
+}
+
+/// What the next look at the refresh is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) enum Look {
+    /// `DescribeInstanceRefreshes` (and the activities, if [`Estimate::wants_activities`]).
+    #[default]
+    Describe,
+    /// `StartInstanceRefresh`: nothing but the end is left to learn.
+    Probe,
+    /// `DescribeScalingActivities` alone: the launches of the final batch tell its end ahead
+    /// of it.
+    Activities,
 }
 
 /// Why the scaling activities are not used.
@@ -94,6 +116,8 @@ enum Activities {
         launches: Vec<Launch>,
         /// The read went back to the refresh's start (no page left).
         complete: bool,
+        /// The percentage the last describe before the read saw.
+        percentage: Option<u32>,
     },
     Unusable(NoActivities),
 }
@@ -105,6 +129,10 @@ struct Prefs {
     delay: f64,
     bake: Option<f64>,
     checkpoints: Vec<u32>,
+    /// `MinHealthyPercentage` (Auto Scaling's default, 90, when not described) and
+    /// `MaxHealthyPercentage` (100 when omitted: no instance above the capacity).
+    min_healthy: u32,
+    max_healthy: u32,
 }
 
 impl Prefs {
@@ -270,6 +298,7 @@ impl Memory {
                     at: now,
                     launches,
                     complete,
+                    percentage: self.level.map(|l| l.p),
                 }
             }
         };
@@ -357,6 +386,7 @@ impl Memory {
                 at,
                 launches,
                 complete,
+                ..
             } => {
                 let pause = (!self.prefs.pausing().is_empty()).then_some(self.prefs.delay);
                 let d = digest(launches, *complete, self.prefs.warmup, pause, *at)?;
@@ -394,7 +424,7 @@ impl Memory {
                     window: None,
                     earliest_end: time(now),
                     next_check: Duration::ZERO,
-                    probe: false,
+                    look: Look::Describe,
                     wants_activities: false,
                     stalled: false,
                     evidence: self.evidence(),
@@ -417,17 +447,33 @@ impl Memory {
             _ => w,
         });
         let watch = plan.watch.or(end);
-        let next = cadence::next_check(now, watch, &plan.points, plan.inside)
+        let mut next = cadence::next_check(now, watch, &plan.points, plan.inside)
             .unwrap_or_else(|| plan.fallback.unwrap_or_else(|| self.short_look(now)));
+        // Overdue by less than the window was wide (a batch's worth, about).
+        if let (Some(cap), Some(w)) = (plan.overdue, watch)
+            && now > w.closes
+            && now - w.closes <= w.width().max(cap)
+        {
+            next = next.min(cap);
+        }
         Estimate {
             end: end.and_then(|w| time((w.opens + w.closes) / 2.0)),
             window: end.and_then(|w| Some((time(w.opens)?, time(w.closes)?))),
             earliest_end: plan.earliest.and_then(|e| time(e.max(now))),
             next_check: duration(next),
-            // Only inside the watched window: before it a describe may still teach something,
-            // after it (the estimate was wrong) it must.
-            probe: plan.probe
-                && watch.is_some_and(|w| now + next >= w.opens && now + next <= w.closes),
+            // A probe only inside the watched window: before it a describe may still teach
+            // something, after it (the estimate was wrong) it must.
+            look: if plan.look == Look::Activities && self.can_read() {
+                Look::Activities
+            } else if plan.probe
+                && watch.is_some_and(|w| {
+                    now + next >= w.opens && now + next <= w.closes + cadence::AFTER_POINT
+                })
+            {
+                Look::Probe
+            } else {
+                Look::Describe
+            },
             wants_activities: plan.wants_activities && self.can_read(),
             stalled: plan.stalled,
             evidence: self.evidence(),
@@ -466,8 +512,21 @@ impl Memory {
         let warmup = prefs.warmup.unwrap_or(0.0);
         let digest = self.digest();
         // Activities read since the current percentage was reached show the batch after it.
-        let fresh = digest.filter(|(at, _)| *at >= level.by).map(|(_, d)| d);
         let read_at = self.digest_at();
+        // Activities read since the current percentage was reached show the batch in flight;
+        // an older read still does while that batch can be in flight.
+        let fresh = digest
+            .filter(|(at, f)| {
+                *at >= level.by
+                    || batch_bounds(f, warmup, *at)
+                        .1
+                        .is_none_or(|hi| now <= hi + cadence::DENSE_MAX)
+            })
+            .map(|(_, d)| d);
+        let read_p = match self.activities {
+            Activities::Read { percentage, .. } => percentage.unwrap_or(p),
+            _ => p,
+        };
 
         // A pause it is in: it crossed a checkpoint into this percentage (the pause began when
         // the percentage was reached), or, first seen here, no launch is in flight although a
@@ -485,7 +544,10 @@ impl Memory {
         } else {
             None
         };
-        let instances = fresh.and_then(|f| instances(&f, p));
+        // Counting instances needs every launch of the refresh on the page.
+        let instances = fresh
+            .filter(|f| f.first_start.is_some())
+            .and_then(|f| instances(&f, read_p));
         let (ahead_lo, ahead_hi) = self.pauses_ahead(p, instances);
 
         // What is certain: the rest of the pause it is in, one pause ahead, the bake time.
@@ -493,7 +555,7 @@ impl Memory {
         if level.crossed && p < target {
             certain = certain.max(level.after + d);
         }
-        certain += d * f64::from(u8::from(ahead_hi > 0)) + bake;
+        certain += d * f64::from(u8::from(ahead_lo > 0)) + bake;
 
         let allowance = if level.crossed || (below && !level.seen) { d } else { 0.0 };
         let stalled = now - level.by > STALL_AFTER + allowance;
@@ -550,6 +612,22 @@ impl Memory {
                     let (lo, hi) = reached(e, warmup, Some(f.ending));
                     reach = (lo.clamp(reach.0, reach.1), hi.clamp(reach.0, reach.1));
                 }
+                if !level.seen && self.history.is_empty() && paused_since.is_none() && p > 0 {
+                    // Seen once, with nothing to measure: it reached this percentage some
+                    // time since its work began. At the latest (now), it took the whole time
+                    // (its pauses taken out) for it; a pause at or below it may still run.
+                    let served: Vec<u32> =
+                        prefs.pausing().iter().copied().filter(|&c| c < p).collect();
+                    let served = self.fewest_pauses(&served, p, instances) as f64;
+                    let seen = level.by;
+                    let work = seen - self.work_lo()? - served * d;
+                    let r = (work / f64::from(p.max(1))).max(0.0);
+                    let maybe_paused = if below { d } else { 0.0 };
+                    return Window::new(
+                        seen + ahead_lo as f64 * d,
+                        seen + f64::from(target - p) * r + maybe_paused + ahead_hi as f64 * d,
+                    );
+                }
                 let anchor = paused_since.map_or(reach, |s| (s.0 + d, s.1 + d));
                 let r = self.rate(digest.map(|(_, d)| d))?;
                 let left = f64::from(target - p) * r;
@@ -567,111 +645,269 @@ impl Memory {
                 })
             })
         };
+        // In the pause (its delay not over yet, as far as the checks can tell).
+        let in_pause = paused_since.is_some_and(|s| now < s.1 + d);
         // No batch is left to start (InstancesToUpdate 0 under either reading).
-        let last_batch = self.instances_to_update == Some(0) && paused_since.is_none();
+        let last_batch = self.instances_to_update == Some(0) && !in_pause;
         // One instance is left to count: its warmup hint places the end a warmup after it came
         // into service (and, where the hint was given before, its absence says it is not in
         // service yet). The checks then watch for it to come into service, a warmup early.
-        let one_left = paused_since.is_none() && p < target && self.one_left(fresh, instances);
-        let mut hint_watch: Option<(Window, f64)> = None;
-        let work = match (work, prefs.warmup.filter(|w| *w > 2.0 * cadence::DENSE_MIN)) {
-            (w, Some(warmup)) if one_left => match self.warming_now {
-                Some(id) => self
-                    .hints
-                    .iter()
-                    .find(|h| h.0 == id)
-                    .and_then(|h| Window::new(h.1 + warmup, h.2 + warmup))
-                    .or(w),
-                None if self.hints_seen => {
-                    let w = w.unwrap_or(Window {
-                        opens: now + warmup,
-                        closes: now + 2.0 * warmup,
-                    });
-                    let w = Window::new(w.opens.max(now + warmup), w.closes.max(now + warmup));
-                    if let Some(w) = w {
-                        // Looked at often enough to see it come into service, and to bracket
-                        // that well: about the square root of its window's width times the
-                        // closest checks, and well under a warmup.
-                        let spacing = (w.width().max(warmup) * 2.0 * cadence::DENSE_MIN)
-                            .sqrt()
-                            .clamp(2.0 * cadence::DENSE_MIN, 0.9 * warmup);
-                        hint_watch = Some((w.shift(-warmup), spacing));
-                    }
-                    w
-                }
-                None => w,
-            },
-            (w, _) => w,
-        };
+        let one_left = !in_pause && p < target && self.one_left(fresh, instances);
+        let hinted = prefs.warmup.filter(|w| *w > 2.0 * cadence::DENSE_MIN);
+        // The final batch is in flight: nothing after it but a bake (or a 100 % pause). Where
+        // `InstancesToUpdate` may count instances not yet replaced, a batch that holds them all
+        // is the final one (its size from the activities, or from the healthy percentages).
+        let batch_size = fresh
+            .map(|f| f.batch.uncounted as f64)
+            .or_else(|| self.batch_size_hint(p));
+        let holds_the_rest = !self.not_yet_in_batch
+            && self
+                .instances_to_update
+                .zip(batch_size)
+                .is_some_and(|(left, size)| f64::from(left) <= size);
+        let final_batch = !in_pause
+            && (p >= target
+                || last_batch
+                || one_left
+                || holds_the_rest
+                || self.none_after(fresh, instances));
 
         let mut plan = Plan {
             earliest: Some(certain),
-            end: work.map(|w| w.shift(bake)),
             stalled,
+            // Overdue, the checks stay within a warmup of each other, so that the warmup hint
+            // of the instance that holds it up is seen.
+            overdue: hinted.map(|w| 0.9 * w),
             ..Plan::default()
         };
+
+        // The final batch, from its launches: once all are in service, its end is known to the
+        // second when launch activities end in service (a warmup later), and to the bake time
+        // when a bake follows. Reading them again within that time of each other sees the last
+        // come into service before its end.
+        if final_batch
+            && self.can_read()
+            && let Some(end) = self.final_by_activities(fresh, read_at, level.by, warmup, bake, now, &mut plan)
+        {
+            plan.end = Some(end.shift(bake));
+            return plan;
+        }
+
+        // The warmup hint in the final batch: the instance it names came into service last
+        // (as far as the checks saw), so the batch ends a warmup after that unless another
+        // comes into service; the checks watch for the next one, within a warmup of each
+        // other, and look closely when the named one's warmup ends. Where the hint was given
+        // before and one instance is left, its absence says that one is not in service yet.
+        let warming = self
+            .warming_now
+            .and_then(|id| self.hints.iter().find(|h| h.0 == id));
+        let mut hint_watch: Option<(Window, f64)> = None;
+        let work = match hinted {
+            Some(warmup) if final_batch && p < target => {
+                let candidate = warming
+                    .and_then(|h| Window::new(h.1 + warmup, h.2 + warmup))
+                    .filter(|c| c.closes + cadence::DENSE_MAX >= now);
+                let soonest = if one_left && self.hints_seen && warming.is_none() {
+                    now + warmup
+                } else {
+                    now
+                };
+                let w0 = work.unwrap_or(Window {
+                    opens: level.by,
+                    closes: level.by + 2.0 * warmup,
+                });
+                // Often enough to see the next come into service, and to bracket that well:
+                // about the square root of the window's width times the closest checks, and
+                // well under a warmup.
+                let spacing = (w0.width().max(warmup) * 2.0 * cadence::DENSE_MIN)
+                    .sqrt()
+                    .clamp(2.0 * cadence::DENSE_MIN, 0.9 * warmup);
+                match candidate {
+                    Some(c) if now + spacing >= c.opens => Some(c),
+                    _ => {
+                        hint_watch = Some((w0.shift(-warmup), spacing));
+                        let w = Window::new(w0.opens.max(soonest), w0.closes.max(soonest));
+                        match (candidate, w) {
+                            (Some(c), Some(w)) => Window::new(w.opens.min(c.opens), w.closes.max(c.closes)),
+                            (c, w) => w.or(c),
+                        }
+                    }
+                }
+            }
+            // Overdue (an instance that failed its health check was replaced, say): the
+            // instance coming into service now may hold it up.
+            Some(warmup) if work.is_some_and(|w| now > w.closes) => warming
+                .filter(|h| h.2 >= level.by)
+                .and_then(|h| Window::new(h.1 + warmup, h.2 + warmup))
+                .filter(|h| h.closes + cadence::DENSE_MAX >= now)
+                .or(work),
+            _ => work,
+        };
+        plan.end = work.map(|w| w.shift(bake));
         if work.is_none() {
             // Nothing has moved yet: look again after half the time the work has run, which
-            // spreads the checks over the first batch.
+            // spreads the checks over the first batch, and within a warmup, so that the warmup
+            // hint of an instance coming into service is seen.
             let began = fresh
                 .and_then(|f| f.first_start)
                 .or(self.work_lo())
                 .unwrap_or(now);
-            plan.fallback = Some(((now - began) / 2.0).max(SHORT_LOOK));
+            let mut next = ((now - began) / 2.0).max(SHORT_LOOK);
+            if warmup > 2.0 * cadence::DENSE_MIN {
+                next = next.min(0.9 * warmup);
+            }
+            plan.fallback = Some(next);
         }
         if let Some((watch, spacing)) = hint_watch {
             plan.watch = Some(watch);
             plan.inside = Some(spacing);
+        } else if let Some(w) = work
+            && !final_batch
+            && w.width() > WIDE
+        {
+            // More than the final batch is left, and the evidence is loose: no dense checks,
+            // a few across the window, which the progress they see narrows.
+            plan.watch = Some(w);
+            plan.inside = Some((w.width() / COARSE_CHECKS).max(DENSE_MAX));
         }
         if bake > 0.0 {
             // A bake follows. Where the activities can place its start, a check needs only see
             // it baking before it ends: the work's window, a half bake time apart. Otherwise
             // the checks bracket the turn to Baking as tightly as they would the end.
-            if hint_watch.is_none() {
-                plan.watch = work;
-            }
             if self.can_read() {
                 plan.watch = work;
-                plan.inside = Some(bake / 2.0);
+                plan.inside = Some((bake / 2.0).max(plan.inside.unwrap_or(0.0)));
+            } else if hint_watch.is_none() {
+                plan.watch = work;
             }
         } else {
-            // Nothing but the end is left to learn once no batch is left to start, unless a
-            // 100 % checkpoint's pause needs the moment the percentage reaches it.
-            plan.probe = (p >= target || last_batch) && !self.hundred_may_pause();
+            // Nothing but the end is left to learn in the final batch, unless a 100 %
+            // checkpoint's pause needs the moment the percentage reaches it, or the warmup
+            // hint is watched for.
+            plan.probe = final_batch && !self.hundred_may_pause() && hint_watch.is_none();
         }
         // Read the activities: at the first sighting (when the work began, how long launches
-        // take, where the batch in flight is); when no batch is left to start, or at the
-        // target, or a checkpoint was crossed (to place the last batch, or the pause); and when
-        // the window opens with no read since the current percentage.
+        // take, where the batch in flight is); when the final batch runs, or a checkpoint was
+        // crossed (to place the pause); and when the window opens with no read since the
+        // current percentage.
         let since_level = !self.read_after(level.by);
         let window_open = plan
             .watch
             .or(plan.end)
             .is_some_and(|w| now + DENSE_MAX >= w.opens);
         plan.wants_activities = !self.read_after(self.work_seen.unwrap_or(now))
-            || (since_level && (last_batch || p >= target || level.crossed || window_open));
+            || (since_level && (final_batch || level.crossed || window_open));
         plan
     }
 
-    /// The checkpoints ahead that pause: at the fewest (checkpoints one batch reaches together
-    /// pause once) and at the most. Two are certainly apart when the group has enough instances
-    /// that they need different counts: known from the activities' count, or from a percentage
-    /// step seen no larger than the distance between them (a step is at least one instance).
+    /// The end of the final batch from the activities (see [`in_progress`](Self::in_progress)),
+    /// and the looks that learn it: reads of the activities alone while its launches come into
+    /// service, then a look right after its end. `None` when the activities cannot tell ahead
+    /// of the end (launch activities that end with the warmup, and no bake): the warmup hint
+    /// and the describes do then.
+    #[allow(clippy::too_many_arguments)]
+    fn final_by_activities(
+        &self,
+        fresh: Option<Digest>,
+        read_at: f64,
+        level_by: f64,
+        warmup: f64,
+        bake: f64,
+        now: f64,
+        plan: &mut Plan,
+    ) -> Option<Window> {
+        let ending = fresh.map_or(Ending::Unknown, |f| f.ending);
+        // How long before the end a read learns it: the warmup after the last launch
+        // activity ends (if they end in service), and the bake time.
+        let ahead = bake + if ending == Ending::InService { warmup } else { 0.0 };
+        if ahead < READ_AHEAD_MIN {
+            return None;
+        }
+        let gap = 0.9 * ahead;
+        let f = match fresh {
+            Some(f) if read_at >= level_by || f.batch.in_flight > 0 => f,
+            _ => {
+                // No read shows the final batch yet.
+                plan.wants_activities = true;
+                plan.fallback = Some(gap);
+                return Some(Window { opens: now, closes: now + gap });
+            }
+        };
+        if f.batch.in_flight == 0 {
+            // All in service: the end is placed (two moments when it is not known whether
+            // launch activities end in service).
+            let e = f.batch.last_end?;
+            let (lo, hi) = reached(e, warmup, Some(ending));
+            plan.points = vec![lo + bake, hi + bake];
+            plan.probe = !self.hundred_may_pause();
+            if self.hundred_may_pause() {
+                // A 100 % checkpoint may pause for its delay first (no source says).
+                let d = self.prefs.delay;
+                plan.points.extend([lo + d + bake, hi + d + bake]);
+                if now > hi + bake + cadence::DENSE_MAX {
+                    return Window::new(lo + d, hi + d);
+                }
+            }
+            return Window::new(lo, hi);
+        }
+        // Some not in service yet: read again within `gap`, not before they can be.
+        let (lo, hi) = batch_bounds(&f, warmup, read_at);
+        let next = (read_at + gap).max(lo - ahead).max(now + cadence::DENSE_MIN);
+        plan.fallback = Some(next - now);
+        plan.look = Look::Activities;
+        Window::new(lo, hi.unwrap_or(lo + gap).max(lo))
+    }
+
+    /// How many instances a batch replaces, from the healthy percentages (UG "How instance
+    /// refresh works": Min 90 / Max 100 replaces 10 % of the group at a time, a wider range
+    /// more, and at least one instance), the group's size being told by `InstancesToUpdate`
+    /// and the percentage as if the former counts instances not yet replaced.
+    fn batch_size_hint(&self, p: u32) -> Option<f64> {
+        let left = f64::from(self.instances_to_update?);
+        let n = left / (1.0 - f64::from(p.min(99)) / 100.0);
+        let share = f64::from(100 - self.prefs.min_healthy.min(100))
+            + f64::from(self.prefs.max_healthy.saturating_sub(100));
+        Some((n * share / 100.0).floor().max(1.0))
+    }
+
+    /// Whether the activities count no instance left after the batch that began last.
+    fn none_after(&self, fresh: Option<Digest>, instances: Option<(f64, f64)>) -> bool {
+        let (Some(f), Some((_, n_hi))) = (fresh, instances) else {
+            return false;
+        };
+        let goal = (n_hi.floor() * f64::from(self.prefs.target()) / 100.0).ceil();
+        goal <= (f.counted + f.batch.uncounted) as f64
+    }
+
+    /// The checkpoints ahead that pause: at the fewest and at the most. Checkpoints one batch
+    /// reaches together pause once, and one the last batch reaches with the target does not
+    /// pause (UG "Add checkpoints": the last checkpoint ends the refresh). Two percentages need
+    /// different instance counts when the group has enough instances: known from the
+    /// activities' count, or from a percentage step seen no larger than the distance between
+    /// them (a step is at least one instance).
     fn pauses_ahead(&self, p: u32, instances: Option<(f64, f64)>) -> (usize, usize) {
         let ahead: Vec<u32> = self.prefs.pausing().iter().copied().filter(|&c| c > p).collect();
+        (
+            self.fewest_pauses(&ahead, self.prefs.target(), instances),
+            ahead.len(),
+        )
+    }
+
+    /// How many pauses `checkpoints` (ascending) make at the fewest, `next` being the
+    /// percentage reached after them (see [`pauses_ahead`](Self::pauses_ahead)).
+    fn fewest_pauses(&self, checkpoints: &[u32], next: u32, instances: Option<(f64, f64)>) -> usize {
         let step = self.smallest_step();
         let apart = |a: u32, b: u32| match instances {
             Some((n, _)) => {
                 (n * f64::from(a) / 100.0).ceil() < (n * f64::from(b) / 100.0).ceil()
             }
-            None => step.is_some_and(|s| s + 1 < b - a),
+            None => step.is_some_and(|s| s + 1 < b.saturating_sub(a)),
         };
-        let fewest = ahead
-            .windows(2)
-            .filter(|w| apart(w[0], w[1]))
+        checkpoints
+            .iter()
+            .enumerate()
+            .filter(|&(i, &c)| apart(c, checkpoints.get(i + 1).copied().unwrap_or(next)))
             .count()
-            + usize::from(!ahead.is_empty());
-        (fewest, ahead.len())
     }
 
     /// Whether one instance is left to count: the activities say so (no batch after the one
@@ -984,6 +1220,10 @@ struct Plan {
     watch: Option<Window>,
     /// How far apart the checks inside `watch` come, when not the cadence's own spacing.
     inside: Option<f64>,
+    /// The furthest apart checks come once the window is overdue.
+    overdue: Option<f64>,
+    /// What the next look is when not a describe or a probe.
+    look: Look,
     /// Moments the evidence points at.
     points: Vec<f64>,
     /// The next check when there is no window.
@@ -1000,6 +1240,8 @@ fn prefs(r: &Refresh) -> Prefs {
         delay: secs(r.checkpoint_delay).unwrap_or(DEFAULT_CHECKPOINT_DELAY),
         bake: secs(r.bake_time),
         checkpoints: r.checkpoints.clone(),
+        min_healthy: r.min_healthy.unwrap_or(90),
+        max_healthy: r.max_healthy.unwrap_or(100),
     }
 }
 

@@ -14,7 +14,7 @@ use tracing::Span;
 
 use super::activity::{MAX_LAUNCHES, launches};
 use super::error::{RefreshError, RefreshErrorKind};
-use super::estimate::{Estimate, Memory};
+use super::estimate::{Estimate, Look, Memory};
 use super::observe::Refresh;
 use super::options::Inner;
 use super::progress::Progress;
@@ -43,9 +43,11 @@ pub(crate) struct Run<'a> {
     pub(crate) memory: Memory,
     /// Describes in a row that found nothing active although a start was refused.
     pub(crate) nothing_active: u32,
-    /// The last start probed for the blocker's end (the estimate said nothing else was left to
-    /// learn).
-    pub(crate) probing: bool,
+    /// The next look at the blocker, after a wait (a probe: the last start was one).
+    pub(crate) look: Look,
+    /// The last describe (or start) that saw the blocker's status, and its `StartTime`.
+    pub(crate) status_seen: Option<SystemTime>,
+    pub(crate) blocker_start: Option<SystemTime>,
     /// The last SDK error, the source of a give-up.
     pub(crate) last_error: Option<BoxError>,
     pub(crate) span: Span,
@@ -75,7 +77,9 @@ impl<'a> Run<'a> {
             waited: Duration::ZERO,
             memory: Memory::default(),
             nothing_active: 0,
-            probing: false,
+            look: Look::Describe,
+            status_seen: None,
+            blocker_start: None,
             last_error: None,
             span: tracing::info_span!("instance_refresh_retry", group = group),
         }
@@ -134,22 +138,50 @@ impl<'a> Run<'a> {
             .find(|r| r.phase.is_active()))
     }
 
-    /// Describes `refresh` and, when the estimate asks for them, the group's scaling
-    /// activities: the estimate after both.
+    /// Records a describe of `refresh` and, when the estimate asks for them, reads the group's
+    /// scaling activities: the estimate after both.
     pub(crate) async fn check(&mut self, refresh: &Refresh) -> Estimate {
         let now = self.now();
+        self.status_seen = Some(now);
+        self.blocker_start = refresh.start_time;
         let estimate = self.memory.observe(refresh, now);
         if !estimate.wants_activities {
             return estimate;
         }
-        self.read_activities(refresh).await.unwrap_or(estimate)
+        self.read_activities().await.unwrap_or(estimate)
+    }
+
+    /// The look the estimate asked for after a sleep: a read of the activities alone, unless
+    /// it is time to see the refresh's status again (`max_check_interval` since the last
+    /// describe or start), which a describe does.
+    pub(crate) fn next_look(&self, estimate: &Estimate) -> Look {
+        let stale = self.status_seen.is_none_or(|t| {
+            self.now().duration_since(t).unwrap_or_default() >= self.inner.max_check_interval
+        });
+        match estimate.look {
+            Look::Activities if stale => Look::Describe,
+            look => look,
+        }
+    }
+
+    /// A read of the activities alone: the estimate after it (the last one, if it failed and
+    /// may be tried again).
+    pub(crate) async fn look_at_activities(&mut self) -> Estimate {
+        match self.read_activities().await {
+            Some(estimate) => estimate,
+            None => {
+                let now = self.now();
+                self.memory.refused(now)
+            }
+        }
     }
 
     /// One page of the group's scaling activities (in progress first, then the newest), reduced
     /// to the refresh's launches. A transient failure leaves them unread (`None`: asked again
     /// later); any other failure is final for this call: the estimate falls back to the
     /// describes, and says so.
-    async fn read_activities(&mut self, refresh: &Refresh) -> Option<Estimate> {
+    async fn read_activities(&mut self) -> Option<Estimate> {
+        let refresh_start = self.blocker_start;
         self.activity_reads = self.activity_reads.saturating_add(1);
         let out = self
             .inner
@@ -163,8 +195,7 @@ impl<'a> Run<'a> {
         let (launches, complete) = match out {
             Ok(out) => (
                 Some(
-                    refresh
-                        .start_time
+                    refresh_start
                         .map(|start| launches(out.activities(), start, now))
                         .unwrap_or_default(),
                 ),
@@ -174,7 +205,7 @@ impl<'a> Run<'a> {
                     || out.activities().iter().any(|a| {
                         a.start_time()
                             .and_then(|t| SystemTime::try_from(*t).ok())
-                            .zip(refresh.start_time)
+                            .zip(refresh_start)
                             .is_some_and(|(t, start)| t < start)
                     }),
             ),

@@ -7,7 +7,7 @@ use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use tower::Service;
 
 use super::error::{RefreshError, RefreshErrorKind};
-use super::estimate::Estimate;
+use super::estimate::{Estimate, Look};
 use super::observe::{Phase, Refresh, matches_request};
 use super::options::{OnConflict, Refresher};
 use super::protocol::{Failure, Own, StartProtocol, Step, own_refresh};
@@ -217,56 +217,58 @@ impl Run<'_> {
         loop {
             let proposed = if !status_aware {
                 None
-            } else if let Some(estimate) = self.after_probe() {
-                self.fail_fast(None, &estimate)?;
-                Some(estimate)
             } else {
-                match self.active().await {
-                    Ok(None) => {
-                        // It ended between our start and this describe: start again at once. If
-                        // that happens twice in a row (Auto Scaling refuses, yet shows nothing
-                        // active), wait on the plain schedule first rather than loop.
-                        self.nothing_active = self.nothing_active.saturating_add(1);
-                        if self.nothing_active > 1 {
-                            self.wait(None)
-                                .await
-                                .map_err(|reason| self.error(RefreshErrorKind::GaveUp(reason)))?;
-                        }
-                        return Ok(());
-                    }
-                    Ok(Some(blocker)) => {
-                        self.nothing_active = 0;
-                        let estimate = self.check(&blocker).await;
-                        self.fail_fast(Some(&blocker), &estimate)?;
-                        self.report(&blocker, &estimate);
+                match std::mem::take(&mut self.look) {
+                    // Back from a start that probed for the blocker's end, and was refused.
+                    Look::Probe => {
+                        let now = self.now();
+                        self.status_seen = Some(now);
+                        let estimate = self.memory.refused(now);
+                        self.fail_fast(None, &estimate)?;
                         Some(estimate)
                     }
-                    // Never fail the call for a describe: fall back to the plain schedule.
-                    Err(_) => None,
+                    Look::Activities => {
+                        let estimate = self.look_at_activities().await;
+                        self.fail_fast(None, &estimate)?;
+                        Some(estimate)
+                    }
+                    Look::Describe => match self.active().await {
+                        Ok(None) => {
+                            // It ended between our start and this describe: start again at
+                            // once. If that happens twice in a row (Auto Scaling refuses, yet
+                            // shows nothing active), wait on the plain schedule first rather
+                            // than loop.
+                            self.nothing_active = self.nothing_active.saturating_add(1);
+                            if self.nothing_active > 1 {
+                                self.wait(None).await.map_err(|reason| {
+                                    self.error(RefreshErrorKind::GaveUp(reason))
+                                })?;
+                            }
+                            return Ok(());
+                        }
+                        Ok(Some(blocker)) => {
+                            self.nothing_active = 0;
+                            let estimate = self.check(&blocker).await;
+                            self.fail_fast(Some(&blocker), &estimate)?;
+                            self.report(&blocker, &estimate);
+                            Some(estimate)
+                        }
+                        // Never fail the call for a describe: fall back to the plain schedule.
+                        Err(_) => None,
+                    },
                 }
             };
             self.wait(proposed.map(|e| e.next_check))
                 .await
                 .map_err(|reason| self.error(RefreshErrorKind::GaveUp(reason)))?;
-            match proposed {
-                None => return Ok(()),
-                Some(e) if e.probe => {
-                    self.probing = true;
-                    return Ok(());
-                }
-                Some(_) => {}
+            let Some(estimate) = proposed else {
+                return Ok(());
+            };
+            self.look = self.next_look(&estimate);
+            if self.look == Look::Probe {
+                return Ok(());
             }
         }
-    }
-
-    /// Back from a start that probed for the blocker's end and was refused: the estimate with
-    /// that refusal, if it still says to probe.
-    fn after_probe(&mut self) -> Option<Estimate> {
-        if !std::mem::take(&mut self.probing) {
-            return None;
-        }
-        let now = self.now();
-        Some(self.memory.refused(now)).filter(|e| e.probe)
     }
 
     /// `WontEndInTime` when the blocker cannot end before the deadline (and fail-fast is on).

@@ -261,6 +261,10 @@ pub struct Outcome {
     pub destroyed: bool,
     /// The blocker ran to its natural end (`Successful`), not cut short.
     pub natural: bool,
+    /// Calls by the gap since the call before: under 10 s, 10–30 s, 30–120 s, 120–280 s, more.
+    pub gaps: [u32; 5],
+    /// `DescribeScalingActivities` calls.
+    pub reads: u32,
 }
 
 /// The wall-clock time every run starts at (a whole second: the wire's whole-second
@@ -376,6 +380,20 @@ pub async fn run(blocker: &Blocker, total: Duration, strategy: Strategy, seed: u
         waited,
         destroyed: cancels > 0 && theirs.status == RefreshStatus::Cancelled,
         natural: theirs.status == RefreshStatus::Successful,
+        reads: count(&["DescribeScalingActivities"]),
+        gaps: {
+            let mut gaps = [0; 5];
+            let mut last: Option<Duration> = None;
+            for c in &calls[before..] {
+                if let Some(l) = last {
+                    let g = c.at.saturating_sub(l).as_secs_f64();
+                    let k = [10.0, 30.0, 120.0, 280.0].iter().position(|e| g < *e).unwrap_or(4);
+                    gaps[k] += 1;
+                }
+                last = Some(c.at);
+            }
+            gaps
+        },
     };
     sim.shutdown().await;
     outcome
@@ -614,8 +632,17 @@ pub async fn compare(
             }
             outcomes.push(o);
         }
-        // WAIT_DEBUG=1 shows the five latest natural-end starts.
+        // WAIT_DEBUG=1 shows the latest natural-end starts, the costliest runs, and where the
+        // calls went (by the gap before each).
         if std::env::var("WAIT_DEBUG").is_ok() {
+            let mut gaps = [0_u32; 5];
+            for o in &outcomes {
+                for (k, g) in o.gaps.iter().enumerate() {
+                    gaps[k] += g;
+                }
+            }
+            let reads: u32 = outcomes.iter().map(|o| o.reads).sum();
+            println!("gaps {strategy:?}: <10 s {}, 10-30 s {}, 30-120 s {}, 120-280 s {}, >=280 s {}; activity reads {reads}", gaps[0], gaps[1], gaps[2], gaps[3], gaps[4]);
             let mut worst: Vec<_> = outcomes
                 .iter()
                 .zip(blockers)
