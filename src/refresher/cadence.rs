@@ -62,9 +62,7 @@ impl Window {
 
 /// The spacing of checks inside a window `width` seconds wide.
 pub(crate) fn spacing(width: f64) -> f64 {
-    (width / WINDOW_CHECKS)
-        .clamp(DENSE_MIN, DENSE_MAX)
-        .max(width / MAX_WINDOW_CHECKS)
+    DENSE_MAX.max(width / MAX_WINDOW_CHECKS)
 }
 
 /// Seconds until the next check: the first moment in `points` still ahead (plus

@@ -266,6 +266,9 @@ impl Memory {
             self.see_instances_to_update(r, previous, now);
         }
         self.instances_to_update = r.instances_to_update;
+        if std::env::var("WAIT_TRACE").is_ok() {
+            eprintln!("TRACE itu {:?} warming {:?} reading-nyib {} drop {:?}", r.instances_to_update, r.warming.map(|w| w % 1000), self.not_yet_in_batch, self.itu_drop);
+        }
         self.phase = Some(r.phase);
         self.last_check = Some(now);
         self.last_active = Some(now);
@@ -722,10 +725,18 @@ impl Memory {
                 let spacing = (w0.width().max(warmup) * 2.0 * cadence::DENSE_MIN)
                     .sqrt()
                     .clamp(2.0 * cadence::DENSE_MIN, 0.9 * warmup);
+                // Watched while instances come into service: from a warmup before the work's
+                // window, until a warmup after the last one the hint named (then, as any
+                // window, overdue: a stalled refresh costs few checks).
+                let last_named = self.hints.back().map_or(level.by, |h| h.2).max(level.by);
+                let watch = Window::new(
+                    w0.opens - warmup,
+                    (w0.closes - warmup).max(last_named + warmup),
+                );
                 match candidate {
                     Some(c) if now + spacing >= c.opens => Some(c),
                     _ => {
-                        hint_watch = Some((w0.shift(-warmup), spacing));
+                        hint_watch = watch.map(|w| (w, spacing));
                         let w = Window::new(w0.opens.max(soonest), w0.closes.max(soonest));
                         match (candidate, w) {
                             (Some(c), Some(w)) => Window::new(w.opens.min(c.opens), w.closes.max(c.closes)),
