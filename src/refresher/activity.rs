@@ -154,8 +154,8 @@ pub(crate) struct Digest {
     pub(crate) batches_took: Option<(f64, f64)>,
     /// The most launches a batch began with.
     pub(crate) batch_size: usize,
-    /// Launches that ended successfully, and whose instance was counted by the read (ended a
-    /// warmup before it, if activities end in service).
+    /// Launches that ended successfully, and whose instance was counted by the time of the
+    /// describe the read goes with (ended a warmup before it, if activities end in service).
     pub(crate) counted: usize,
     /// The latest `EndTime` of a successful launch.
     pub(crate) last_end: Option<f64>,
@@ -171,7 +171,8 @@ pub(crate) struct Batch {
     /// When its first launch began, and its last.
     pub(crate) first_start: f64,
     pub(crate) last_start: f64,
-    /// How many launches it has, and how many of them are not counted yet.
+    /// How many launches it has, and how many of them were not counted by the time of the
+    /// describe the read goes with.
     pub(crate) size: usize,
     pub(crate) uncounted: usize,
     /// Its launches still in flight, and whether one of them is certainly not in service, or
@@ -186,13 +187,14 @@ pub(crate) struct Batch {
 
 /// Digests launches (oldest first) read at `read_at` (`complete`: the read went back to the
 /// refresh's start), `warmup` being the refresh's `InstanceWarmup` and `pause` its
-/// `CheckpointDelay`, if it has checkpoints.
+/// `CheckpointDelay`, if it has checkpoints; what was counted is told as of `counted_at`, the
+/// describe whose percentage it is compared with.
 pub(crate) fn digest(
     launches: &[Launch],
     complete: bool,
     warmup: Option<f64>,
     pause: Option<f64>,
-    read_at: f64,
+    counted_at: f64,
 ) -> Option<Digest> {
     let first_start = secs(launches.first()?.start);
     let first_start = complete.then_some(first_start);
@@ -239,7 +241,7 @@ pub(crate) fn digest(
                 last_end = Some(last_end.map_or(end, |e| e.max(end)));
                 batch.last_end = Some(batch.last_end.map_or(end, |e| e.max(end)));
                 open_until = open_until.max(end);
-                if end + counts_after <= read_at {
+                if end + counts_after <= counted_at {
                     counted += 1;
                 } else {
                     batch.uncounted += 1;

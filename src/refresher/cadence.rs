@@ -6,10 +6,9 @@
 //! - At a moment evidence points at (a bake that began when the last launch ended, say): look
 //!   right after it, [`AFTER_POINT`] late. If the refresh is still there, the next moment, and
 //!   then the window as usual: a wrong point costs a check.
-//! - Inside the window: [`WINDOW_CHECKS`] checks spread over it, no closer than
-//!   [`DENSE_MIN`] and no further apart than [`DENSE_MAX`], unless the window is so wide that
-//!   this would take more than [`MAX_WINDOW_CHECKS`]: a window the evidence could not narrow
-//!   costs a bounded number of calls, and its lateness grows instead.
+//! - Inside the window: checks [`DENSE_MAX`] apart, unless the window is so wide that this
+//!   would take more than [`MAX_WINDOW_CHECKS`]: a window the evidence could not narrow costs a
+//!   bounded number of calls, and its lateness grows instead.
 //! - After the window, with the refresh still there: the estimate was wrong, so checks spread
 //!   out, half the time the window has been overdue, from [`DENSE_MAX`] up (and the caller's
 //!   cap), so that a refresh that runs late costs few checks.
@@ -22,9 +21,6 @@ pub(crate) const DENSE_MIN: f64 = 2.0;
 /// The furthest apart two checks come inside a window: what bounds the latency when the end
 /// falls inside the window the evidence gave. Shown robust by the per-slice table.
 pub(crate) const DENSE_MAX: f64 = 8.0;
-/// How many checks a window gets: a wide window's checks spread out, so that a wide window costs
-/// about this many checks. Shown robust by the per-slice table.
-pub(crate) const WINDOW_CHECKS: f64 = 12.0;
 /// The most checks a window gets, however wide. Shown robust by the per-slice table.
 pub(crate) const MAX_WINDOW_CHECKS: f64 = 30.0;
 /// How late after a moment the evidence points at the check comes: the whole second the wire

@@ -45,6 +45,9 @@ const COARSE_CHECKS: f64 = 4.0;
 /// Reading the activities to learn the final batch's end pays when they tell it at least this
 /// long ahead (a few dense checks' worth). Shown robust by the per-slice table.
 const READ_AHEAD_MIN: f64 = 20.0;
+/// The warmup hint's instance is watched as the final batch's last when at most this many are
+/// left to count. Shown robust by the per-slice table.
+const FEW_LEFT: f64 = 2.0;
 /// How long a refresh may keep its percentage, beyond the checkpoint pause it may be in, before
 /// it counts as stalled: the user guide says a refresh that cannot make progress "keeps retrying
 /// for an hour", then fails.
@@ -116,8 +119,8 @@ enum Activities {
         launches: Vec<Launch>,
         /// The read went back to the refresh's start (no page left).
         complete: bool,
-        /// The percentage the last describe before the read saw.
-        percentage: Option<u32>,
+        /// When the last describe before the read was.
+        described: f64,
     },
     Unusable(NoActivities),
 }
@@ -198,8 +201,11 @@ pub(crate) struct Memory {
     /// `InstancesToUpdate` counts instances not yet taken into a batch: it was 0 well short of
     /// the target, or held while the percentage rose.
     not_yet_in_batch: bool,
-    /// The smallest fall of `InstancesToUpdate` seen between two checks.
+    /// The smallest fall of `InstancesToUpdate` seen between two checks, the largest value it
+    /// had, and the percentage first seen.
     itu_drop: Option<u32>,
+    itu_max: Option<u32>,
+    first_percentage: Option<u32>,
     /// When the percentage reached its target while still `InProgress` (a 100 % checkpoint
     /// may pause there; no source says whether).
     at_target: Option<(f64, f64)>,
@@ -301,7 +307,7 @@ impl Memory {
                     at: now,
                     launches,
                     complete,
-                    percentage: self.level.map(|l| l.p),
+                    described: self.last_check.unwrap_or(now).min(now),
                 }
             }
         };
@@ -320,6 +326,12 @@ impl Memory {
                 self.not_yet_in_batch = true;
             }
             _ => {}
+        }
+        if let Some(n) = r.instances_to_update {
+            self.itu_max = Some(self.itu_max.map_or(n, |m| m.max(n)));
+        }
+        if self.first_percentage.is_none() {
+            self.first_percentage = r.percentage;
         }
         if r.instances_to_update == Some(0)
             && r.percentage.is_some_and(|p| p + 1 < self.prefs.target())
@@ -389,10 +401,13 @@ impl Memory {
                 at,
                 launches,
                 complete,
+                described,
                 ..
             } => {
                 let pause = (!self.prefs.pausing().is_empty()).then_some(self.prefs.delay);
-                let d = digest(launches, *complete, self.prefs.warmup, pause, *at)?;
+                // Counted as of the latest describe, whose percentage it goes with.
+                let counted_at = self.last_check.unwrap_or(*described).max(*described);
+                let d = digest(launches, *complete, self.prefs.warmup, pause, counted_at)?;
                 Some((*at, d))
             }
             _ => None,
@@ -526,10 +541,8 @@ impl Memory {
                         .is_none_or(|hi| now <= hi + cadence::DENSE_MAX)
             })
             .map(|(_, d)| d);
-        let read_p = match self.activities {
-            Activities::Read { percentage, .. } => percentage.unwrap_or(p),
-            _ => p,
-        };
+        // The activities' count goes with the latest describe's percentage.
+        let read_p = p;
 
         // A pause it is in: it crossed a checkpoint into this percentage (the pause began when
         // the percentage was reached), or, first seen here, no launch is in flight although a
@@ -705,9 +718,14 @@ impl Memory {
             .warming_now
             .and_then(|id| self.hints.iter().find(|h| h.0 == id));
         let mut hint_watch: Option<(Window, f64)> = None;
+        let few_left = self.left(fresh, p).is_some_and(|u| u <= FEW_LEFT);
         let work = match hinted {
             Some(warmup) if final_batch && p < target => {
+                // The named instance's warmup end is the batch's end only when few are left;
+                // with many left, instances keep coming into service, and the percentage tells
+                // when few are.
                 let candidate = warming
+                    .filter(|_| few_left || one_left)
                     .and_then(|h| Window::new(h.1 + warmup, h.2 + warmup))
                     .filter(|c| c.closes + cadence::DENSE_MAX >= now);
                 let soonest = if one_left && self.hints_seen && warming.is_none() {
@@ -788,7 +806,7 @@ impl Memory {
             if self.can_read() {
                 plan.watch = work;
                 plan.inside = Some((bake / 2.0).max(plan.inside.unwrap_or(0.0)));
-            } else if hint_watch.is_none() {
+            } else if hint_watch.is_none() && (final_batch || plan.watch.is_none()) {
                 plan.watch = work;
             }
         } else {
@@ -867,6 +885,22 @@ impl Memory {
         plan.fallback = Some(next - now);
         plan.look = Look::Activities;
         Window::new(lo, hi.unwrap_or(lo + gap).max(lo))
+    }
+
+    /// How many instances are left to count, as far as the describes (and the activities)
+    /// tell: `InstancesToUpdate` where it may count instances not yet replaced; the batch's
+    /// launches not counted where the activities show them; or the share left of the group,
+    /// whose size `InstancesToUpdate` tells from how it fell at batch starts.
+    fn left(&self, fresh: Option<Digest>, p: u32) -> Option<f64> {
+        if !self.not_yet_in_batch {
+            return self.instances_to_update.map(f64::from);
+        }
+        if let Some(f) = fresh {
+            return Some(f.batch.uncounted as f64);
+        }
+        let in_batches = f64::from(self.itu_max? + self.itu_drop?);
+        let n = in_batches / (1.0 - f64::from(self.first_percentage?.min(99)) / 100.0);
+        Some(n * f64::from(self.prefs.target().saturating_sub(p)) / 100.0)
     }
 
     /// How many instances a batch replaces, from the healthy percentages (UG "How instance

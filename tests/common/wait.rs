@@ -265,6 +265,10 @@ pub struct Outcome {
     pub gaps: [u32; 5],
     /// `DescribeScalingActivities` calls.
     pub reads: u32,
+    /// `StartInstanceRefresh` calls.
+    pub starts: u32,
+    /// Calls in the blocker's last 10 minutes and after its end.
+    pub near: u32,
 }
 
 /// The wall-clock time every run starts at (a whole second: the wire's whole-second
@@ -381,6 +385,17 @@ pub async fn run(blocker: &Blocker, total: Duration, strategy: Strategy, seed: u
         destroyed: cancels > 0 && theirs.status == RefreshStatus::Cancelled,
         natural: theirs.status == RefreshStatus::Successful,
         reads: count(&["DescribeScalingActivities"]),
+        starts: count(&["StartInstanceRefresh"]),
+        near: {
+            let end_at = ended
+                .and_then(|e| e.duration_since(theirs.start_time).ok())
+                .map_or(Duration::MAX, |d| d + (sim.elapsed() - Instant::now().duration_since(came) - (total - remaining)).min(Duration::ZERO));
+            let _ = end_at;
+            let last = calls.last().map_or(Duration::ZERO, |c| c.at);
+            let latency = started.then(|| ended.map_or(Duration::ZERO, |end| done.duration_since(end).unwrap_or_default())).unwrap_or_default();
+            let from = last.saturating_sub(latency + Duration::from_secs(600));
+            u32::try_from(calls[before..].iter().filter(|c| c.at >= from).count()).unwrap_or(0)
+        },
         gaps: {
             let mut gaps = [0; 5];
             let mut last: Option<Duration> = None;
@@ -642,6 +657,12 @@ pub async fn compare(
                 }
             }
             let reads: u32 = outcomes.iter().map(|o| o.reads).sum();
+            let starts: u32 = outcomes.iter().map(|o| o.starts).sum();
+            let hours: f64 = outcomes.iter().map(|o| o.waited.as_secs_f64()).sum::<f64>() / 3600.0;
+            let calls: u32 = outcomes.iter().map(|o| o.calls).sum();
+            let near: u32 = outcomes.iter().filter(|o| o.natural).map(|o| o.near).sum();
+            let natural_calls: u32 = outcomes.iter().filter(|o| o.natural).map(|o| o.calls).sum();
+            println!("calls {strategy:?}: {calls} in {hours:.1} h: starts {starts}, reads {reads}, describes {}; natural ends {natural_calls}, of which in the last 10 min and after {near}", calls - starts - reads);
             println!("gaps {strategy:?}: <10 s {}, 10-30 s {}, 30-120 s {}, 120-280 s {}, >=280 s {}; activity reads {reads}", gaps[0], gaps[1], gaps[2], gaps[3], gaps[4]);
             let mut worst: Vec<_> = outcomes
                 .iter()
@@ -672,16 +693,20 @@ pub async fn compare(
                 );
             }
             let mut costly: Vec<_> = outcomes.iter().zip(blockers).enumerate().collect();
-            costly.sort_by_key(|(_, (o, _))| std::cmp::Reverse(o.calls));
+            costly.sort_by_key(|(_, (o, _))| std::cmp::Reverse(i64::from(o.calls) - i64::from(o.near) - (o.waited.as_secs() / 300) as i64));
             for (i, (o, b)) in costly.iter().take(8) {
                 println!(
-                    "costly {strategy:?} #{i}: {} calls in {:.0} s, latency {:?}, {} {:?} {}",
+                    "costly {strategy:?} #{i}: {} calls ({} near the end) in {:.0} s, latency {:?}, {} {:?} {} {:?} {:?} {:?}",
                     o.calls,
+                    o.near,
                     o.waited.as_secs_f64(),
                     o.latency,
                     b.kind(),
                     b.early_kind(),
-                    b.instances
+                    b.instances,
+                    b.unknowns.activities,
+                    b.unknowns.instances_to_update,
+                    b.unknowns.launch_activity_ends,
                 );
             }
         }
