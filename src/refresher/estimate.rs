@@ -794,8 +794,8 @@ impl Memory {
             && !final_batch
             && w.width() > WIDE
         {
-            // More than the final batch is left, and the evidence is loose: no dense checks,
-            // a few across the window, which the progress they see narrows.
+            // More than the final batch is left, and the evidence is loose: no dense checks, a
+            // few across the window, which the progress they see narrows.
             plan.watch = Some(w);
             plan.inside = Some((w.width() / COARSE_CHECKS).max(DENSE_MAX));
         }
@@ -806,7 +806,7 @@ impl Memory {
             if self.can_read() {
                 plan.watch = work;
                 plan.inside = Some((bake / 2.0).max(plan.inside.unwrap_or(0.0)));
-            } else if hint_watch.is_none() && (final_batch || plan.watch.is_none()) {
+            } else if hint_watch.is_none() && plan.watch.is_none() {
                 plan.watch = work;
             }
         } else {
@@ -900,7 +900,9 @@ impl Memory {
         }
         let in_batches = f64::from(self.itu_max? + self.itu_drop?);
         let n = in_batches / (1.0 - f64::from(self.first_percentage?.min(99)) / 100.0);
-        Some(n * f64::from(self.prefs.target().saturating_sub(p)) / 100.0)
+        // At the target, up to half a percent may be left (rounded to the nearest).
+        let share = f64::from(self.prefs.target().saturating_sub(p)).max(0.5);
+        Some(n * share / 100.0)
     }
 
     /// How many instances a batch replaces, from the healthy percentages (UG "How instance
@@ -1003,7 +1005,14 @@ impl Memory {
         now: f64,
     ) -> Option<Window> {
         let (after, by) = self.at_target.unwrap_or((now, now));
+        // Every instance counted: the work ended when the percentage reached the target.
+        let p = self.level.map_or(100, |l| l.p);
+        let counted = self.left(fresh, p).is_some_and(|u| u < 0.5);
         let finishing = match batch {
+            _ if counted => Window {
+                opens: after,
+                closes: by,
+            },
             Some((lo, Some(hi))) => Window { opens: lo, closes: hi },
             _ => Window {
                 opens: after,
