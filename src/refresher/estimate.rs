@@ -47,7 +47,7 @@ const COARSE_CHECKS: f64 = 4.0;
 const READ_AHEAD_MIN: f64 = 20.0;
 /// The warmup hint's instance is watched as the final batch's last when at most this many are
 /// left to count. Shown robust by the per-slice table.
-const FEW_LEFT: f64 = 2.0;
+const FEW_LEFT: f64 = 4.0;
 /// How long a refresh may keep its percentage, beyond the checkpoint pause it may be in, before
 /// it counts as stalled: the user guide says a refresh that cannot make progress "keeps retrying
 /// for an hour", then fails.
@@ -803,7 +803,7 @@ impl Memory {
             // A bake follows. Where the activities can place its start, a check needs only see
             // it baking before it ends: the work's window, a half bake time apart. Otherwise
             // the checks bracket the turn to Baking as tightly as they would the end.
-            if self.can_read() {
+            if self.can_read() && final_batch {
                 plan.watch = work;
                 plan.inside = Some((bake / 2.0).max(plan.inside.unwrap_or(0.0)));
             } else if hint_watch.is_none() && plan.watch.is_none() {
