@@ -95,20 +95,21 @@ mod tests {
     #[test]
     fn sleeps_to_the_window_checks_inside_it_and_spreads_after_it() {
         let w = Window::new(100.0, 160.0);
+        // Before: to the window's opening.
         assert_eq!(next_check(40.0, w, &[], None), Some(60.0));
-        // 60 s wide: 5 s apart.
-        assert_eq!(next_check(100.0, w, &[], None), Some(5.0));
-        // Narrow: never closer than DENSE_MIN; wide: never further apart than DENSE_MAX.
-        assert_eq!(next_check(100.0, Window::new(100.0, 101.0), &[], None), Some(DENSE_MIN));
-        assert_eq!(next_check(100.0, Window::new(100.0, 200.0), &[], None), Some(DENSE_MAX));
-        // Too wide for that: at most MAX_WINDOW_CHECKS.
-        assert_eq!(next_check(100.0, Window::new(100.0, 3100.0), &[], None), Some(100.0));
-        // A spacing of the caller's.
+        assert_eq!(next_check(99.5, w, &[], None), Some(DENSE_MIN));
+        // Inside: DENSE_MAX apart, or the caller's spacing.
+        assert_eq!(next_check(100.0, w, &[], None), Some(DENSE_MAX));
         assert_eq!(next_check(120.0, w, &[], Some(30.0)), Some(30.0));
+        assert_eq!(next_check(120.0, w, &[], Some(0.1)), Some(DENSE_MIN));
+        // Too wide for that: at most MAX_WINDOW_CHECKS across it.
+        assert_eq!(next_check(100.0, Window::new(100.0, 3100.0), &[], None), Some(100.0));
         // Overdue: half the overdue time, at least DENSE_MAX.
         assert_eq!(next_check(170.0, w, &[], None), Some(DENSE_MAX));
         assert_eq!(next_check(260.0, w, &[], None), Some(50.0));
         assert_eq!(next_check(5.0, None, &[], None), None);
+        assert_eq!(Window::new(f64::NAN, 1.0), None);
+        assert_eq!(Window::new(3.0, 1.0), Window::new(1.0, 3.0));
     }
 
     #[test]
@@ -116,7 +117,7 @@ mod tests {
         let w = Window::new(100.0, 400.0);
         assert_eq!(next_check(40.0, w, &[300.0, 200.0], None), Some(161.0));
         assert_eq!(next_check(201.0, w, &[300.0, 200.0], None), Some(100.0));
-        // Both passed: back to the window.
+        // Both passed: back to the window (300 s wide: 10 s apart).
         assert_eq!(next_check(302.0, w, &[300.0, 200.0], None), Some(10.0));
         assert_eq!(next_check(0.0, None, &[f64::NAN], None), None);
     }

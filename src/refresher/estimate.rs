@@ -272,9 +272,6 @@ impl Memory {
             self.see_instances_to_update(r, previous, now);
         }
         self.instances_to_update = r.instances_to_update;
-        if std::env::var("WAIT_TRACE").is_ok() {
-            eprintln!("TRACE itu {:?} warming {:?} reading-nyib {} drop {:?}", r.instances_to_update, r.warming.map(|w| w % 1000), self.not_yet_in_batch, self.itu_drop);
-        }
         self.phase = Some(r.phase);
         self.last_check = Some(now);
         self.last_active = Some(now);

@@ -167,14 +167,6 @@ impl<'a> Run<'a> {
     /// A read of the activities alone: the estimate after it (the last one, if it failed and
     /// may be tried again).
     pub(crate) async fn look_at_activities(&mut self) -> Estimate {
-        let e = self.look_at_activities_().await;
-        if std::env::var("WAIT_TRACE").is_ok() {
-            eprintln!("TRACE read-only look: {e:?}");
-        }
-        e
-    }
-
-    async fn look_at_activities_(&mut self) -> Estimate {
         match self.read_activities().await {
             Some(estimate) => estimate,
             None => {
@@ -220,9 +212,6 @@ impl<'a> Run<'a> {
             Err(err) if transient(&err) => return None,
             Err(_) => (None, false),
         };
-        if std::env::var("WAIT_TRACE").is_ok() {
-            eprintln!("TRACE launches {:?}", launches.as_ref().map(|l| l.iter().filter(|l| l.end.is_none() || l.stage != crate::refresher::activity::Stage::Done).take(12).map(|l| (crate::refresher::activity::secs(l.start) as i64 % 100000, l.end.map(|e| crate::refresher::activity::secs(e) as i64 % 100000), l.stage)).collect::<Vec<_>>()));
-        }
         Some(self.memory.activities(launches, complete, now))
     }
 

