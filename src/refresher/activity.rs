@@ -13,8 +13,13 @@ use std::time::SystemTime;
 
 use aws_sdk_autoscaling::types::{Activity, ScalingActivityStatusCode};
 
+use super::estimate::work;
+
 /// The most launches kept from one read: one page (`MaxRecords` is at most 100).
 pub(crate) const MAX_LAUNCHES: usize = 100;
+/// How much of a description is read: the start says what it is (`Launching a new EC2
+/// instance: i-…`).
+const TEXT: usize = 256;
 
 /// Where a launch is, as far as its instance's service goes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -61,11 +66,20 @@ fn stage(code: Option<&ScalingActivityStatusCode>, ended: bool) -> Stage {
     }
 }
 
+/// The first `n` bytes of `s` (less, to end on a character).
+pub(crate) fn head(s: &str, n: usize) -> &str {
+    let mut n = n.min(s.len());
+    while !s.is_char_boundary(n) {
+        n -= 1;
+    }
+    &s[..n]
+}
+
 /// Whether an activity is a launch: its description says so (`Launching a new EC2 instance: …`
 /// in public captures; the wording is no contract, so only the word is looked for).
 fn is_launch(a: &Activity) -> bool {
     a.description().is_some_and(|d| {
-        let d = d.as_bytes();
+        let d = &d.as_bytes()[..d.len().min(TEXT)];
         d.windows(6).any(|w| w.eq_ignore_ascii_case(b"launch"))
             && !d.windows(7).any(|w| w.eq_ignore_ascii_case(b"termina"))
     })
@@ -74,7 +88,7 @@ fn is_launch(a: &Activity) -> bool {
 /// The instance an activity's description names (`… EC2 instance: i-0123…`), if any: the
 /// first word that starts with `i-`.
 fn instance(a: &Activity) -> Option<&str> {
-    a.description()?
+    head(a.description()?, TEXT)
         .split(|c: char| !(c.is_ascii_alphanumeric() || c == '-'))
         .find(|w| w.len() > 2 && w.starts_with("i-"))
 }
@@ -95,6 +109,8 @@ pub(crate) fn launches(
             .filter(|s| *s >= refresh_start && *s <= now)
             .is_some()
     };
+    // One page has at most 100 activities (API `MaxRecords`); more are not looked at.
+    let activities = &activities[..activities.len().min(4 * MAX_LAUNCHES)];
     let terminated: Vec<&str> = activities
         .iter()
         .filter(|a| !is_launch(a) && inside(a))
@@ -107,6 +123,7 @@ pub(crate) fn launches(
         .filter_map(|a| {
             let start = time(a.start_time()).filter(|s| *s >= refresh_start && *s <= now)?;
             let end = time(a.end_time()).filter(|e| *e >= start && *e <= now);
+            work::tick(terminated.len());
             let replaced = instance(a).is_some_and(|i| terminated.contains(&i));
             Some(Launch {
                 start,
@@ -219,6 +236,7 @@ pub(crate) fn digest(
     let widen = |range: Option<(f64, f64)>, d: f64| {
         Some(range.map_or((d, d), |(lo, hi): (f64, f64)| (lo.min(d), hi.max(d))))
     };
+    work::tick(launches.len());
     for l in launches {
         let start = secs(l.start);
         if start >= open_until {
@@ -290,6 +308,7 @@ fn ending_from_gaps(launches: &[Launch], warmup: Option<f64>, pause: Option<f64>
     let mut gaps = [0.0_f64; MAX_LAUNCHES];
     let mut n = 0;
     let mut latest_end: Option<f64> = None;
+    work::tick(2 * launches.len());
     for l in launches {
         let start = secs(l.start);
         if let Some(e) = latest_end

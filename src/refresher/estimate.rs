@@ -64,6 +64,29 @@ const SPREAD: f64 = 0.5;
 /// never sooner than this. Shown robust by the per-slice table.
 const SHORT_LOOK: f64 = 10.0;
 
+/// A count of the work an observation does, for the tests' bound on it (nothing outside tests).
+pub(crate) mod work {
+    #[cfg(test)]
+    thread_local! {
+        static TICKS: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+    }
+
+    /// Counts `n` steps of work.
+    #[inline(always)]
+    pub(crate) fn tick(n: usize) {
+        #[cfg(test)]
+        TICKS.with(|t| t.set(t.get().saturating_add(n as u64)));
+        #[cfg(not(test))]
+        let _ = n;
+    }
+
+    /// The steps counted since the last call.
+    #[cfg(test)]
+    pub(crate) fn take() -> u64 {
+        TICKS.with(|t| t.replace(0))
+    }
+}
+
 /// What the Refresher should do next, and what it can say about the end.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub(crate) struct Estimate {
@@ -462,7 +485,9 @@ impl Memory {
             _ => w,
         });
         let watch = plan.watch.or(end);
-        let mut next = cadence::next_check(now, watch, &plan.points, plan.inside)
+        let mut next = plan
+            .next
+            .or_else(|| cadence::next_check(now, watch, &plan.points, plan.inside))
             .unwrap_or_else(|| plan.fallback.unwrap_or_else(|| self.short_look(now)));
         // Overdue by less than the window was wide (a batch's worth, about).
         if let (Some(cap), Some(w)) = (plan.overdue, watch)
@@ -749,7 +774,7 @@ impl Memory {
                     (w0.closes - warmup).max(last_named + warmup),
                 );
                 match candidate {
-                    Some(c) if now + spacing >= c.opens => Some(c),
+                    Some(c) if one_left || now + spacing >= c.opens => Some(c),
                     _ => {
                         hint_watch = watch.map(|w| (w, spacing));
                         let w = Window::new(w0.opens.max(soonest), w0.closes.max(soonest));
@@ -879,7 +904,7 @@ impl Memory {
         // Some not in service yet: read again within `gap`, not before they can be.
         let (lo, hi) = batch_bounds(&f, warmup, read_at);
         let next = (read_at + gap).max(lo - ahead).max(now + cadence::DENSE_MIN);
-        plan.fallback = Some(next - now);
+        plan.next = Some(next - now);
         plan.look = Look::Activities;
         Window::new(lo, hi.unwrap_or(lo + gap).max(lo))
     }
@@ -947,6 +972,7 @@ impl Memory {
             }
             None => step.is_some_and(|s| s + 1 < b.saturating_sub(a)),
         };
+        work::tick(checkpoints.len());
         checkpoints
             .iter()
             .enumerate()
@@ -971,9 +997,11 @@ impl Memory {
         }
     }
 
-    /// The smallest rise of the percentage seen between two checks.
+    /// The smallest rise of the percentage seen between two checks, or a percentage seen
+    /// (above 0, it is at least one instance).
     fn smallest_step(&self) -> Option<u32> {
-        let mut step: Option<u32> = None;
+        let first = self.history.front().or(self.level.as_ref()).map(|l| l.p);
+        let mut step: Option<u32> = first.filter(|&p| p > 0);
         let mut previous: Option<u32> = None;
         for l in self.history.iter().chain(self.level.iter()) {
             if let Some(q) = previous
@@ -1075,6 +1103,7 @@ impl Memory {
         let mut best: Option<(f64, f64)> = None;
         for (i, a) in points.iter().enumerate() {
             for (j, b) in points.iter().enumerate().skip(i + 1) {
+                work::tick(j - i);
                 if b.p <= a.p {
                     continue;
                 }
@@ -1170,10 +1199,14 @@ impl Memory {
         // The percentage "gradually goes back down to zero" (API `InstanceRefresh`): at the
         // rate it has fallen since the rollback began, it reaches 0 this much later.
         let (began, from) = self.rollback.unwrap_or((self.phase_since.0, 100));
-        let end = self.level.filter(|l| l.p < from && l.mid() > began).and_then(|l| {
-            let r = (l.mid() - began) / f64::from(from - l.p);
+        let end = self.level.filter(|l| l.p < from && l.by > began).and_then(|l| {
+            // At the slowest, it reached this percentage just now.
+            let r = (l.by - began) / f64::from(from - l.p);
             let left = f64::from(l.p) * r;
-            Window::new(l.after + left * (1.0 - SPREAD), l.by + left * (1.0 + SPREAD))
+            Window::new(
+                l.after.max(began) + left * (1.0 - SPREAD),
+                l.by + left * (1.0 + SPREAD),
+            )
         });
         Plan {
             end,
@@ -1275,6 +1308,8 @@ struct Plan {
     overdue: Option<f64>,
     /// What the next look is when not a describe or a probe.
     look: Look,
+    /// When the next look is, whatever the windows say.
+    next: Option<f64>,
     /// Moments the evidence points at.
     points: Vec<f64>,
     /// The next check when there is no window.
@@ -1313,5 +1348,374 @@ fn duration(s: f64) -> Duration {
         Duration::try_from_secs_f64(s).unwrap_or(Duration::MAX)
     } else {
         Duration::ZERO
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_sdk_autoscaling::types::{
+        Activity, InstanceRefresh, InstanceRefreshStatus, RefreshPreferences, RollbackDetails,
+        ScalingActivityStatusCode,
+    };
+    use aws_smithy_types::DateTime;
+    use proptest::prelude::*;
+    use std::time::UNIX_EPOCH;
+
+    fn at(s: f64) -> SystemTime {
+        UNIX_EPOCH + Duration::from_secs(1_800_000_000) + Duration::from_secs_f64(s)
+    }
+
+    fn secs(e: SystemTime) -> f64 {
+        super::secs(e) - 1_800_000_000.0
+    }
+
+    fn refresh(phase: Phase, p: u32) -> Refresh {
+        Refresh {
+            id: "r-1".into(),
+            phase,
+            percentage: Some(p),
+            start_time: Some(at(0.0)),
+            ..Refresh::default()
+        }
+    }
+
+    /// AWS's own examples: `InstancesToUpdate` 0 while `InProgress`, at 0 % (the CLI's
+    /// `describe-instance-refreshes` example) and at 50 % (the user guide's "Check the status
+    /// of an instance refresh": Min 90, Max 120, warmup 60). Neither is "done".
+    #[test]
+    fn instances_to_update_zero_while_in_progress_is_not_done() {
+        for (p, min, max) in [(0, None, None), (50, Some(90), Some(120))] {
+            let mut r = refresh(Phase::InProgress, p);
+            r.instances_to_update = Some(0);
+            r.warmup = Some(Duration::from_secs(60));
+            r.min_healthy = min;
+            r.max_healthy = max;
+            let mut m = Memory::default();
+            for k in 0..20 {
+                let now = at(300.0 + 30.0 * f64::from(k));
+                let e = m.observe(&r, now);
+                assert!(e.next_check >= Duration::from_secs(2), "{p} %: {e:?}");
+                assert!(e.earliest_end.is_none_or(|t| t >= now), "{p} %: {e:?}");
+                assert!(!e.stalled);
+            }
+        }
+    }
+
+    /// A checkpoint pause of 49 min with no `StatusReason` (no public source gives one): known
+    /// from the preferences, it is no stall, and what is certain to remain (the rest of the
+    /// pause) is counted from when the percentage reached the checkpoint, never from a rate.
+    #[test]
+    fn a_long_checkpoint_pause_without_a_reason_is_no_stall_and_is_known_to_remain() {
+        let delay = 49.0 * 60.0;
+        let mut r = refresh(Phase::InProgress, 25);
+        r.checkpoints = vec![50, 100];
+        r.checkpoint_delay = Some(Duration::from_secs_f64(delay));
+        r.warmup = Some(Duration::from_secs(60));
+        let mut m = Memory::default();
+        m.observe(&r, at(600.0));
+        r.percentage = Some(50);
+        // It reached 50 % between the checks at 600 and 900 s: the pause ends after 600 + 49
+        // min, and the work after it takes more.
+        let e = m.observe(&r, at(900.0));
+        assert_eq!(e.earliest_end.map(secs), Some(600.0 + delay));
+        // 45 minutes into the pause, the percentage still 50: no stall, the same bound.
+        let mut t = 900.0;
+        while t < 900.0 + 45.0 * 60.0 {
+            t += 300.0;
+            let e = m.observe(&r, at(t));
+            assert!(!e.stalled, "{t}");
+            assert_eq!(e.earliest_end.map(secs), Some(t.max(600.0 + delay)), "{t}");
+        }
+        // Two hours on with no progress, it is: a pause does not explain that.
+        let e = m.observe(&r, at(900.0 + delay + STALL_AFTER + 1.0));
+        assert!(e.stalled);
+    }
+
+    #[test]
+    fn checkpoints_ahead_and_the_bake_time_are_certain_to_remain() {
+        let mut r = refresh(Phase::InProgress, 20);
+        r.checkpoints = vec![50, 100];
+        r.checkpoint_delay = Some(Duration::from_secs(3600));
+        r.bake_time = Some(Duration::from_secs(600));
+        let e = Memory::default().observe(&r, at(100.0));
+        // One pause ahead (50 % is below the last checkpoint), then the bake time.
+        assert_eq!(e.earliest_end.map(secs), Some(100.0 + 3600.0 + 600.0));
+        // A last checkpoint below 100 ends the refresh there: no pause at it.
+        r.checkpoints = vec![50];
+        let e = Memory::default().observe(&r, at(100.0));
+        assert_eq!(e.earliest_end.map(secs), Some(100.0 + 600.0));
+        // Checkpoints the last batch may reach with the target do not count as certain: with
+        // steps of 25 %, 90 % may be reached with 100 %.
+        let mut m = Memory::default();
+        r.checkpoints = vec![90, 100];
+        r.percentage = Some(50);
+        m.observe(&r, at(100.0));
+        r.percentage = Some(75);
+        let e = m.observe(&r, at(400.0));
+        assert_eq!(e.earliest_end.map(secs), Some(400.0 + 600.0));
+    }
+
+    #[test]
+    fn a_bake_ends_a_bake_time_after_the_turn_to_baking() {
+        let mut r = refresh(Phase::InProgress, 90);
+        r.bake_time = Some(Duration::from_secs(300));
+        let mut m = Memory::default();
+        m.observe(&r, at(900.0));
+        r.phase = Phase::Baking;
+        r.percentage = Some(100);
+        let e = m.observe(&r, at(910.0));
+        // It turned between 900 and 910 s: the end comes between 1200 and 1210 s.
+        assert_eq!(e.earliest_end.map(secs), Some(1200.0));
+        let (lo, hi) = e.window.unwrap();
+        assert_eq!((secs(lo), secs(hi)), (1200.0, 1210.0));
+        // The next look, at 1200 s, is the start itself: nothing else is left to learn.
+        assert_eq!(e.next_check, Duration::from_secs(290));
+        assert_eq!(e.look, Look::Probe);
+        let e = m.refused(at(1200.0));
+        assert_eq!(e.look, Look::Probe);
+        assert_eq!(e.next_check, Duration::from_secs_f64(cadence::DENSE_MAX));
+        // Only ever seen baking, over a long bracket: the activities would place it.
+        let e = Memory::default().observe(&r, at(5000.0));
+        assert!(e.wants_activities);
+    }
+
+    #[test]
+    fn rollbacks_and_cancelling_are_estimated_from_their_progress() {
+        let mut r = refresh(Phase::RollbackInProgress, 40);
+        r.rollback_start = Some(at(1000.0));
+        r.percentage_on_rollback = Some(80);
+        let mut m = Memory::default();
+        m.observe(&refresh(Phase::InProgress, 80), at(900.0));
+        let e = m.observe(&r, at(1400.0));
+        // 40 points in about 400 s: 40 more take about as long, from about now.
+        let (lo, hi) = e.window.unwrap();
+        assert!(secs(lo) < 1800.0 && secs(hi) > 1800.0, "{e:?}");
+        assert!(e.next_check > Duration::from_secs(15));
+        // Cancelling: checks spread out as it lasts.
+        let mut m = Memory::default();
+        let c = refresh(Phase::Cancelling, 30);
+        let first = m.observe(&c, at(100.0)).next_check;
+        let later = m.observe(&c, at(400.0)).next_check;
+        assert!(later > first, "{first:?} {later:?}");
+    }
+
+    #[test]
+    fn the_warmup_hint_of_the_last_instance_places_the_end() {
+        // One instance left (InstancesToUpdate 1, which may count instances not yet replaced).
+        let mut r = refresh(Phase::InProgress, 75);
+        r.warmup = Some(Duration::from_secs(120));
+        r.instances_to_update = Some(1);
+        let mut m = Memory::default();
+        m.observe(&refresh(Phase::InProgress, 50), at(0.0));
+        m.observe(&r, at(600.0));
+        // It comes into service between 700 and 730 s: the end between 820 and 850 s.
+        m.observe(&r, at(700.0));
+        r.warming = Some(7);
+        let e = m.observe(&r, at(730.0));
+        let (lo, hi) = e.window.unwrap();
+        assert_eq!((secs(lo), secs(hi)), (820.0, 850.0));
+        assert_eq!(e.next_check, Duration::from_secs(90));
+        assert_eq!(e.look, Look::Probe);
+    }
+
+    #[test]
+    fn the_activities_place_the_final_batch_end_ahead_of_it() {
+        // The last instance: its launch activity ends in service (the gap before the second
+        // batch was a warmup), and a warmup later the refresh ends.
+        let mut r = refresh(Phase::InProgress, 50);
+        r.warmup = Some(Duration::from_secs(100));
+        r.instances_to_update = Some(0);
+        let launch = |start: f64, end: Option<f64>, code: &str| {
+            activity("Launching a new EC2 instance: i-1", start, end, code)
+        };
+        let mut m = Memory::default();
+        m.observe(&r, at(700.0));
+        let reads = vec![
+            launch(10.0, Some(300.0), "Successful"),
+            launch(400.0, None, "PreInService"),
+        ];
+        let e = m.activities(Some(parse(&reads, 700.0)), true, at(700.0));
+        // Not in service yet: the next look reads the activities again within 90 % of the warmup.
+        assert_eq!(e.look, Look::Activities);
+        assert_eq!(e.next_check, Duration::from_secs(90));
+        let reads = vec![
+            launch(10.0, Some(300.0), "Successful"),
+            launch(400.0, Some(760.0), "Successful"),
+        ];
+        let e = m.activities(Some(parse(&reads, 790.0)), true, at(790.0));
+        // In service at 760 s: the end at 860 s, looked at a second later by a start.
+        assert_eq!(e.next_check, Duration::from_secs(71));
+        assert_eq!(e.look, Look::Probe);
+    }
+
+    fn activity(description: &str, start: f64, end: Option<f64>, code: &str) -> Activity {
+        Activity::builder()
+            .activity_id("a")
+            .auto_scaling_group_name("web")
+            .cause("c")
+            .description(description)
+            .start_time(DateTime::from(at(start)))
+            .set_end_time(end.map(|e| DateTime::from(at(e))))
+            .status_code(ScalingActivityStatusCode::from(code))
+            .build()
+    }
+
+    fn parse(activities: &[Activity], now: f64) -> Vec<Launch> {
+        super::super::activity::launches(activities, at(0.0), at(now))
+    }
+
+    const STATUSES: [&str; 12] = [
+        "Pending",
+        "InProgress",
+        "Successful",
+        "Failed",
+        "Cancelling",
+        "Cancelled",
+        "RollbackInProgress",
+        "RollbackFailed",
+        "RollbackSuccessful",
+        "Baking",
+        "Paused",
+        "",
+    ];
+
+    prop_compose! {
+        /// Any describe: any `i32` in every number, fields missing, any status, and a status
+        /// reason that is the warmup sentence or anything else.
+        fn any_describe()(
+            status in 0..STATUSES.len(),
+            percentage in proptest::option::of(any::<i32>()),
+            to_update in proptest::option::of(any::<i32>()),
+            start in proptest::option::of(-1_000_000_000_i64..4_000_000_000),
+            warmup in proptest::option::of(any::<i32>()),
+            delay in proptest::option::of(any::<i32>()),
+            bake in proptest::option::of(any::<i32>()),
+            checkpoints in proptest::collection::vec(any::<i32>(), 0..150),
+            min in proptest::option::of(any::<i32>()),
+            max in proptest::option::of(any::<i32>()),
+            reason in proptest::option::of(prop_oneof![
+                Just("Waiting for instances to warm up before continuing. For example: i-0123456789abcdef0 is warming up.".to_owned()),
+                "Waiting for instances to warm up before continuing\\.[ -~é]{0,80}",
+                ".{0,40}",
+            ]),
+            rollback in proptest::option::of((any::<i32>(), -1_000_000_000_i64..4_000_000_000)),
+            id in 0..3_u8,
+        ) -> InstanceRefresh {
+            let mut prefs = RefreshPreferences::builder()
+                .set_instance_warmup(warmup)
+                .set_checkpoint_delay(delay)
+                .set_bake_time(bake)
+                .set_min_healthy_percentage(min)
+                .set_max_healthy_percentage(max);
+            for c in checkpoints {
+                prefs = prefs.checkpoint_percentages(c);
+            }
+            InstanceRefresh::builder()
+                .instance_refresh_id(format!("r-{id}"))
+                .status(InstanceRefreshStatus::from(STATUSES[status]))
+                .set_percentage_complete(percentage)
+                .set_instances_to_update(to_update)
+                .set_start_time(start.map(DateTime::from_secs))
+                .set_status_reason(reason)
+                .preferences(prefs.build())
+                .set_rollback_details(rollback.map(|(p, t)| {
+                    RollbackDetails::builder()
+                        .percentage_complete_on_rollback(p)
+                        .rollback_start_time(DateTime::from_secs(t))
+                        .build()
+                }))
+                .build()
+        }
+    }
+
+    prop_compose! {
+        /// Any scaling activity.
+        fn any_activity()(
+            description in prop_oneof![
+                Just("Launching a new EC2 instance: i-0aaa".to_owned()),
+                Just("Terminating EC2 instance: i-0aaa".to_owned()),
+                ".{0,300}",
+            ],
+            start in proptest::option::of(-1_000_000_000_i64..4_000_000_000),
+            end in proptest::option::of(-1_000_000_000_i64..4_000_000_000),
+            code in prop_oneof![
+                Just("PreInService"), Just("MidLifecycleAction"), Just("InProgress"),
+                Just("WaitingForInstanceWarmup"), Just("Successful"), Just("Failed"),
+                Just("Cancelled"), Just("Anything"),
+            ],
+        ) -> Activity {
+            Activity::builder()
+                .activity_id("a")
+                .auto_scaling_group_name("web")
+                .cause("c")
+                .description(description)
+                .set_start_time(start.map(DateTime::from_secs))
+                .set_end_time(end.map(DateTime::from_secs))
+                .status_code(ScalingActivityStatusCode::from(code))
+                .build()
+        }
+    }
+
+    /// What one step of a call shows the memory.
+    #[derive(Debug, Clone)]
+    enum Step {
+        Describe(Box<InstanceRefresh>),
+        Activities(Option<Vec<Activity>>),
+        Refused,
+    }
+
+    fn any_step() -> impl Strategy<Value = Step> {
+        prop_oneof![
+            4 => any_describe().prop_map(|r| Step::Describe(Box::new(r))),
+            1 => proptest::option::of(proptest::collection::vec(any_activity(), 0..150))
+                .prop_map(Step::Activities),
+            1 => Just(Step::Refused),
+        ]
+    }
+
+    /// The most steps of work one observation may take: its loops run over what the memory
+    /// keeps (at most HISTORY percentages, 100 checkpoints, HINTS instances, MAX_LAUNCHES
+    /// launches) and one page of activities, never over a value.
+    const WORK_BOUND: u64 = 200_000;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        /// Any describe values (any `i32`, out of range, missing), any activities, at any
+        /// times: every observation returns, with a bounded amount of work, and what the
+        /// memory keeps stays bounded.
+        #[test]
+        fn any_response_costs_little(
+            steps in proptest::collection::vec((any_step(), 0.0..100_000.0_f64), 1..40),
+        ) {
+            let mut m = Memory::default();
+            let mut now = 0.0;
+            work::take();
+            for (step, dt) in steps {
+                now += dt;
+                let t = at(now);
+                let e = match step {
+                    Step::Describe(r) => m.observe(&Refresh::of(&r), t),
+                    Step::Activities(a) => {
+                        let launches = a.map(|a| {
+                            super::super::activity::launches(&a, at(0.0), t)
+                        });
+                        m.activities(launches, true, t)
+                    }
+                    Step::Refused => m.refused(t),
+                };
+                let ticks = work::take();
+                prop_assert!(ticks <= WORK_BOUND, "{ticks} steps");
+                prop_assert!(m.history.len() <= HISTORY);
+                prop_assert!(m.hints.len() <= HINTS);
+                prop_assert!(m.prefs.checkpoints.len() <= 100);
+                if let Activities::Read { launches, .. } = &m.activities {
+                    prop_assert!(launches.len() <= MAX_LAUNCHES);
+                }
+                // A next check is always given (zero only once it ended).
+                prop_assert!(e.next_check > Duration::ZERO || m.phase == Some(Phase::Ended));
+            }
+        }
     }
 }

@@ -94,6 +94,7 @@ const WARMUP_REASON: &str = "Waiting for instances to warm up before continuing.
 /// The documented warmup sentence: a hash of the instance it names (0 if it names none).
 fn warming_instance(reason: &str) -> Option<u64> {
     let rest = reason.strip_prefix(WARMUP_REASON)?;
+    let rest = super::activity::head(rest, 64);
     let id = rest
         .split(|c: char| !(c.is_ascii_alphanumeric() || c == '-'))
         .find(|w| w.len() > 2 && w.starts_with("i-"))
