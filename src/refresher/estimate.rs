@@ -489,6 +489,12 @@ impl Memory {
             .next
             .or_else(|| cadence::next_check(now, watch, &plan.points, plan.inside))
             .unwrap_or_else(|| plan.fallback.unwrap_or_else(|| self.short_look(now)));
+        // Never past the earliest plausible end (the window's opening).
+        if let Some(w) = end
+            && now < w.opens
+        {
+            next = next.min((w.opens - now).max(cadence::DENSE_MIN));
+        }
         // Overdue by less than the window was wide (a batch's worth, about).
         if let (Some(cap), Some(w)) = (plan.overdue, watch)
             && now > w.closes
@@ -1163,6 +1169,14 @@ impl Memory {
                         .map(|t| t + bake)
                         .filter(|t| t.is_finite() && *t >= after + bake && *t <= by + bake)
                         .collect();
+                    // The plausible end is where they point. A wrong match (a launch of a
+                    // scale-out that ended after the bake began) costs at most the bracket,
+                    // and a sleep is never longer than max_check_interval.
+                    let first = plan.points.iter().copied().fold(f64::INFINITY, f64::min);
+                    let last = plan.points.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+                    if let Some(w) = Window::new(first, last) {
+                        plan.end = Some(w);
+                    }
                 }
             }
             _ => plan.wants_activities = by - after > 2.0 * DENSE_MAX,
@@ -1241,7 +1255,9 @@ fn batch_bounds(f: &Digest, warmup: f64, read_at: f64) -> (f64, Option<f64>) {
     let mut lo = b.last_end.map_or(f64::NEG_INFINITY, |e| e + extra.0);
     let mut hi = b.last_end.map(|e| e + extra.1);
     if b.in_flight > 0 {
-        if b.before_service {
+        // Not in service yet (or, where launch activities end in service, any in flight):
+        // its warmup is all ahead.
+        if b.before_service || f.ending == Ending::InService {
             lo = lo.max(read_at + warmup);
         }
         if b.warming || b.unknown {

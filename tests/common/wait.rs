@@ -279,7 +279,7 @@ fn base() -> SystemTime {
 
 /// A simulator with a clock that agrees with it, and `blocker`'s refresh just started (ending
 /// early as `early` says).
-async fn sim_with_blocker(
+pub async fn sim_with_blocker(
     blocker: &Blocker,
     seed: u64,
     early: Option<EarlyEnd>,
