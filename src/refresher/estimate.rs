@@ -489,11 +489,12 @@ impl Memory {
             .next
             .or_else(|| cadence::next_check(now, watch, &plan.points, plan.inside))
             .unwrap_or_else(|| plan.fallback.unwrap_or_else(|| self.short_look(now)));
-        // Never past the earliest plausible end (the window's opening).
+        // Never past the earliest plausible end (the window's opening, and the whole second the
+        // wire rounds it to).
         if let Some(w) = end
             && now < w.opens
         {
-            next = next.min((w.opens - now).max(cadence::DENSE_MIN));
+            next = next.min((w.opens + cadence::AFTER_POINT - now).max(cadence::DENSE_MIN));
         }
         // Overdue by less than the window was wide (a batch's worth, about).
         if let (Some(cap), Some(w)) = (plan.overdue, watch)

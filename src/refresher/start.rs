@@ -277,9 +277,12 @@ impl Run<'_> {
         blocker: Option<&Refresh>,
         estimate: &Estimate,
     ) -> Result<(), RefreshError> {
+        // Only what is certain to remain fails a call: an earliest end that is just "now" (the
+        // budget ran out while nothing certain was left) is the policy's to stop.
         if self.inner.fail_fast
             && let (Some(earliest), Some(deadline)) = (estimate.earliest_end, self.deadline)
             && earliest > deadline
+            && earliest > self.now() + std::time::Duration::from_secs(1)
         {
             let refresh_id = blocker
                 .map(|b| b.id.clone())
