@@ -814,6 +814,13 @@ impl Memory {
             if warmup > 2.0 * cadence::DENSE_MIN {
                 next = next.min(0.9 * warmup);
             }
+            // An instance counts once in service and warmed up (UG): no sooner than a warmup
+            // after the work began, or after a read that saw every launch not in service yet.
+            let soonest = match fresh {
+                Some(f) if f.batch.in_flight > 0 && f.batch.before_service => read_at + warmup,
+                _ => began + warmup,
+            };
+            next = next.max(soonest - now);
             plan.fallback = Some(next);
         }
         if let Some((watch, spacing)) = hint_watch {

@@ -692,6 +692,20 @@ pub async fn compare(
                     b.preferences.min_healthy_percentage(),
                 );
             }
+            for access in ["Served", "AccessDenied", "Empty"] {
+                let of: Vec<_> = outcomes
+                    .iter()
+                    .zip(blockers)
+                    .filter(|(o, b)| o.natural && format!("{:?}", b.unknowns.activities) == access)
+                    .collect();
+                let n = of.len().max(1) as f64;
+                let calls: f64 = of.iter().map(|(o, _)| f64::from(o.calls)).sum::<f64>() / n;
+                let near: f64 = of.iter().map(|(o, _)| f64::from(o.near)).sum::<f64>() / n;
+                let base: f64 = of.iter().map(|(o, _)| o.waited.as_secs_f64() / 300.0).sum::<f64>() / n;
+                let reads: f64 = of.iter().map(|(o, _)| f64::from(o.reads)).sum::<f64>() / n;
+                let starts: f64 = of.iter().map(|(o, _)| f64::from(o.starts)).sum::<f64>() / n;
+                println!("natural {access}: {n} runs, per run {calls:.1} calls, {near:.1} near the end, {base:.1} at 5 min, {reads:.1} reads, {starts:.1} starts");
+            }
             let mut costly: Vec<_> = outcomes.iter().zip(blockers).enumerate().collect();
             costly.sort_by_key(|(_, (o, _))| std::cmp::Reverse(i64::from(o.calls) - i64::from(o.near) - (o.waited.as_secs() / 300) as i64));
             for (i, (o, b)) in costly.iter().take(8) {
