@@ -37,14 +37,20 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .build()?;
     let wall = Instant::now();
     let blockers = blockers(runs, seed);
-    // `WAIT_ONLY=StatusAware` runs the strategies whose name contains it (and writes nothing).
+    // `WAIT_ONLY=StatusAware` runs that strategy, `WAIT_ONLY=Fixed*` those whose name starts
+    // with `Fixed` (and writes nothing).
     let only = std::env::var("WAIT_ONLY").ok();
     let strategies: Vec<Strategy> = Strategy::ALL
         .into_iter()
         .chain(Strategy::FRONTIER)
         .filter(|s| {
-            only.as_ref()
-                .is_none_or(|o| format!("{s:?}").contains(o.as_str()))
+            only.as_ref().is_none_or(|o| {
+                let name = format!("{s:?}");
+                match o.strip_suffix('*') {
+                    Some(prefix) => name.starts_with(prefix),
+                    None => name == *o,
+                }
+            })
         })
         .collect();
     let results = runtime.block_on(compare(&blockers, &strategies, seed));
