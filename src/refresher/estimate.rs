@@ -690,8 +690,10 @@ impl Memory {
                 })
             })
         };
-        // In the pause (its delay not over yet, as far as the checks can tell).
-        let in_pause = paused_since.is_some_and(|s| now < s.1 + d);
+        // In the pause (its delay not over yet, as far as the checks can tell), unless
+        // `InstancesToUpdate` fell to 0 short of the target: a batch was taken since.
+        let taken_all = self.instances_to_update == Some(0) && p < target;
+        let in_pause = paused_since.is_some_and(|s| now < s.1 + d) && !taken_all;
         // No batch is left to start (InstancesToUpdate 0 under either reading).
         let last_batch = self.instances_to_update == Some(0) && !in_pause;
         // One instance is left to count: its warmup hint places the end a warmup after it came
@@ -730,9 +732,20 @@ impl Memory {
         // second when launch activities end in service (a warmup later), and to the bake time
         // when a bake follows. Reading them again within that time of each other sees the last
         // come into service before its end.
+        // The final batch runs, but the last read shows no launch in flight: it was read
+        // before the batch began (in the pause before it, say). Read again.
+        let stale = final_batch
+            && p < target
+            && fresh.is_some_and(|f| f.batch.in_flight == 0)
+            && read_at + DENSE_MAX < now;
+        if stale && self.can_read() {
+            plan.wants_activities = true;
+        }
         if final_batch
             && self.can_read()
-            && let Some(end) = self.final_by_activities(fresh, read_at, level.by, warmup, bake, now, &mut plan)
+            && !stale
+            && let Some(end) =
+                self.final_by_activities(fresh, read_at, level.by, warmup, bake, now, &mut plan)
         {
             plan.end = Some(end.shift(bake));
             return plan;
@@ -860,7 +873,7 @@ impl Memory {
             .watch
             .or(plan.end)
             .is_some_and(|w| now + DENSE_MAX >= w.opens);
-        plan.wants_activities = !self.read_after(self.work_seen.unwrap_or(now))
+        plan.wants_activities |= !self.read_after(self.work_seen.unwrap_or(now))
             || (since_level && (final_batch || level.crossed || window_open));
         plan
     }
