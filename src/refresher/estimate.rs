@@ -704,9 +704,10 @@ impl Memory {
         // The final batch is in flight: nothing after it but a bake (or a 100 % pause). Where
         // `InstancesToUpdate` may count instances not yet replaced, a batch that holds them all
         // is the final one (its size from the activities, or from the healthy percentages).
-        let batch_size = fresh
-            .map(|f| f.batch.uncounted as f64)
-            .or_else(|| self.batch_size_hint(p));
+        let batch_size = match (fresh.map(|f| f.batch.uncounted as f64), self.batch_size_hint(p)) {
+            (Some(a), Some(b)) => Some(a.max(b)),
+            (a, b) => a.or(b),
+        };
         let holds_the_rest = !self.not_yet_in_batch
             && self
                 .instances_to_update
@@ -719,6 +720,9 @@ impl Memory {
                 || holds_the_rest
                 || self.none_after(fresh, instances));
 
+        if std::env::var("WAIT_TRACE").is_ok() {
+            eprintln!("TRACE p {p} itu {:?} nyib {} fresh {:?} batch_size {batch_size:?} final {final_batch} last {last_batch} one {one_left} holds {holds_the_rest} in_pause {in_pause} instances {instances:?} work {work:?}", self.instances_to_update, self.not_yet_in_batch, fresh.map(|f| (f.batch, f.counted, f.first_start.is_some(), f.ending)));
+        }
         let mut plan = Plan {
             earliest: Some(certain),
             stalled,
