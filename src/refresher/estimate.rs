@@ -919,7 +919,11 @@ impl Memory {
             // All in service: the end is placed (two moments when it is not known whether
             // launch activities end in service).
             let e = f.batch.last_end?;
-            let (lo, hi) = reached(e, warmup, Some(ending));
+            let (lo, _) = reached(e, warmup, Some(ending));
+            // A page that does not reach back to the refresh's start may miss the launch that
+            // ended last: it ended by the read, at the latest.
+            let e_hi = if f.first_start.is_some() { e } else { read_at.max(e) };
+            let (_, hi) = reached(e_hi, warmup, Some(ending));
             plan.points = vec![lo + bake, hi + bake];
             plan.probe = !self.hundred_may_pause();
             if self.hundred_may_pause() {
