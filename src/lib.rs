@@ -365,18 +365,32 @@
 //! [`RetryPolicy`] still bounds every wait.
 //!
 //! - **Status-aware waiting.** On `InstanceRefreshInProgress` it describes the active refresh
-//!   (`Baking` and `RollbackInProgress` count as active) and looks again when it should end:
-//!   from `PercentageComplete` and `StartTime` (and the checkpoints and bake time still ahead)
-//!   while `InProgress`, from `BakeTime` while `Baking`, after short waits while `Pending`,
-//!   `Cancelling` or `RollbackInProgress`. Where the refresh fits Auto Scaling's batches
-//!   (`InstancesToUpdate`, the batch size from `MinHealthyPercentage`, `InstanceWarmup`), it
-//!   learns the time per batch from the boundaries its checks bracket and places the end within
-//!   seconds. It sleeps long early and checks often near the end, and starts at once when
-//!   nothing is active any more. If even an optimistic estimate ends
-//!   after `max_elapsed`, it fails fast ([`RefreshErrorKind::WontEndInTime`]) instead of spending
-//!   the budget. A describe that fails never fails the call: the plain schedule takes over.
-//!   Each check reaches [`Refresher::on_progress`] ([`Progress`]), which also flags a blocker
-//!   whose percentage has not moved for long as stalled.
+//!   (`Baking` and `RollbackInProgress` count as active) and looks again when it can end. It
+//!   reads only what public sources document, and learns from the refresh in front of it:
+//!   - **What is certain**: the rest of a checkpoint pause it is in (`CheckpointDelay`, 3600 s
+//!     when checkpoints are set and no delay is, from when its percentage reached the
+//!     checkpoint), a checkpoint still ahead, the `BakeTime`. Only this fails a call fast
+//!     ([`RefreshErrorKind::WontEndInTime`]), never a projection; a pause that the preferences
+//!     explain is no stall.
+//!   - **What is plausible**: a window from how long this refresh's percentages and launches
+//!     took. Now and then (at the first sighting, for the final batch, when a bake or a pause
+//!     began unseen) it reads the group's scaling activities (`DescribeScalingActivities`, one
+//!     page), which tell when each launch began and ended. Without them (no permission, no
+//!     launch inside the refresh) it falls back to the percentage, and says so
+//!     ([`Progress::evidence`]). The only `StatusReason` it reads is the documented warmup
+//!     sentence, as a hint of which instance came into service last. `InstancesToUpdate` (0
+//!     while `InProgress` in AWS's own examples) and a percentage at its target (its rounding is
+//!     not stated) are never taken as done.
+//!   - **Wrong early**: a refresh can end at any moment (cancelled by someone else, failed or
+//!     rolled back by an alarm, failed after an hour without progress), so no sleep while a
+//!     refresh is active exceeds [`Refresher::max_check_interval`] (5 min by default), and none
+//!     goes past the earliest plausible end. Inside the window it checks densely; where nothing
+//!     but the end is left to learn, the check is the `StartInstanceRefresh` itself.
+//!     `Cancelling` and `RollbackInProgress` are estimated from their own progress.
+//!
+//!   A describe that fails never fails the call: the plain schedule takes over. Each check
+//!   reaches [`Refresher::on_progress`] ([`Progress`]), which also flags a blocker whose
+//!   percentage has not moved for an hour more than a pause explains as stalled.
 //! - **Conflict strategies** ([`OnConflict`]): wait (the default), cancel the other refresh and
 //!   start (it destroys someone else's refresh), fail at once naming the blocker, or adopt the
 //!   blocker when it is this very request's (a pinned desired configuration, the same strategy
@@ -498,7 +512,7 @@ pub use crate::layer::{
 
 // The Refresher.
 pub use crate::refresher::{
-    Adoption, Completed, CurrentRefresh, InstanceRefreshWaiter, InstanceRefreshWaiterExt,
+    Adoption, Completed, CurrentRefresh, Evidence, InstanceRefreshWaiter, InstanceRefreshWaiterExt,
     NotAdoptable, OnConflict, Progress, RefreshError, RefreshErrorKind, Refresher, RefresherFuture,
     Started,
 };

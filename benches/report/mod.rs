@@ -100,3 +100,70 @@ pub fn bars_svg(
     root.present()?;
     Ok(())
 }
+
+/// One family of points on a frontier chart: its name, and per point a label, the x value and
+/// one y value per panel.
+pub struct Series<'a> {
+    pub name: &'a str,
+    pub points: Vec<(String, f64, [f64; 2])>,
+}
+
+/// Two panels side by side (`panels` names them), each with every series as a line through its
+/// points (labelled), on logarithmic axes: y against x.
+pub fn frontier_svg(
+    path: &Path,
+    title: &str,
+    x_desc: &str,
+    panels: [&str; 2],
+    series: &[Series<'_>],
+) -> Result<(), Box<dyn std::error::Error>> {
+    let root = SVGBackend::new(path, (1300, 600)).into_drawing_area();
+    root.fill(&WHITE)?;
+    let root = root.titled(title, (FONT, 20))?;
+    let halves = root.split_evenly((1, 2));
+    let all = || series.iter().flat_map(|s| s.points.iter());
+    let xs = {
+        let lo = all().map(|p| p.1).fold(f64::INFINITY, f64::min);
+        let hi = all().map(|p| p.1).fold(f64::NEG_INFINITY, f64::max);
+        (lo / 1.5).max(1e-3)..(hi * 2.5).max(1.0)
+    };
+    for (k, area) in halves.iter().enumerate() {
+        let lo = all().map(|p| p.2[k]).fold(f64::INFINITY, f64::min);
+        let hi = all().map(|p| p.2[k]).fold(f64::NEG_INFINITY, f64::max);
+        let ys = (lo / 2.0).max(0.1)..(hi * 2.0).max(1.0);
+        let mut chart = ChartBuilder::on(area)
+            .caption(panels[k], (FONT, 16))
+            .margin(15)
+            .x_label_area_size(45)
+            .y_label_area_size(60)
+            .build_cartesian_2d(xs.clone().log_scale(), ys.log_scale())?;
+        chart
+            .configure_mesh()
+            .x_desc(x_desc)
+            .y_desc("p95 latency after the blocker ends (s)")
+            .label_style((FONT, 12))
+            .draw()?;
+        for (i, s) in series.iter().enumerate() {
+            let color = Palette99::pick(i).to_rgba();
+            let mut line: Vec<(f64, f64)> = s.points.iter().map(|p| (p.1, p.2[k].max(0.1))).collect();
+            line.sort_by(|a, b| a.0.total_cmp(&b.0));
+            chart
+                .draw_series(LineSeries::new(line, color.stroke_width(2)))?
+                .label(s.name)
+                .legend(move |(x, y)| PathElement::new([(x, y), (x + 20, y)], color.stroke_width(2)));
+            chart.draw_series(s.points.iter().map(|(label, x, y)| {
+                EmptyElement::at((*x, y[k].max(0.1)))
+                    + Circle::new((0, 0), 5, color.filled())
+                    + Text::new(label.clone(), (7, -14), (FONT, 11).into_font().color(&BLACK))
+            }))?;
+        }
+        chart
+            .configure_series_labels()
+            .border_style(BLACK)
+            .background_style(WHITE.mix(0.8))
+            .label_font((FONT, 12))
+            .draw()?;
+    }
+    root.present()?;
+    Ok(())
+}

@@ -124,6 +124,10 @@ pub struct RetryStats {
     /// `DescribeInstanceRefreshes` calls made (the [`Refresher`](crate::Refresher) describes the
     /// blocking refresh between its attempts; 0 on the two plain paths).
     pub describe_calls: u32,
+    /// `DescribeScalingActivities` calls made (the [`Refresher`](crate::Refresher) reads the
+    /// group's scaling activities now and then to place the blocking refresh's launches; 0 on
+    /// the two plain paths).
+    pub activity_calls: u32,
 }
 
 impl RetryStats {
@@ -146,6 +150,7 @@ impl RetryStats {
             elapsed,
             outcome,
             describe_calls: 0,
+            activity_calls: 0,
         }
     }
 
@@ -168,6 +173,9 @@ impl fmt::Display for RetryStats {
         write!(f, "{} attempts", self.attempts)?;
         if self.describe_calls > 0 {
             write!(f, " and {} describes", self.describe_calls)?;
+        }
+        if self.activity_calls > 0 {
+            write!(f, " and {} activity reads", self.activity_calls)?;
         }
         write!(
             f,

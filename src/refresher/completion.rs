@@ -5,6 +5,7 @@ use std::time::Duration;
 use aws_sdk_autoscaling::types::{InstanceRefresh, InstanceRefreshStatus};
 
 use super::error::{RefreshError, RefreshErrorKind};
+use super::estimate::Look;
 use super::observe::{Phase, Refresh};
 use super::options::Refresher;
 use super::run::{Run, transient};
@@ -96,6 +97,19 @@ impl Refresher {
         let mut run = Run::new(&self.inner, group, Some(max_wait));
         let mut status = None;
         loop {
+            // A read of the activities alone, where the estimate asks for one (a probe is for
+            // starting, not here: a describe instead).
+            if run.look == Look::Activities {
+                let estimate = run.look_at_activities().await;
+                run.look = run.next_look(&estimate);
+                if run.wait(Some(estimate.next_check)).await.is_err() {
+                    return Err(run.error(RefreshErrorKind::MaxWait {
+                        refresh_id: instance_refresh_id.to_owned(),
+                        status,
+                    }));
+                }
+                continue;
+            }
             let proposed = match run.describe(Some(instance_refresh_id)).await {
                 Ok(refreshes) => {
                     let Some(described) = refreshes
@@ -108,8 +122,12 @@ impl Refresher {
                     };
                     let refresh = Refresh::of(&described);
                     status = refresh.status.clone();
-                    let now = run.now();
-                    let estimate = run.memory.observe(&refresh, now);
+                    let estimate = if refresh.phase == Phase::Ended {
+                        let now = run.now();
+                        run.memory.observe(&refresh, now)
+                    } else {
+                        run.check(&refresh).await
+                    };
                     if refresh.phase == Phase::Ended {
                         run.report(&refresh, &estimate);
                         let status = refresh.status.unwrap_or(InstanceRefreshStatus::Successful);
@@ -120,6 +138,10 @@ impl Refresher {
                         });
                     }
                     run.report(&refresh, &estimate);
+                    run.look = match run.next_look(&estimate) {
+                        Look::Activities => Look::Activities,
+                        _ => Look::Describe,
+                    };
                     Some(estimate.next_check)
                 }
                 Err(err) if transient(&err) => {

@@ -12,8 +12,9 @@
 //!   [`Refresher::rollback`];
 //! - [`run`] holds one call in motion: schedule, clock, counters, describe, wait, report;
 //! - [`observe`] reduces a described refresh to what the decisions need, and matches a request;
-//! - [`estimate`] holds the pure estimate of when a refresh ends and when to look again, and
-//!   [`grid`] the model of a refresh's batches that sharpens it;
+//! - [`activity`] reduces the group's scaling activities to the refresh's launches;
+//! - [`estimate`] holds the pure estimate of when a refresh ends (what is certain, what is
+//!   plausible), and [`cadence`] when to look again given that;
 //! - [`progress`] and [`error`] hold what the callback and the caller are told;
 //! - [`service`] holds the `tower::Service` implementation;
 //! - [`waiter`] holds the waiter in the style of the SDK's generated ones.
@@ -21,12 +22,13 @@
 //! It builds on `core/` (the schedule bounds every wait) and on the tower path's
 //! `StartInstanceRefreshService` (whose errors say whether a start may have been applied).
 
+mod activity;
 mod adopt;
+mod cadence;
 mod completion;
 mod control;
 mod error;
 mod estimate;
-mod grid;
 mod observe;
 mod options;
 mod progress;
@@ -44,7 +46,7 @@ pub use completion::Completed;
 pub use control::CurrentRefresh;
 pub use error::{RefreshError, RefreshErrorKind};
 pub use options::{OnConflict, Refresher};
-pub use progress::Progress;
+pub use progress::{Evidence, Progress};
 pub use service::RefresherFuture;
 pub use start::Started;
 pub use waiter::{InstanceRefreshWaiter, InstanceRefreshWaiterExt};

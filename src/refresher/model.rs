@@ -239,6 +239,10 @@ enum Action {
     Describe(u8, bool),
     /// A call's `CancelInstanceRefresh`; `false`: it fails.
     Cancel(u8, bool),
+    /// A status-aware call waits without a describe, and its next look is a start: its estimate
+    /// says nothing but the blocker's end is left to learn (`Estimate::probe`). Whether it does
+    /// is the estimate's business; the model lets it happen at any wait.
+    Probe(u8),
     /// The second deployer starts a refresh.
     OtherStarts,
     /// The active refresh ends (or someone cancels it).
@@ -639,8 +643,15 @@ impl Model for ProtocolModel {
                         actions.push(Action::Start(i, Fate::SdkRetriedAfterItEnded));
                     }
                 }
-                At::Step(Step::Look) | At::WaitOut => {
+                At::Step(Step::Look) => {
                     actions.extend([Action::Describe(i, true), Action::Describe(i, false)]);
+                }
+                At::WaitOut => {
+                    actions.extend([
+                        Action::Describe(i, true),
+                        Action::Describe(i, false),
+                        Action::Probe(i),
+                    ]);
                 }
                 At::Step(Step::Conflict) => {
                     actions.extend([Action::Cancel(i, true), Action::Cancel(i, false)]);
@@ -674,6 +685,17 @@ impl Model for ProtocolModel {
             Action::Cancel(i, ok) => {
                 stepped(&mut state, i);
                 self.cancel(&mut state, i, ok);
+            }
+            Action::Probe(i) => {
+                stepped(&mut state, i);
+                let Path::Refresher(on_conflict) = self.calls[usize::from(i)] else {
+                    return None;
+                };
+                let call = &mut state.calls[usize::from(i)];
+                self.wait_or_give_up(call, At::WaitOut);
+                if call.at == At::WaitOut {
+                    self.after_wait_out(call, on_conflict);
+                }
             }
             Action::OtherStarts => {
                 state.others_left -= 1;
@@ -802,7 +824,9 @@ impl ProtocolModel {
                         !matches!(fate, Fate::SdkRetried { .. } | Fate::SdkRetriedAfterItEnded)
                     }
                     Action::Describe(..) | Action::Cancel(..) => true,
-                    Action::OtherStarts | Action::Ends => false,
+                    // The code probes only near a blocker's estimated end, which the replayed
+                    // blockers never reach within the replay's few waits.
+                    Action::Probe(_) | Action::OtherStarts | Action::Ends => false,
                 };
                 if let (true, Some(after)) = (own, self.next_state(&state, action.clone())) {
                     let mut actions = actions.clone();

@@ -52,31 +52,67 @@ impl Phase {
     }
 }
 
-/// One described refresh.
+/// One described refresh, reduced to what the estimate reads. Any value a describe can carry
+/// (any `i32`, a field missing, an unknown status) reduces to something bounded: numbers out of
+/// their documented range are unknown (`None`), checkpoints are the distinct ones in 1..=100.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Refresh {
     pub(crate) id: String,
     pub(crate) phase: Phase,
     pub(crate) status: Option<InstanceRefreshStatus>,
     pub(crate) status_reason: Option<String>,
-    pub(crate) percentage: u32,
+    /// `PercentageComplete`, when described and within 0..=100 (API `InstanceRefresh`).
+    pub(crate) percentage: Option<u32>,
     pub(crate) start_time: Option<SystemTime>,
     pub(crate) warmup: Option<Duration>,
+    /// `CheckpointPercentages`: ascending, distinct, each in 1..=100 (at most 100 of them).
     pub(crate) checkpoints: Vec<u32>,
     pub(crate) checkpoint_delay: Option<Duration>,
     pub(crate) bake_time: Option<Duration>,
-    /// `InstancesToUpdate`: instances not replaced yet.
+    /// `InstancesToUpdate`. AWS's own examples show 0 while still `InProgress` (at 0 % and at
+    /// 50 %): it counts instances not yet taken into a batch, or not yet replaced; never "done".
     pub(crate) instances_to_update: Option<u32>,
-    /// `MinHealthyPercentage` and `MaxHealthyPercentage`, as described (Auto Scaling echoes
-    /// its defaults): they set the batch size.
+    /// The status reason is the documented warmup sentence (`Waiting for instances to warm up
+    /// before continuing. For example: i-… is warming up.`): a hint that an instance of the
+    /// batch is in service and warming up, never relied on. `Some` with a hash of the instance it
+    /// names (0 if none).
+    pub(crate) warming: Option<u64>,
+    /// `RollbackDetails`: when the rollback began, and the percentage it began from.
+    pub(crate) rollback_start: Option<SystemTime>,
+    pub(crate) percentage_on_rollback: Option<u32>,
+    /// `MinHealthyPercentage` and `MaxHealthyPercentage` as described. UG "How instance
+    /// refresh works": Min 90 / Max 100 replaces 10 % of the group at a time, Min 100 one
+    /// instance, Min 0 all; a wider range, more at once.
     pub(crate) min_healthy: Option<u32>,
     pub(crate) max_healthy: Option<u32>,
+}
+
+/// The documented `StatusReason` of a batch that warms up (AWS CLI example and user guide,
+/// "Check the status of an instance refresh"): the only text the estimate reads.
+const WARMUP_REASON: &str = "Waiting for instances to warm up before continuing.";
+
+/// The documented warmup sentence: a hash of the instance it names (0 if it names none).
+fn warming_instance(reason: &str) -> Option<u64> {
+    let rest = reason.strip_prefix(WARMUP_REASON)?;
+    let rest = super::activity::head(rest, 64);
+    let id = rest
+        .split(|c: char| !(c.is_ascii_alphanumeric() || c == '-'))
+        .find(|w| w.len() > 2 && w.starts_with("i-"))
+        .unwrap_or_default();
+    // FNV-1a: stable, no allocation.
+    Some(id.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    }))
 }
 
 fn secs(value: Option<i32>) -> Option<Duration> {
     value
         .and_then(|s| u64::try_from(s).ok())
         .map(Duration::from_secs)
+}
+
+fn percent(value: Option<i32>) -> Option<u32> {
+    value.and_then(|p| u32::try_from(p).ok()).filter(|&p| p <= 100)
 }
 
 fn system_time(t: &aws_smithy_types::DateTime) -> Option<SystemTime> {
@@ -86,38 +122,46 @@ fn system_time(t: &aws_smithy_types::DateTime) -> Option<SystemTime> {
 impl Refresh {
     pub(crate) fn of(r: &InstanceRefresh) -> Refresh {
         let prefs = r.preferences();
-        let checkpoints: Vec<u32> = prefs
+        let mut checkpoints: Vec<u32> = prefs
             .map(|p| {
                 p.checkpoint_percentages()
                     .iter()
-                    .filter_map(|c| u32::try_from(*c).ok())
+                    .filter_map(|c| percent(Some(*c)))
+                    .filter(|&c| c > 0)
                     .collect()
             })
             .unwrap_or_default();
-        // AWS: with checkpoint percentages and no delay, each checkpoint waits 1 h.
+        checkpoints.sort_unstable();
+        checkpoints.dedup();
+        // API `RefreshPreferences`: with checkpoint percentages and no delay, each checkpoint
+        // waits 3600 s.
         let checkpoint_delay = secs(prefs.and_then(|p| p.checkpoint_delay()))
             .or_else(|| (!checkpoints.is_empty()).then_some(Duration::from_secs(3600)));
+        let rollback = r.rollback_details();
         Refresh {
             id: r.instance_refresh_id().unwrap_or_default().to_owned(),
             phase: Phase::of(r.status()),
             status: r.status().cloned(),
             status_reason: r.status_reason().map(str::to_owned),
-            percentage: r
-                .percentage_complete()
-                .and_then(|p| u32::try_from(p).ok())
-                .unwrap_or(0),
+            percentage: percent(r.percentage_complete()),
             start_time: r.start_time().and_then(system_time),
             warmup: secs(prefs.and_then(|p| p.instance_warmup())),
             checkpoints,
             checkpoint_delay,
             bake_time: secs(prefs.and_then(|p| p.bake_time())),
             instances_to_update: r.instances_to_update().and_then(|n| u32::try_from(n).ok()),
-            min_healthy: prefs
-                .and_then(|p| p.min_healthy_percentage())
-                .and_then(|n| u32::try_from(n).ok()),
+            warming: r.status_reason().and_then(warming_instance),
+            rollback_start: rollback
+                .and_then(|d| d.rollback_start_time())
+                .and_then(system_time),
+            percentage_on_rollback: percent(
+                rollback.and_then(|d| d.percentage_complete_on_rollback()),
+            ),
+            min_healthy: percent(prefs.and_then(|p| p.min_healthy_percentage())),
             max_healthy: prefs
                 .and_then(|p| p.max_healthy_percentage())
-                .and_then(|n| u32::try_from(n).ok()),
+                .and_then(|n| u32::try_from(n).ok())
+                .filter(|n| (100..=200).contains(n)),
         }
     }
 }

@@ -11,6 +11,9 @@ use super::progress::{OnProgress, Progress};
 use crate::core::clock::TokioTime;
 use crate::core::policy::{Jitter, RetryPolicy};
 
+/// The default [`Refresher::max_check_interval`].
+const DEFAULT_MAX_CHECK_INTERVAL: Duration = Duration::from_secs(300);
+
 /// What the Refresher does when another refresh blocks the group.
 ///
 /// ```
@@ -64,6 +67,7 @@ pub(crate) struct Inner {
     pub(crate) status_aware: bool,
     pub(crate) fail_fast: bool,
     pub(crate) clock_skew: Duration,
+    pub(crate) max_check_interval: Duration,
     pub(crate) on_progress: Option<OnProgress>,
     pub(crate) sleep: SharedAsyncSleep,
     pub(crate) time: SharedTimeSource,
@@ -81,6 +85,7 @@ pub(crate) struct Inner {
 /// | `status_aware` | `true`: describe the blocking refresh and check when it should end |
 /// | `fail_fast` | `true`: stop early when the blocker cannot end within `max_elapsed` |
 /// | `clock_skew` | 5 min, how much earlier than our first send a refresh may have started and still be adopted |
+/// | `max_check_interval` | 5 min: no sleep while a refresh is active is longer |
 /// | `on_progress` | none |
 /// | `sleep_impl`, `time_source` | tokio's |
 ///
@@ -121,6 +126,7 @@ impl Refresher {
                 status_aware: true,
                 fail_fast: true,
                 clock_skew: Duration::from_secs(300),
+                max_check_interval: DEFAULT_MAX_CHECK_INTERVAL,
                 on_progress: None,
                 sleep: SharedAsyncSleep::new(TokioSleep::new()),
                 time: SharedTimeSource::new(TokioTime::new()),
@@ -134,7 +140,7 @@ impl Refresher {
     /// | field | value | why |
     /// |---|---|---|
     /// | `initial_delay` | 5 s | the first check after a refusal comes soon; later ones follow the estimate |
-    /// | `max_delay` | 30 min | status-aware checks sleep long early; this caps one sleep |
+    /// | `max_delay` | 30 min | caps one wait; [`max_check_interval`](Self::max_check_interval) (5 min by default) caps every sleep while a refresh is active, below it |
     /// | `jitter` | [`Jitter::Equal`] | spreads pipelines, never checks at once |
     /// | `max_elapsed` | 6 h | a rolling refresh with a few checkpoints; a longer blocker is seen at the first describe and fails fast instead of spending the budget |
     ///
@@ -191,9 +197,11 @@ impl Refresher {
     }
 
     /// Stop early, with [`RefreshErrorKind::WontEndInTime`](crate::RefreshErrorKind::WontEndInTime),
-    /// when the blocking refresh cannot end within what is left of `max_elapsed`: even half its
-    /// projected work plus what nothing shortens (its bake time, the least that is left of a
-    /// checkpoint pause it is in) ends too late. Default `true`; `false` waits anyway, until `max_elapsed`.
+    /// when the blocking refresh cannot end on its own within what is left of `max_elapsed`:
+    /// what is *known* to remain ends too late. That is the rest of a checkpoint pause it is in
+    /// (`CheckpointDelay` from when its percentage reached the checkpoint), a checkpoint ahead
+    /// that it has not reached, and its bake time; never a projection of its rate. Default
+    /// `true`; `false` waits anyway, until `max_elapsed`.
     #[must_use]
     pub fn fail_fast(self, enabled: bool) -> Refresher {
         self.map(|i| i.fail_fast = enabled)
@@ -206,6 +214,47 @@ impl Refresher {
     #[must_use]
     pub fn clock_skew(self, skew: Duration) -> Refresher {
         self.map(|i| i.clock_skew = skew)
+    }
+
+    /// The longest the Refresher sleeps while a refresh is active, whatever its estimate or the
+    /// policy says (the policy's `max_delay` still caps it too). Default 5 min; a zero interval
+    /// counts as 1 s.
+    ///
+    /// **The trade between calls and lateness after an early end.** Nothing announces when a
+    /// refresh ends early: another operator or pipeline cancels it, a CloudWatch alarm fails it
+    /// or rolls it back, or it stops making progress and fails after an hour. The Refresher then
+    /// learns of the end at its next check, so this interval bounds how late it starts after an
+    /// early end, and sets the calls a long wait costs at the least (3,600 s / interval an hour:
+    /// 12 at 5 min). Near a natural end it checks much more often, as the evidence says.
+    /// Shorter costs more `DescribeInstanceRefreshes` calls, which share the account's Auto
+    /// Scaling request rate with everything else; longer starts later after an early end.
+    /// `docs/wait.md` charts both against each other on the embedded simulator.
+    ///
+    /// ```
+    /// use instance_refresh_retry::{Refresher, RetryPolicy};
+    /// use std::time::Duration;
+    ///
+    /// # fn doc(client: aws_sdk_autoscaling::Client) {
+    /// // A pipeline that shares its account with many others: fewer calls, later after an
+    /// // early end (at most 10 min).
+    /// let patient = Refresher::new(client.clone(), Refresher::default_policy())
+    ///     .max_check_interval(Duration::from_secs(600));
+    /// assert_eq!(patient.check_interval_cap(), Duration::from_secs(600));
+    /// // Starting within a minute of any end, for about 60 calls an hour of waiting.
+    /// let eager = Refresher::new(client, Refresher::default_policy())
+    ///     .max_check_interval(Duration::from_secs(60));
+    /// # let _ = eager;
+    /// # }
+    /// ```
+    #[must_use]
+    pub fn max_check_interval(self, interval: Duration) -> Refresher {
+        let interval = interval.max(Duration::from_secs(1));
+        self.map(|i| i.max_check_interval = interval)
+    }
+
+    /// The longest sleep while a refresh is active ([`max_check_interval`](Self::max_check_interval)).
+    pub fn check_interval_cap(&self) -> Duration {
+        self.inner.max_check_interval
     }
 
     /// Calls `f` at each check of a refresh the Refresher waits for ([`Progress`]).

@@ -38,13 +38,72 @@ pub struct Progress {
     pub status_reason: Option<String>,
     /// Its `PercentageComplete` (during a rollback, the rollback's own percentage, from 0).
     pub percentage: u32,
-    /// When it should end, if that can be told.
+    /// When it should end, if that can be told: the middle of [`end_window`](Self::end_window).
     pub estimated_end: Option<SystemTime>,
+    /// The window the end plausibly falls in, from what this refresh did so far (how long its
+    /// percentages and launches took, its checkpoint delays and bake time). A plausible window,
+    /// not a promise: a refresh can end early at any moment (cancelled, failed by an alarm,
+    /// rolled back).
+    pub end_window: Option<(SystemTime, SystemTime)>,
+    /// The earliest it can end on its own, from what is certain: the rest of a checkpoint pause
+    /// it is in, a checkpoint ahead, its bake time. What fail-fast compares with the deadline.
+    pub earliest_end: Option<SystemTime>,
     /// When the Refresher looks again (zero once the refresh has ended).
     pub next_check: Duration,
-    /// Its percentage has not moved for longer than its checkpoints and warmup explain: it may
-    /// be stuck (a suspended `Launch` process stalls a refresh forever).
+    /// Its percentage has not moved for an hour more than the checkpoint pause it may be in
+    /// explains: it may be stuck (a refresh that cannot make progress keeps retrying for an
+    /// hour, then fails; a suspended `Launch` process stalls one until it is resumed).
     pub stalled: bool,
+    /// What the estimate rests on: whether the group's scaling activities helped, or why not.
+    pub evidence: Evidence,
+}
+
+/// What the [`Refresher`](crate::Refresher)'s estimate of a refresh's end rests on.
+///
+/// `DescribeInstanceRefreshes` says little about timing. Now and then (at the first sighting,
+/// when the last batch runs, when a bake or a pause began unseen) the Refresher also reads the
+/// group's scaling activities (`DescribeScalingActivities`, one page), which say when each launch
+/// began and ended. Without them (no `autoscaling:DescribeScalingActivities` permission, or no
+/// launch inside the refresh) it falls back to the percentage alone, and says so here: its
+/// windows are then wider, and its checks more or later.
+///
+/// ```
+/// use instance_refresh_retry::{Evidence, Progress};
+///
+/// fn warn(p: &Progress) {
+///     if p.evidence == Evidence::ActivitiesUnavailable {
+///         eprintln!("no scaling activities: estimating from the percentage alone");
+///     }
+/// }
+/// # let _ = warn;
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[non_exhaustive]
+pub enum Evidence {
+    /// The describes: status, percentage, preferences (the activities were not needed yet).
+    #[default]
+    Describe,
+    /// The describes and the group's scaling activities.
+    ScalingActivities,
+    /// Reading the scaling activities failed (access denied, for one): the describes alone.
+    ActivitiesUnavailable,
+    /// The scaling activities name no launch inside the refresh: the describes alone.
+    NoMatchingActivities,
+}
+
+impl fmt::Display for Evidence {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Evidence::Describe => "the describes",
+            Evidence::ScalingActivities => "the describes and the scaling activities",
+            Evidence::ActivitiesUnavailable => {
+                "the describes alone (the scaling activities could not be read)"
+            }
+            Evidence::NoMatchingActivities => {
+                "the describes alone (no launch activity inside the refresh)"
+            }
+        })
+    }
 }
 
 /// A progress callback.

@@ -10,6 +10,7 @@ use tower::Service;
 
 use super::adopt::{Adoption, adopts, pinned};
 use super::error::{RefreshError, RefreshErrorKind};
+use super::estimate::{Estimate, Look};
 use super::observe::{Phase, Refresh, matches_request};
 use super::options::{OnConflict, Refresher};
 use super::protocol::{Failure, Own, StartProtocol, Step, matching_blocker, own_refresh};
@@ -277,63 +278,84 @@ impl Run<'_> {
     }
 
     /// Waits until no refresh blocks the group. Status-aware: describe the blocker, and look
-    /// again when it should end. Without status (or when the describe fails): the plain schedule,
+    /// again when it can end. Without status (or when the describe fails): the plain schedule,
     /// and a new start after each wait. Under [`OnConflict::Adopt`] (`adopt`: the request,
     /// pinned), each describe (made even without status) may find the blocker to adopt.
+    ///
+    /// Where nothing but the end is left to learn (a bake whose start is placed, the last batch
+    /// of a refresh with no bake), the next look is the start itself: a refusal says the blocker
+    /// is still there as a describe would, and an end saves the describe. The protocol decides
+    /// the start as after any wait; back here after a refusal, the estimate goes on without a
+    /// describe while it still says so.
     async fn wait_out_blocker(
         &mut self,
         status_aware: bool,
         adopt: Option<&StartInstanceRefreshInput>,
     ) -> Result<Option<Found>, RefreshError> {
         loop {
-            let proposed = if status_aware || adopt.is_some() {
-                match self.blocker(adopt).await {
-                    Ok((_, Some(found))) => return Ok(Some(found)),
-                    Ok((None, None)) => {
-                        // It ended between our start and this describe: start again at once. If
-                        // that happens twice in a row (Auto Scaling refuses, yet shows nothing
-                        // active), wait on the plain schedule first rather than loop.
-                        self.nothing_active = self.nothing_active.saturating_add(1);
-                        if self.nothing_active > 1 {
-                            self.wait(None)
-                                .await
-                                .map_err(|reason| self.error(RefreshErrorKind::GaveUp(reason)))?;
-                        }
-                        return Ok(None);
-                    }
-                    Ok((Some(blocker), None)) if status_aware => {
-                        self.nothing_active = 0;
-                        let now = self.now();
-                        let estimate = self.memory.observe(&blocker, now);
-                        if self.inner.fail_fast
-                            && let (Some(earliest), Some(deadline)) =
-                                (estimate.earliest_end, self.deadline)
-                            && earliest > deadline
-                        {
-                            return Err(self.error(RefreshErrorKind::WontEndInTime {
-                                refresh_id: blocker.id,
-                                earliest_end: earliest,
-                                estimated_end: estimate.end,
-                            }));
-                        }
-                        self.report(&blocker, &estimate);
-                        Some(estimate.next_check)
-                    }
-                    // Adopting without status: the describe only matched; the plain schedule.
-                    Ok((Some(_), None)) => {
-                        self.nothing_active = 0;
-                        None
-                    }
-                    // Never fail the call for a describe: fall back to the plain schedule.
-                    Err(_) => None,
-                }
+            let look = if status_aware {
+                std::mem::take(&mut self.look)
             } else {
-                None
+                Look::Describe
             };
-            self.wait(proposed)
+            let proposed = if !status_aware && adopt.is_none() {
+                None
+            } else {
+                match look {
+                    // Back from a start that probed for the blocker's end, and was refused.
+                    Look::Probe => {
+                        let now = self.now();
+                        self.status_seen = Some(now);
+                        let estimate = self.memory.refused(now);
+                        self.fail_fast(None, &estimate)?;
+                        Some(estimate)
+                    }
+                    Look::Activities => {
+                        let estimate = self.look_at_activities().await;
+                        self.fail_fast(None, &estimate)?;
+                        Some(estimate)
+                    }
+                    Look::Describe => match self.blocker(adopt).await {
+                        Ok((_, Some(found))) => return Ok(Some(found)),
+                        Ok((None, None)) => {
+                            // It ended between our start and this describe: start again at
+                            // once. If that happens twice in a row (Auto Scaling refuses, yet
+                            // shows nothing active), wait on the plain schedule first rather
+                            // than loop.
+                            self.nothing_active = self.nothing_active.saturating_add(1);
+                            if self.nothing_active > 1 {
+                                self.wait(None).await.map_err(|reason| {
+                                    self.error(RefreshErrorKind::GaveUp(reason))
+                                })?;
+                            }
+                            return Ok(None);
+                        }
+                        Ok((Some(blocker), None)) if status_aware => {
+                            self.nothing_active = 0;
+                            let estimate = self.check(&blocker).await;
+                            self.fail_fast(Some(&blocker), &estimate)?;
+                            self.report(&blocker, &estimate);
+                            Some(estimate)
+                        }
+                        // Adopting without status: the describe only matched; the plain
+                        // schedule.
+                        Ok((Some(_), None)) => {
+                            self.nothing_active = 0;
+                            None
+                        }
+                        // Never fail the call for a describe: fall back to the plain schedule.
+                        Err(_) => None,
+                    },
+                }
+            };
+            self.wait(proposed.map(|e| e.next_check))
                 .await
                 .map_err(|reason| self.error(RefreshErrorKind::GaveUp(reason)))?;
-            if proposed.is_none() {
+            let Some(estimate) = proposed else {
+                return Ok(None);
+            };
+            self.look = self.next_look(&estimate);
+            if self.look == Look::Probe {
                 return Ok(None);
             }
         }
@@ -354,6 +376,32 @@ impl Run<'_> {
             .map(Refresh::of)
             .find(|r| r.phase.is_active());
         Ok((active, matching(&refreshes, input)))
+    }
+
+    /// `WontEndInTime` when the blocker cannot end before the deadline (and fail-fast is on).
+    fn fail_fast(
+        &mut self,
+        blocker: Option<&Refresh>,
+        estimate: &Estimate,
+    ) -> Result<(), RefreshError> {
+        // Only what is certain to remain fails a call: an earliest end that is just "now" (the
+        // budget ran out while nothing certain was left) is the policy's to stop.
+        if self.inner.fail_fast
+            && let (Some(earliest), Some(deadline)) = (estimate.earliest_end, self.deadline)
+            && earliest > deadline
+            && earliest > self.now() + std::time::Duration::from_secs(1)
+        {
+            let refresh_id = blocker
+                .map(|b| b.id.clone())
+                .or_else(|| self.memory.refresh_id().map(str::to_owned))
+                .unwrap_or_default();
+            return Err(self.error(RefreshErrorKind::WontEndInTime {
+                refresh_id,
+                earliest_end: earliest,
+                estimated_end: estimate.end,
+            }));
+        }
+        Ok(())
     }
 
     /// Cancels the blocking refresh (someone else's: this call's own was looked for first) and

@@ -129,10 +129,12 @@ async fn refresher_start_dropped_mid_wait() {
     let refresher = refresher(&sim, clock);
     let call = async move { refresher.start(input()).await };
 
-    // Blocked at 0 s, the blocker described; the next check is at most 60 s away (the cap).
-    let calls = drop_while_waiting(&sim, secs(30), call).await;
+    // Blocked at 0 s, the blocker described (and its scaling activities read); the next check
+    // is at least SHORT_LOOK (10 s) away.
+    let calls = drop_while_waiting(&sim, secs(5), call).await;
 
-    assert_eq!(calls, [blocked_start(0), describe(0)]);
+    assert_eq!(calls[..2], [blocked_start(0), describe(0)]);
+    assert!(calls.iter().all(|c| c.1 == 0), "{calls:?}");
 }
 
 #[tokio::test(start_paused = true)]
@@ -146,8 +148,10 @@ async fn refresher_wait_for_completion_dropped_mid_wait() {
             .await
     };
 
-    // The refresh described at 0 s; the next check is at most 60 s away.
-    let calls = drop_while_waiting(&sim, secs(30), call).await;
+    // The refresh described at 0 s (and its scaling activities read); the next check is at
+    // least 10 s away.
+    let calls = drop_while_waiting(&sim, secs(5), call).await;
 
-    assert_eq!(calls, [describe(0)]);
+    assert_eq!(calls[..1], [describe(0)]);
+    assert!(calls.iter().all(|c| c.1 == 0), "{calls:?}");
 }

@@ -12,6 +12,8 @@ mod cancellation;
 #[cfg(feature = "sim")]
 mod e2e;
 #[cfg(feature = "sim")]
+mod estimate_family;
+#[cfg(feature = "sim")]
 mod fault_run;
 #[cfg(feature = "sim")]
 mod iam;

@@ -20,31 +20,45 @@ use aws_smithy_runtime::client::retries::RetryPartition;
 use aws_smithy_runtime_api::client::interceptors::context::InterceptorContext;
 use aws_smithy_runtime_api::client::retries::classifiers::{ClassifyRetry, RetryAction};
 use aws_smithy_types::retry::ErrorKind;
-use instance_refresh_retry::sim::{AutoScalingSim, GroupConfig, RefreshStatus};
+use instance_refresh_retry::sim::{
+    AutoScalingSim, EarlyEnd, EarlyEndKind, GroupConfig, RefreshStatus, Unknowns,
+};
 use instance_refresh_retry::{AutoScalingConfigExt, Refresher, RetryPolicy};
 use tokio::time::{Instant, sleep};
 
 use crate::support::{
-    StartError, TokioTime, secs, send_cancel, send_start, sim_with, start_refresh,
+    StartError, TokioTime, named_template_version, secs, send_cancel, send_start, sim_with,
+    start_refresh,
 };
 
-/// The budget of our strategies: it outlasts every blocker here (2 h at most, plus its pending
-/// time).
-pub const BUDGET: Duration = Duration::from_secs(3 * 3600);
+/// The budget of our strategies: it outlasts every blocker here (2 h at most to its natural end;
+/// a stalled one fails an hour after it stalls; a rollback takes about as long as the
+/// replacements it undoes, which can be the refresh's whole 4 h).
+pub const BUDGET: Duration = Duration::from_secs(8 * 3600);
 
-/// One seeded blocker: its group, its request's preferences, and how much of it is left when we
-/// come.
+/// One seeded blocker: its group (with the guesses no public source settles, drawn from the
+/// simulator's varied family), its request's preferences, how much of it is left when we come,
+/// and, for some, how it ends early.
 #[derive(Debug, Clone)]
 pub struct Blocker {
-    pub config: GroupConfig,
+    pub instances: u32,
+    pub unknowns: Unknowns,
     pub preferences: RefreshPreferences,
     pub remaining: Duration,
+    /// How it ends early, and when: the share of `remaining` after we come.
+    pub early: Option<(EarlyEndKind, f64)>,
 }
 
-/// Refreshes shaped like real ones: 2 to 20 instances replaced in batches (a launch minute plus
-/// a warmup of 30 s to 5 min each, the batch size from `MinHealthyPercentage`), often with
-/// checkpoints (5 to 30 min each), often with a bake time (1 to 30 min); and 1 to 120 minutes of
-/// it left when we come.
+/// The share of blockers that end early.
+pub const EARLY_SHARE: f64 = 0.15;
+
+/// A blocker of the varied family: the guesses drawn per refresh ([`Unknowns::draw`]); 2 to 500
+/// instances (log-uniform: small groups are as common as large ones); replaced in batches from
+/// `MinHealthyPercentage`, each instance warming up for 30 s to 5 min; often with checkpoints
+/// (5 to 30 min each), often with a bake time (1 to 30 min); 1 to 120 minutes of it left when
+/// we come; and one in [`EARLY_SHARE`] ending early, in one of the four ways (cancelled by
+/// another actor, failed by an alarm, rolled back by an alarm, stalled), at any moment of our
+/// wait.
 pub fn blocker(rng: &mut fastrand::Rng) -> Blocker {
     let mut preferences = RefreshPreferences::builder()
         .instance_warmup(rng.i32(30..=300))
@@ -62,13 +76,26 @@ pub fn blocker(rng: &mut fastrand::Rng) -> Blocker {
     if rng.u8(0..10) < 4 {
         preferences = preferences.bake_time(rng.i32(1..=30) * 60);
     }
-    let config = GroupConfig::default()
-        .instances(rng.u32(2..=20))
-        .pending_duration(Duration::from_secs(rng.u64(10..=60)));
+    let instances = (2.0_f64 * 250.0_f64.powf(rng.f64())).round() as u32;
+    let unknowns = Unknowns::draw(rng);
+    let remaining = Duration::from_secs(rng.u64(60..=120 * 60));
+    let early = (rng.f64() < EARLY_SHARE).then(|| {
+        let kind = match rng.u8(0..4) {
+            0 => EarlyEndKind::Cancelled {
+                wait_for_transitioning_instances: rng.bool(),
+            },
+            1 => EarlyEndKind::AlarmFailed,
+            2 => EarlyEndKind::AlarmRolledBack,
+            _ => EarlyEndKind::Stalled,
+        };
+        (kind, rng.f64())
+    });
     Blocker {
-        config,
+        instances: instances.clamp(2, 500),
+        unknowns,
         preferences: preferences.build(),
-        remaining: Duration::from_secs(rng.u64(60..=120 * 60)),
+        remaining,
+        early,
     }
 }
 
@@ -82,6 +109,60 @@ impl Blocker {
             (false, true) => "bake",
             (true, true) => "both",
         }
+    }
+
+    /// How it ends early, if it does: "cancelled", "alarm failed", "rolled back", "stalled".
+    pub fn early_kind(&self) -> Option<&'static str> {
+        self.early.map(|(kind, _)| match kind {
+            EarlyEndKind::Cancelled { .. } => "cancelled",
+            EarlyEndKind::AlarmFailed => "alarm failed",
+            EarlyEndKind::AlarmRolledBack => "rolled back",
+            _ => "stalled",
+        })
+    }
+
+    /// The slices of the family this blocker is in: (unknown, value), one for each unknown.
+    pub fn slices(&self) -> Vec<(&'static str, String)> {
+        let u = &self.unknowns;
+        let bin = |x: f64, edges: &[(f64, &str)]| {
+            edges
+                .iter()
+                .find(|(edge, _)| x < *edge)
+                .map_or("?", |(_, name)| name)
+                .to_owned()
+        };
+        vec![
+            ("wording", format!("{:?}", u.status_reasons)),
+            ("rounding", format!("{:?}", u.rounding)),
+            (
+                "launch spread",
+                bin(u.launch_spread, &[(0.17, "0-0.17"), (0.34, "0.17-0.34"), (2.0, "0.34-0.5")]),
+            ),
+            (
+                "lifecycle hook",
+                if u.lifecycle_hook.is_some() { "hook" } else { "none" }.to_owned(),
+            ),
+            (
+                "group size",
+                bin(
+                    f64::from(self.instances),
+                    &[(10.0, "2-9"), (50.0, "10-49"), (200.0, "50-199"), (1e9, "200-500")],
+                ),
+            ),
+            (
+                "health-check failures",
+                bin(u.health_check_failures, &[(0.034, "0-3 %"), (0.067, "3-7 %"), (2.0, "7-10 %")]),
+            ),
+            ("InstancesToUpdate", format!("{:?}", u.instances_to_update)),
+            ("launch activity ends", format!("{:?}", u.launch_activity_ends)),
+            ("scaling activities", format!("{:?}", u.activities)),
+            (
+                "100 % checkpoint pauses",
+                u.hundred_percent_checkpoint_pauses.to_string(),
+            ),
+            ("preferences", self.kind().to_owned()),
+            ("early end", self.early_kind().unwrap_or("none").to_owned()),
+        ]
     }
 }
 
@@ -114,13 +195,20 @@ pub enum Strategy {
     /// backon's `ExponentialBuilder::default().with_jitter()` (1 s, ×2, 60 s cap, 3 retries),
     /// retrying only `InstanceRefreshInProgress`.
     Backon,
-    /// Our interceptor with `RetryPolicy::default()` (5 s, ×2, 2 min cap, full jitter), 3 h.
+    /// Our interceptor with `RetryPolicy::default()` (5 s, ×2, 2 min cap, full jitter), 8 h:
+    /// plain exponential backoff.
     Exponential,
-    /// Our status-aware `Refresher` with `Refresher::default_policy()`, 3 h.
+    /// Our status-aware `Refresher` with `Refresher::default_policy()` and its default
+    /// `max_check_interval` (5 min), 8 h.
     StatusAware,
+    /// The same with another `max_check_interval`, in seconds (the frontier).
+    StatusAwareEvery(u64),
+    /// The simplest poller: `StartInstanceRefresh` every so many seconds, 8 h.
+    Fixed(u64),
 }
 
 impl Strategy {
+    /// The peers and ours, for the table.
     pub const ALL: [Strategy; 6] = [
         Strategy::SdkStandard,
         Strategy::Ansible,
@@ -130,14 +218,28 @@ impl Strategy {
         Strategy::StatusAware,
     ];
 
-    pub fn label(self) -> &'static str {
+    /// The frontier's points beside `Exponential` and `StatusAware` (5 min).
+    pub const FRONTIER: [Strategy; 6] = [
+        Strategy::StatusAwareEvery(60),
+        Strategy::StatusAwareEvery(120),
+        Strategy::StatusAwareEvery(600),
+        Strategy::Fixed(60),
+        Strategy::Fixed(120),
+        Strategy::Fixed(300),
+    ];
+
+    pub fn label(self) -> String {
         match self {
-            Strategy::SdkStandard => "SDK standard + classifier",
-            Strategy::Ansible => "amazon.aws jittered_backoff",
-            Strategy::Terraform => "Terraform (cancel and replace)",
-            Strategy::Backon => "backon exponential + jitter",
-            Strategy::Exponential => "ours: exponential (interceptor)",
-            Strategy::StatusAware => "ours: status-aware Refresher",
+            Strategy::SdkStandard => "SDK standard + classifier".into(),
+            Strategy::Ansible => "amazon.aws jittered_backoff".into(),
+            Strategy::Terraform => "Terraform (cancel and replace)".into(),
+            Strategy::Backon => "backon exponential + jitter".into(),
+            Strategy::Exponential => "ours: exponential (interceptor)".into(),
+            Strategy::StatusAware => "ours: status-aware Refresher (5 min)".into(),
+            Strategy::StatusAwareEvery(s) => {
+                format!("ours: status-aware Refresher ({} min)", s / 60)
+            }
+            Strategy::Fixed(s) => format!("fixed interval ({} min)", s / 60),
         }
     }
 }
@@ -145,45 +247,84 @@ impl Strategy {
 /// What one strategy did against one blocker.
 #[derive(Debug, Clone, Copy)]
 pub struct Outcome {
-    /// From the blocker's end (natural, or cancelled) to our successful start; `None` if we
-    /// never started.
+    /// From the blocker's end (natural, or early) to our successful start; `None` if we never
+    /// started.
     pub latency: Option<Duration>,
-    /// `StartInstanceRefresh` plus `DescribeInstanceRefreshes` calls.
+    /// `StartInstanceRefresh`, `DescribeInstanceRefreshes` and `DescribeScalingActivities`
+    /// calls.
     pub calls: u32,
     /// `CancelInstanceRefresh` calls.
     pub cancels: u32,
     /// From our arrival to the end of our call.
     pub waited: Duration,
-    /// The blocker ended `Cancelled`: someone else's deployment stopped half-way.
+    /// The blocker ended `Cancelled` by our call: someone else's deployment stopped half-way.
     pub destroyed: bool,
+    /// The blocker ran to its natural end (`Successful`), not cut short.
+    pub natural: bool,
+    /// Calls by the gap since the call before: under 10 s, 10–30 s, 30–120 s, 120–280 s, more.
+    pub gaps: [u32; 5],
+    /// `DescribeScalingActivities` calls.
+    pub reads: u32,
+    /// `StartInstanceRefresh` calls.
+    pub starts: u32,
+    /// Calls in the blocker's last 10 minutes and after its end.
+    pub near: u32,
 }
 
-/// A simulator with a clock that agrees with it, and `blocker`'s refresh just started.
-/// Every run starts at the same whole second of wall-clock time, so that it repeats exactly.
-async fn sim_with_blocker(blocker: &Blocker, seed: u64) -> (AutoScalingSim, TokioTime, String) {
-    let base = std::time::UNIX_EPOCH + Duration::from_secs(1_800_000_000);
-    let (sim, clock) = sim_with(seed, TokioTime::starting_at(base)).await;
-    sim.create_group("web", blocker.config.clone());
+/// The wall-clock time every run starts at (a whole second: the wire's whole-second
+/// timestamps lose nothing), so that a seeded run repeats exactly.
+fn base() -> SystemTime {
+    std::time::UNIX_EPOCH + Duration::from_secs(1_800_000_000)
+}
+
+/// A simulator with a clock that agrees with it, and `blocker`'s refresh just started (ending
+/// early as `early` says).
+pub async fn sim_with_blocker(
+    blocker: &Blocker,
+    seed: u64,
+    early: Option<EarlyEnd>,
+) -> (AutoScalingSim, TokioTime, String) {
+    let (sim, clock) = sim_with(seed, TokioTime::starting_at(base())).await;
+    let unknowns = match early {
+        Some(e) => blocker.unknowns.clone().with_early_end(e),
+        None => blocker.unknowns.clone().without_early_end(),
+    };
+    sim.create_group(
+        "web",
+        GroupConfig::default()
+            .instances(blocker.instances)
+            .unknowns(unknowns),
+    );
+    // A numbered launch template version: what lets an alarm roll it back.
+    let desired = named_template_version("web", "2");
     let preferences = blocker.preferences.clone();
-    let id = start_refresh(&sim.client(), "web", None, Some(preferences)).await;
+    let id = start_refresh(&sim.client(), "web", Some(desired), Some(preferences)).await;
     (sim, clock, id)
 }
 
-/// How long the blocker's refresh takes from start to end, measured on a simulator of its own.
-pub async fn total(blocker: &Blocker) -> Duration {
-    let (sim, _, _) = sim_with_blocker(blocker, 0).await;
-    sleep(secs(48 * 3600)).await;
+/// How long the blocker's refresh takes from its start to its natural end (the same seed gives
+/// the same refresh id, so the same instance times).
+pub async fn total(blocker: &Blocker, seed: u64) -> Duration {
+    let (sim, _, _) = sim_with_blocker(blocker, seed, None).await;
     let r = &sim.refreshes("web").unwrap()[0];
-    let total = r.end_time.unwrap().duration_since(r.start_time).unwrap();
+    let total = r
+        .planned_end
+        .and_then(|end| end.duration_since(r.start_time).ok())
+        .unwrap_or_default();
     sim.shutdown().await;
     total
 }
 
-/// Runs `strategy` against `blocker` (which takes `total`), arriving with `remaining` of it left.
+/// Runs `strategy` against `blocker` (which takes `total` to its natural end), arriving with
+/// `remaining` of it left.
 pub async fn run(blocker: &Blocker, total: Duration, strategy: Strategy, seed: u64) -> Outcome {
-    let (sim, clock, blocker_id) = sim_with_blocker(blocker, seed).await;
     let remaining = blocker.remaining.min(total);
-    sleep(total - remaining).await;
+    let arrival = total - remaining;
+    let early = blocker
+        .early
+        .map(|(kind, share)| EarlyEnd::new(kind, arrival + remaining.mul_f64(share)));
+    let (sim, clock, blocker_id) = sim_with_blocker(blocker, seed, early).await;
+    sleep(arrival).await;
     let came = Instant::now();
     let before = sim.calls().len();
     let started = match strategy {
@@ -192,7 +333,9 @@ pub async fn run(blocker: &Blocker, total: Duration, strategy: Strategy, seed: u
         Strategy::Terraform => terraform(&sim.client()).await,
         Strategy::Backon => backon(&sim.client(), seed).await,
         Strategy::Exponential => exponential(&sim, clock, seed).await,
-        Strategy::StatusAware => status_aware(&sim, clock, seed).await,
+        Strategy::StatusAware => status_aware(&sim, clock, seed, None).await,
+        Strategy::StatusAwareEvery(s) => status_aware(&sim, clock, seed, Some(secs(s))).await,
+        Strategy::Fixed(s) => fixed(&sim.client(), secs(s)).await,
     };
     let done = clock.now();
     let waited = Instant::now() - came;
@@ -207,16 +350,65 @@ pub async fn run(blocker: &Blocker, total: Duration, strategy: Strategy, seed: u
     let refreshes = sim.refreshes("web").unwrap();
     let theirs = refreshes.iter().find(|r| r.id == blocker_id).unwrap();
     let ended: Option<SystemTime> = theirs.end_time;
+    if std::env::var("WAIT_ONE").is_ok() {
+        let came_at = sim.elapsed() - waited;
+        let end_at = ended.and_then(|e| e.duration_since(theirs.start_time).ok());
+        println!(
+            "  came at {:.0} s after its start; it ended {:?} after its start ({:?}); calls:",
+            came_at.as_secs_f64(),
+            end_at,
+            theirs.status
+        );
+        for c in &calls[before..] {
+            println!(
+                "    {:>8.1} {} {:?}",
+                (c.at.saturating_sub(came_at)).as_secs_f64(),
+                c.operation.as_deref().unwrap_or("?"),
+                c.error_code()
+            );
+        }
+    }
+    let cancels = count(&["CancelInstanceRefresh"]);
     let outcome = Outcome {
         latency: started.then(|| {
             ended.map_or(Duration::ZERO, |end| {
                 done.duration_since(end).unwrap_or_default()
             })
         }),
-        calls: count(&["StartInstanceRefresh", "DescribeInstanceRefreshes"]),
-        cancels: count(&["CancelInstanceRefresh"]),
+        calls: count(&[
+            "StartInstanceRefresh",
+            "DescribeInstanceRefreshes",
+            "DescribeScalingActivities",
+        ]),
+        cancels,
         waited,
-        destroyed: theirs.status == RefreshStatus::Cancelled,
+        destroyed: cancels > 0 && theirs.status == RefreshStatus::Cancelled,
+        natural: theirs.status == RefreshStatus::Successful,
+        reads: count(&["DescribeScalingActivities"]),
+        starts: count(&["StartInstanceRefresh"]),
+        near: {
+            let end_at = ended
+                .and_then(|e| e.duration_since(theirs.start_time).ok())
+                .map_or(Duration::MAX, |d| d + (sim.elapsed() - Instant::now().duration_since(came) - (total - remaining)).min(Duration::ZERO));
+            let _ = end_at;
+            let last = calls.last().map_or(Duration::ZERO, |c| c.at);
+            let latency = started.then(|| ended.map_or(Duration::ZERO, |end| done.duration_since(end).unwrap_or_default())).unwrap_or_default();
+            let from = last.saturating_sub(latency + Duration::from_secs(600));
+            u32::try_from(calls[before..].iter().filter(|c| c.at >= from).count()).unwrap_or(0)
+        },
+        gaps: {
+            let mut gaps = [0; 5];
+            let mut last: Option<Duration> = None;
+            for c in &calls[before..] {
+                if let Some(l) = last {
+                    let g = c.at.saturating_sub(l).as_secs_f64();
+                    let k = [10.0, 30.0, 120.0, 280.0].iter().position(|e| g < *e).unwrap_or(4);
+                    gaps[k] += 1;
+                }
+                last = Some(c.at);
+            }
+            gaps
+        },
     };
     sim.shutdown().await;
     outcome
@@ -373,11 +565,39 @@ async fn exponential(sim: &AutoScalingSim, clock: TokioTime, seed: u64) -> bool 
     send_start(&client, "web").await.is_ok()
 }
 
-async fn status_aware(sim: &AutoScalingSim, clock: TokioTime, seed: u64) -> bool {
+async fn status_aware(
+    sim: &AutoScalingSim,
+    clock: TokioTime,
+    seed: u64,
+    every: Option<Duration>,
+) -> bool {
     let policy = ours(Refresher::default_policy(), seed);
-    let refresher = Refresher::new(sim.client(), policy)
+    let mut refresher = Refresher::new(sim.client(), policy)
         .fail_fast(false)
         .time_source(clock);
+    if let Some(every) = every {
+        refresher = refresher.max_check_interval(every);
+    }
+    // WAIT_TRACE=1 prints every check of the status-aware runs.
+    if std::env::var("WAIT_TRACE").is_ok() {
+        let start = clock.now();
+        refresher = refresher.on_progress(move |p| {
+            let at = |t: SystemTime| match t.duration_since(start) {
+                Ok(d) => d.as_secs_f64(),
+                Err(e) => -e.duration().as_secs_f64(),
+            };
+            println!(
+                "  {:>7.1} {:?} {}% next {:.1}s window {:?} earliest {:?} {:?}",
+                at(clock.now()),
+                p.status.as_ref().map(|s| s.as_str()),
+                p.percentage,
+                p.next_check.as_secs_f64(),
+                p.end_window.map(|(a, b)| (at(a), at(b))),
+                p.earliest_end.map(at),
+                p.evidence,
+            )
+        });
+    }
     let input = StartInstanceRefreshInput::builder()
         .auto_scaling_group_name("web")
         .build()
@@ -385,42 +605,122 @@ async fn status_aware(sim: &AutoScalingSim, clock: TokioTime, seed: u64) -> bool
     refresher.start(input).await.is_ok()
 }
 
-/// Every strategy over the same blockers: each blocker's total length is measured once, and run
-/// `i` of every strategy uses seed `seed ^ i`.
+/// The simplest poller: `StartInstanceRefresh` every `every`, until it starts or [`BUDGET`]
+/// runs out.
+async fn fixed(client: &Client, every: Duration) -> bool {
+    let deadline = Instant::now() + BUDGET;
+    loop {
+        match send_start(client, "web").await {
+            Ok(_) => return true,
+            Err(err) if blocked(&err) && Instant::now() + every <= deadline => sleep(every).await,
+            Err(_) => return false,
+        }
+    }
+}
+
+/// Every strategy over the same blockers: run `i` of every strategy uses seed `seed ^ i`, and
+/// each blocker's length to its natural end is measured once, with that seed.
 pub async fn compare(
     blockers: &[Blocker],
     strategies: &[Strategy],
     seed: u64,
 ) -> Vec<(Strategy, Vec<Outcome>)> {
     let mut totals = Vec::new();
-    for b in blockers {
-        totals.push(total(b).await);
+    for (i, b) in blockers.iter().enumerate() {
+        totals.push(total(b, seed ^ i as u64).await);
     }
     let mut all = Vec::new();
+    // WAIT_ONE=i runs blocker i only, and tells what it was.
+    let one: Option<usize> = std::env::var("WAIT_ONE").ok().and_then(|v| v.parse().ok());
     for &strategy in strategies {
         let mut outcomes = Vec::new();
         for (i, (b, total)) in blockers.iter().zip(&totals).enumerate() {
-            outcomes.push(run(b, *total, strategy, seed ^ i as u64).await);
-        }
-        // WAIT_DEBUG=1 shows the three slowest starts.
-        if std::env::var("WAIT_DEBUG").is_ok() {
-            let mut worst: Vec<_> = outcomes.iter().zip(blockers).collect();
-            worst.sort_by_key(|(o, _)| std::cmp::Reverse(o.latency));
-            for (o, b) in worst.iter().take(3) {
-                println!("{strategy:?} {o:?} {b:?}");
+            if one.is_some_and(|one| one != i) {
+                continue;
             }
-            // ...and the metrics by kind of blocker.
-            for kind in ["plain", "checkpoints", "bake", "both"] {
-                let of_kind: Vec<Outcome> = outcomes
+            if one.is_some() {
+                println!("{strategy:?} #{i}: total {total:?}, {b:#?}");
+            }
+            let o = run(b, *total, strategy, seed ^ i as u64).await;
+            if one.is_some() {
+                println!("{o:?}");
+            }
+            outcomes.push(o);
+        }
+        // WAIT_DEBUG=1 shows the latest natural-end starts, the costliest runs, and where the
+        // calls went (by the gap before each).
+        if std::env::var("WAIT_DEBUG").is_ok() {
+            let mut gaps = [0_u32; 5];
+            for o in &outcomes {
+                for (k, g) in o.gaps.iter().enumerate() {
+                    gaps[k] += g;
+                }
+            }
+            let reads: u32 = outcomes.iter().map(|o| o.reads).sum();
+            let starts: u32 = outcomes.iter().map(|o| o.starts).sum();
+            let hours: f64 = outcomes.iter().map(|o| o.waited.as_secs_f64()).sum::<f64>() / 3600.0;
+            let calls: u32 = outcomes.iter().map(|o| o.calls).sum();
+            let near: u32 = outcomes.iter().filter(|o| o.natural).map(|o| o.near).sum();
+            let natural_calls: u32 = outcomes.iter().filter(|o| o.natural).map(|o| o.calls).sum();
+            println!("calls {strategy:?}: {calls} in {hours:.1} h: starts {starts}, reads {reads}, describes {}; natural ends {natural_calls}, of which in the last 10 min and after {near}", calls - starts - reads);
+            println!("gaps {strategy:?}: <10 s {}, 10-30 s {}, 30-120 s {}, 120-280 s {}, >=280 s {}; activity reads {reads}", gaps[0], gaps[1], gaps[2], gaps[3], gaps[4]);
+            let mut worst: Vec<_> = outcomes
+                .iter()
+                .zip(blockers)
+                .enumerate()
+                .filter(|(_, (o, _))| o.natural)
+                .collect();
+            worst.sort_by_key(|(_, (o, _))| std::cmp::Reverse(o.latency));
+            for (i, (o, b)) in worst.iter().take(20) {
+                let u = &b.unknowns;
+                println!(
+                    "late {strategy:?} #{i}: {:.1} s, {} calls in {:.0} s; {} n={} {:?} {:?} spread {:.2} hook {:?} {:?} {:?} {:?} pauses100 {} W {:?} min {:?}",
+                    o.latency.unwrap_or_default().as_secs_f64(),
+                    o.calls,
+                    o.waited.as_secs_f64(),
+                    b.kind(),
+                    b.instances,
+                    u.activities,
+                    u.instances_to_update,
+                    u.launch_spread,
+                    u.lifecycle_hook.map(|h| h.as_secs()),
+                    u.launch_activity_ends,
+                    u.rounding,
+                    u.status_reasons,
+                    u.hundred_percent_checkpoint_pauses,
+                    b.preferences.instance_warmup(),
+                    b.preferences.min_healthy_percentage(),
+                );
+            }
+            for access in ["Served", "AccessDenied", "Empty"] {
+                let of: Vec<_> = outcomes
                     .iter()
                     .zip(blockers)
-                    .filter(|(_, b)| b.kind() == kind)
-                    .map(|(o, _)| *o)
+                    .filter(|(o, b)| o.natural && format!("{:?}", b.unknowns.activities) == access)
                     .collect();
-                let m = summarize(&of_kind);
+                let n = of.len().max(1) as f64;
+                let calls: f64 = of.iter().map(|(o, _)| f64::from(o.calls)).sum::<f64>() / n;
+                let near: f64 = of.iter().map(|(o, _)| f64::from(o.near)).sum::<f64>() / n;
+                let base: f64 = of.iter().map(|(o, _)| o.waited.as_secs_f64() / 300.0).sum::<f64>() / n;
+                let reads: f64 = of.iter().map(|(o, _)| f64::from(o.reads)).sum::<f64>() / n;
+                let starts: f64 = of.iter().map(|(o, _)| f64::from(o.starts)).sum::<f64>() / n;
+                println!("natural {access}: {n} runs, per run {calls:.1} calls, {near:.1} near the end, {base:.1} at 5 min, {reads:.1} reads, {starts:.1} starts");
+            }
+            let mut costly: Vec<_> = outcomes.iter().zip(blockers).enumerate().collect();
+            costly.sort_by_key(|(_, (o, _))| std::cmp::Reverse(i64::from(o.calls) - i64::from(o.near) - (o.waited.as_secs() / 300) as i64));
+            for (i, (o, b)) in costly.iter().take(8) {
                 println!(
-                    "{strategy:?} {kind}: {} runs, p50/p95 {:?}/{:?}, {:.1} calls per run, {:.1} per hour",
-                    m.runs, m.p50, m.p95, m.calls_per_run, m.calls_per_hour
+                    "costly {strategy:?} #{i}: {} calls ({} near the end) in {:.0} s, latency {:?}, {} {:?} {} {:?} {:?} {:?}",
+                    o.calls,
+                    o.near,
+                    o.waited.as_secs_f64(),
+                    o.latency,
+                    b.kind(),
+                    b.early_kind(),
+                    b.instances,
+                    b.unknowns.activities,
+                    b.unknowns.instances_to_update,
+                    b.unknowns.launch_activity_ends,
                 );
             }
         }
@@ -465,35 +765,161 @@ pub fn summarize(outcomes: &[Outcome]) -> Summary {
     }
 }
 
-/// The markdown table.
-pub fn table(runs: usize, seed: u64, rows: &[(Strategy, Summary)]) -> String {
+/// The outcomes of blockers that ran to their natural end (`true`) or ended early.
+pub fn ends(outcomes: &[Outcome], natural: bool) -> Vec<Outcome> {
+    outcomes
+        .iter()
+        .filter(|o| o.natural == natural)
+        .copied()
+        .collect()
+}
+
+/// Overall, natural-end and early-end summaries of one strategy.
+#[derive(Debug, Clone, Copy)]
+pub struct Rows {
+    pub all: Summary,
+    pub natural: Summary,
+    pub early: Summary,
+}
+
+pub fn rows(outcomes: &[Outcome]) -> Rows {
+    Rows {
+        all: summarize(outcomes),
+        natural: summarize(&ends(outcomes, true)),
+        early: summarize(&ends(outcomes, false)),
+    }
+}
+
+fn s(d: Option<Duration>) -> String {
+    d.map_or("–".to_owned(), |d| format!("{:.1} s", d.as_secs_f64()))
+}
+
+fn started(m: &Summary) -> String {
+    format!(
+        "{}/{} ({:.1} %)",
+        m.started,
+        m.runs,
+        100.0 * m.started as f64 / m.runs.max(1) as f64
+    )
+}
+
+/// The markdown tables: every strategy (overall, natural and early ends), then the status-aware
+/// Refresher's overall, natural-end and early-end rows.
+pub fn table(blockers: &[Blocker], seed: u64, results: &[(Strategy, Rows)]) -> String {
+    let early = blockers.iter().filter(|b| b.early.is_some()).count();
     let mut out = format!(
-        "{runs} blockers (seed {seed}), 1 to 120 min left, in batches, with checkpoints and bake times; ours with a 3 h budget, the peers with their own limits.\n\n"
+        "{} blockers (seed {seed}) of the simulator's varied family (`Unknowns::draw` per blocker): 2 to 500 instances in batches, with checkpoints and bake times, 1 to 120 min left; {early} set to end early (cancelled, failed or rolled back by an alarm, stalled) at a seeded moment of the wait. Ours with an 8 h budget, the peers with their own limits. Latency: from the blocker's end (natural or early) to our successful start; calls: `StartInstanceRefresh`, `DescribeInstanceRefreshes` and `DescribeScalingActivities`.\n\n",
+        blockers.len()
     );
-    out.push_str("| strategy | started | start latency after the blocker ends, p50 / p95 / p99 | Start + Describe calls per run | per hour waited | refreshes destroyed |\n");
-    out.push_str("|---|---|---|---|---|---|\n");
-    let s =
-        |d: Option<Duration>| d.map_or("–".to_owned(), |d| format!("{:.1} s", d.as_secs_f64()));
-    for (strategy, m) in rows {
+    out.push_str("| strategy | started | latency p50 / p95 / p99, all | natural ends | early ends | calls per run | per hour waited | refreshes destroyed |\n");
+    out.push_str("|---|---|---|---|---|---|---|---|\n");
+    let triple = |m: &Summary| format!("{} / {} / {}", s(m.p50), s(m.p95), s(m.p99));
+    for (strategy, r) in results {
         let _ = writeln!(
             out,
-            "| {} | {}/{} ({:.1} %) | {} / {} / {} | {:.1} | {:.1} | {}{} |",
+            "| {} | {} | {} | {} | {} | {:.1} | {:.1} | {}{} |",
             strategy.label(),
-            m.started,
-            m.runs,
-            100.0 * m.started as f64 / m.runs.max(1) as f64,
-            s(m.p50),
-            s(m.p95),
-            s(m.p99),
-            m.calls_per_run,
-            m.calls_per_hour,
-            m.destroyed,
-            if m.cancels > 0 {
-                format!(" ({} cancel calls)", m.cancels)
+            started(&r.all),
+            triple(&r.all),
+            triple(&r.natural),
+            triple(&r.early),
+            r.all.calls_per_run,
+            r.all.calls_per_hour,
+            r.all.destroyed,
+            if r.all.cancels > 0 {
+                format!(" ({} cancel calls)", r.all.cancels)
             } else {
                 String::new()
             },
         );
     }
+    if let Some((strategy, r)) = results.iter().find(|(s, _)| *s == Strategy::StatusAware) {
+        let _ = write!(
+            out,
+            "\n{}:\n\n| ends | started | latency p50 / p95 / p99 | calls per run | per hour waited |\n|---|---|---|---|---|\n",
+            strategy.label()
+        );
+        for (name, m) in [("all", r.all), ("natural", r.natural), ("early", r.early)] {
+            let _ = writeln!(
+                out,
+                "| {name} | {} | {} | {:.1} | {:.1} |",
+                started(&m),
+                triple(&m),
+                m.calls_per_run,
+                m.calls_per_hour
+            );
+        }
+    }
     out
+}
+
+/// The per-slice table of one strategy: for each unknown, each value's natural-end and
+/// early-end latencies and calls per hour.
+pub fn slice_table(blockers: &[Blocker], outcomes: &[Outcome]) -> String {
+    let mut out = String::from(
+        "| unknown | value | natural ends | p50 / p95 / p99 | early ends | p95 | calls per hour |\n|---|---|---|---|---|---|---|\n",
+    );
+    let mut keys: Vec<(&'static str, String)> = Vec::new();
+    for b in blockers {
+        for k in b.slices() {
+            if !keys.contains(&k) {
+                keys.push(k);
+            }
+        }
+    }
+    let order: Vec<&'static str> = blockers
+        .first()
+        .map(|b| b.slices().iter().map(|(u, _)| *u).collect())
+        .unwrap_or_default();
+    keys.sort_by(|a, b| {
+        let pos = |u: &str| order.iter().position(|o| *o == u);
+        pos(a.0).cmp(&pos(b.0)).then_with(|| a.1.cmp(&b.1))
+    });
+    for (unknown, value) in keys {
+        let of: Vec<Outcome> = outcomes
+            .iter()
+            .zip(blockers)
+            .filter(|(_, b)| b.slices().contains(&(unknown, value.clone())))
+            .map(|(o, _)| *o)
+            .collect();
+        let (natural, early) = (summarize(&ends(&of, true)), summarize(&ends(&of, false)));
+        let _ = writeln!(
+            out,
+            "| {unknown} | {value} | {} | {} / {} / {} | {} | {} | {:.1} |",
+            natural.runs,
+            s(natural.p50),
+            s(natural.p95),
+            s(natural.p99),
+            early.runs,
+            s(early.p95),
+            summarize(&of).calls_per_hour,
+        );
+    }
+    out
+}
+
+/// The slice with the worst natural-end p95: (unknown, value, p95).
+pub fn worst_slice(blockers: &[Blocker], outcomes: &[Outcome]) -> Option<(String, Duration)> {
+    let mut worst: Option<(String, Duration)> = None;
+    let mut seen: Vec<(&'static str, String)> = Vec::new();
+    for b in blockers {
+        for k in b.slices() {
+            if seen.contains(&k) || k.0 == "early end" {
+                continue;
+            }
+            seen.push(k.clone());
+            let of: Vec<Outcome> = outcomes
+                .iter()
+                .zip(blockers)
+                .filter(|(o, b)| o.natural && b.slices().contains(&k))
+                .map(|(o, _)| *o)
+                .collect();
+            if let Some(p95) = summarize(&of).p95
+                && worst.as_ref().is_none_or(|(_, w)| p95 > *w)
+            {
+                worst = Some((format!("{} {}", k.0, k.1), p95));
+            }
+        }
+    }
+    worst
 }

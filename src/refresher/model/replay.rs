@@ -55,6 +55,7 @@ fn operations(action: &Action) -> &'static [&'static str] {
         Action::Describe(..) => &[DESCRIBE],
         Action::Cancel(_, true) => &[CANCEL],
         Action::Cancel(_, false) => &[CANCEL, DESCRIBE],
+        Action::Probe(_) => &[],
         Action::OtherStarts | Action::Ends => unreachable!("not the call's"),
     }
 }
@@ -180,7 +181,7 @@ async fn replay(model: &ProtocolModel, init: &State, actions: &[Action], end: &S
         let fault = match action {
             Action::Start(_, fate) => fault(*fate),
             Action::Describe(_, ok) | Action::Cancel(_, ok) => (!ok).then_some(Fault::Throttling),
-            Action::OtherStarts | Action::Ends => None,
+            Action::Probe(_) | Action::OtherStarts | Action::Ends => None,
         };
         for (i, op) in operations(action).iter().enumerate() {
             let count = counts.entry(op).or_default();
@@ -217,9 +218,11 @@ async fn replay(model: &ProtocolModel, init: &State, actions: &[Action], end: &S
         Path::Plain => plain(&sim, policy).await,
     };
 
+    // Reads of the scaling activities change nothing and decide nothing the model decides.
     let made: Vec<String> = sim.calls()[before..]
         .iter()
         .filter_map(|c| c.operation.clone())
+        .filter(|op| op != "DescribeScalingActivities")
         .collect();
     let what = format!("{actions:?} from {:?}", init.refreshes);
     let At::Done(modelled_end) = end.calls[0].at else {
