@@ -41,7 +41,7 @@ const HINTS: usize = 8;
 /// [`COARSE_CHECKS`] times rather than densely: its evidence is loose, and the progress those
 /// checks see narrows it. Shown robust by the per-slice table.
 const WIDE: f64 = 120.0;
-const COARSE_CHECKS: f64 = 4.0;
+const COARSE_CHECKS: f64 = 2.0;
 /// Reading the activities to learn the final batch's end pays when they tell it at least this
 /// long ahead (a few dense checks' worth). Shown robust by the per-slice table.
 const READ_AHEAD_MIN: f64 = 20.0;
@@ -720,9 +720,6 @@ impl Memory {
                 || holds_the_rest
                 || self.none_after(fresh, instances));
 
-        if std::env::var("WAIT_TRACE").is_ok() {
-            eprintln!("TRACE p {p} itu {:?} nyib {} fresh {:?} batch_size {batch_size:?} final {final_batch} last {last_batch} one {one_left} holds {holds_the_rest} in_pause {in_pause} instances {instances:?} work {work:?}", self.instances_to_update, self.not_yet_in_batch, fresh.map(|f| (f.batch, f.counted, f.first_start.is_some(), f.ending)));
-        }
         let mut plan = Plan {
             earliest: Some(certain),
             stalled,
