@@ -77,7 +77,8 @@ impl Why {
     }
 }
 
-/// How the refresh's course was cut, for its launches in flight.
+/// How the refresh's course was cut, for its launches in flight. Guess, but for the cancel
+/// (API `CancelInstanceRefresh`: in-flight launches and terminations go on).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Cut {
     /// Launches in flight go on (a cancel: API `CancelInstanceRefresh`).

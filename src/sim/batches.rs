@@ -14,8 +14,8 @@ use super::instances::{RETRY_FOR, Slot, Timing};
 /// `instances - ceil(instances × min / 100)`, plus, with `max > 100`, the instances that may be
 /// launched on top of the desired capacity, `ceil(instances × (max - 100) / 100)`; at least 1,
 /// at most all. It fits every case the sources give: Min 90 / Max 100 replaces 10 % at a time,
-/// Min 100 / Max 100 one at a time, Min 0 all at once, and a larger range more at once. The
-/// exact rounding is a guess.
+/// Min 100 / Max 100 one at a time, Min 0 all at once, and a larger range more at once.
+/// Guess: the exact rounding.
 pub(crate) fn batch_size(instances: u32, min: u32, max: u32) -> u32 {
     let n = u64::from(instances);
     if n == 0 {
@@ -32,7 +32,7 @@ pub(crate) enum Order {
     /// Terminate and launch at the same time: `MaxHealthyPercentage` omitted (API
     /// `RefreshPreferences`: "When MaxHealthyPercentage is omitted, Auto Scaling terminates an
     /// instance and launches its replacement simultaneously"), or set with room below the
-    /// desired capacity (a guess).
+    /// desired capacity (Guess: the source describes only the case without room).
     Simultaneous,
     /// Launch first, terminate each old instance once its replacement is `InService`:
     /// `MaxHealthyPercentage` set while `MinHealthyPercentage` lets no instance go out of

@@ -10,7 +10,10 @@ pub(crate) struct Checkpoints {
     counts: Vec<(u32, u32)>,
     /// `CheckpointDelay`.
     pub(crate) delay: Duration,
-    /// Whether a last checkpoint of 100 % pauses (a guess: the user guide does not say).
+    /// Whether a last checkpoint of 100 % pauses. Guess ([`Unknowns`]): the user guide does not
+    /// say.
+    ///
+    /// [`Unknowns`]: crate::sim::Unknowns
     hundred_pauses: bool,
     instances: u32,
 }

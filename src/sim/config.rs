@@ -126,7 +126,8 @@ impl GroupConfig {
         self
     }
 
-    /// How long a cancelled refresh stays `Cancelling` at least (default 5 s; a guess). A
+    /// How long a cancelled refresh stays `Cancelling` at least (default 5 s; Guess: no source
+    /// gives it). A
     /// refresh in batches that waits for its transitioning instances stays `Cancelling` until
     /// the launches in flight are done, if that is later.
     pub fn cancel_duration(mut self, duration: Duration) -> Self {

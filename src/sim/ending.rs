@@ -46,8 +46,8 @@ pub(crate) enum Undo {
 /// The batches of a rollback, timed from its start.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct UndoLayout {
-    /// Instances of the batch in flight when the rollback started (undone first; they do not
-    /// count in `PercentageComplete`).
+    /// Instances of the batch in flight when the rollback started (Guess: undone first; they
+    /// do not count in `PercentageComplete`).
     in_flight: u32,
     /// The replacement of each undone instance, in the order they are undone.
     pub(crate) slots: Vec<Slot>,
@@ -134,9 +134,9 @@ pub(crate) struct Resolved {
 
 impl Resolved {
     /// A cancel at `at` from `nat`: with `wait`, `Cancelling` until the launches in flight are
-    /// `InService` (a guess for what "waits for transitioning instances" takes), and at least
-    /// `cancel` (the call's own work, a guess); without, `Cancelled` at once (API
-    /// `CancelInstanceRefresh`).
+    /// done, then `Cancelled`; without, `Cancelled` at once (API `CancelInstanceRefresh`).
+    /// Guess: "done" is `InService`, `Cancelling` lasts at least `cancel` (the call's own
+    /// work), and `PercentageComplete` stays where it was.
     pub(crate) fn cancel(
         at: Instant,
         nat: Natural,
@@ -233,6 +233,7 @@ impl Resolved {
                     }
                     None => 0,
                 };
+                // Guess: InstancesToUpdate stays at its value when the rollback started.
                 View {
                     status: if finished {
                         RefreshStatus::RollbackSuccessful

@@ -10,7 +10,7 @@ use super::unknowns::Unknowns;
 
 /// How long a refresh keeps trying to place a healthy instance before it fails (UG "How
 /// instance refresh works": a refresh that cannot continue "keeps retrying for an hour", then
-/// fails). The simulator counts the hour per instance, from its first launch.
+/// fails). Guess: the hour counts per instance, from its first launch.
 pub(crate) const RETRY_FOR: Duration = Duration::from_secs(3600);
 
 /// At most this many launches per instance (a bound for zero launch times).

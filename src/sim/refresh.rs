@@ -184,7 +184,9 @@ impl Refresh {
     }
 
     /// When the refresh stalls ([`EarlyEndKind::Stalled`]), if it does: at the drawn moment,
-    /// or when InProgress starts if that is later, provided it is then InProgress.
+    /// or when InProgress starts if that is later, provided it is then InProgress. Guess: a
+    /// stall keeps `InProgress` with its progress frozen and no warmup sentence, and a refresh
+    /// that is `Baking` does not stall.
     fn freeze(&self, suspended: &[Suspension]) -> Option<Instant> {
         let early = self.unknowns.early_end?;
         if early.kind != EarlyEndKind::Stalled {
@@ -213,7 +215,8 @@ impl Refresh {
 
     /// The ending that has happened by `now`, if any: the earliest that applies of the API
     /// request, the scripted failure, the early end, giving up after an hour, and the end of a
-    /// stall.
+    /// stall. Guess: an alarm or another actor's cancel applies while `Pending`, `InProgress`
+    /// or `Baking` (alarms watch the bake too), and does nothing once the refresh ended.
     fn resolve(
         &self,
         now: Instant,

@@ -17,7 +17,8 @@ use super::xml::Node;
 /// The `NextToken` prefix of this operation.
 const TOKEN: &str = "sim-activities-";
 
-/// What AWS answers a caller whose role may not call the operation (HTTP 403).
+/// What AWS answers a caller whose role may not call the operation (HTTP 403 `AccessDenied`;
+/// Guess: the message's wording).
 fn access_denied() -> ApiError {
     ApiError::new(
         403,
@@ -27,7 +28,8 @@ fn access_denied() -> ApiError {
 }
 
 /// How the group answers, from its newest refresh's [`Unknowns`](super::Unknowns): served
-/// when it has none.
+/// when it has none. Guess: one answer for the whole group (IAM allows or denies the action,
+/// not one refresh's activities).
 fn access(group: &Group) -> ActivityAccess {
     group
         .refreshes
