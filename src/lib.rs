@@ -508,8 +508,7 @@ pub use crate::layer::{
 // The Refresher.
 pub use crate::refresher::{
     Completed, Evidence, InstanceRefreshWaiter, InstanceRefreshWaiterExt, OnConflict, Progress,
-    RefreshError,
-    RefreshErrorKind, Refresher, RefresherFuture, Started,
+    RefreshError, RefreshErrorKind, Refresher, RefresherFuture, Started,
 };
 
 // The SDK path.
