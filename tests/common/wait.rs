@@ -406,23 +406,16 @@ pub async fn run(blocker: &Blocker, total: Duration, strategy: Strategy, seed: u
         reads: count(&["DescribeScalingActivities"]),
         starts: count(&["StartInstanceRefresh"]),
         near: {
-            let end_at = ended
-                .and_then(|e| e.duration_since(theirs.start_time).ok())
-                .map_or(Duration::MAX, |d| {
-                    d + (sim.elapsed() - Instant::now().duration_since(came) - (total - remaining))
-                        .min(Duration::ZERO)
-                });
-            let _ = end_at;
+            // The blocker's last 10 minutes, and after: from 10 min before it ended (or before
+            // our last call, if we did not start) on the simulator's clock.
             let last = calls.last().map_or(Duration::ZERO, |c| c.at);
-            let latency = started
-                .then(|| {
-                    ended.map_or(Duration::ZERO, |end| {
-                        done.duration_since(end).unwrap_or_default()
-                    })
-                })
-                .unwrap_or_default();
-            let from = last.saturating_sub(latency + Duration::from_secs(600));
-            u32::try_from(calls[before..].iter().filter(|c| c.at >= from).count()).unwrap_or(0)
+            let since_end = match (started, ended) {
+                (true, Some(end)) => done.duration_since(end).unwrap_or_default(),
+                _ => Duration::ZERO,
+            };
+            let from = last.saturating_sub(since_end + Duration::from_secs(600));
+            let n = calls[before..].iter().filter(|c| c.at >= from).count();
+            u32::try_from(n).unwrap_or(u32::MAX)
         },
         gaps: {
             let mut gaps = [0; 5];
