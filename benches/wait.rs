@@ -114,7 +114,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             blockers.len()
         ),
         "Start + Describe + DescribeScalingActivities calls per hour waited",
-        ["blockers that ran to their natural end", "blockers that ended early"],
+        [
+            "blockers that ran to their natural end",
+            "blockers that ended early",
+        ],
         &[
             report::Series {
                 name: "status-aware Refresher, by max_check_interval",

@@ -145,16 +145,23 @@ pub fn frontier_svg(
             .draw()?;
         for (i, s) in series.iter().enumerate() {
             let color = Palette99::pick(i).to_rgba();
-            let mut line: Vec<(f64, f64)> = s.points.iter().map(|p| (p.1, p.2[k].max(0.1))).collect();
+            let mut line: Vec<(f64, f64)> =
+                s.points.iter().map(|p| (p.1, p.2[k].max(0.1))).collect();
             line.sort_by(|a, b| a.0.total_cmp(&b.0));
             chart
                 .draw_series(LineSeries::new(line, color.stroke_width(2)))?
                 .label(s.name)
-                .legend(move |(x, y)| PathElement::new([(x, y), (x + 20, y)], color.stroke_width(2)));
+                .legend(move |(x, y)| {
+                    PathElement::new([(x, y), (x + 20, y)], color.stroke_width(2))
+                });
             chart.draw_series(s.points.iter().map(|(label, x, y)| {
                 EmptyElement::at((*x, y[k].max(0.1)))
                     + Circle::new((0, 0), 5, color.filled())
-                    + Text::new(label.clone(), (7, -14), (FONT, 11).into_font().color(&BLACK))
+                    + Text::new(
+                        label.clone(),
+                        (7, -14),
+                        (FONT, 11).into_font().color(&BLACK),
+                    )
             }))?;
         }
         chart

@@ -360,20 +360,54 @@ mod tests {
             .set_end_time(end.map(|e| DateTime::from(at(e))))
             .status_code(ScalingActivityStatusCode::from(code))
             .build()
-
     }
 
     #[test]
     fn only_launches_that_started_inside_the_refresh_count() {
         let all = [
-            activity("Launching a new EC2 instance: i-1", 120, None, "PreInService"),
-            activity("Terminating EC2 instance: i-0", 100, Some(150), "Successful"),
-            activity("Launching a new EC2 instance: i-2", 100, Some(200), "Successful"),
-            activity("Launching a new EC2 instance: i-9", 50, Some(80), "Successful"),
-            activity("Launching a new EC2 instance: i-3", 110, None, "WaitingForInstanceWarmup"),
-            activity("Launching a new EC2 instance: i-4", 115, None, "MidLifecycleAction"),
+            activity(
+                "Launching a new EC2 instance: i-1",
+                120,
+                None,
+                "PreInService",
+            ),
+            activity(
+                "Terminating EC2 instance: i-0",
+                100,
+                Some(150),
+                "Successful",
+            ),
+            activity(
+                "Launching a new EC2 instance: i-2",
+                100,
+                Some(200),
+                "Successful",
+            ),
+            activity(
+                "Launching a new EC2 instance: i-9",
+                50,
+                Some(80),
+                "Successful",
+            ),
+            activity(
+                "Launching a new EC2 instance: i-3",
+                110,
+                None,
+                "WaitingForInstanceWarmup",
+            ),
+            activity(
+                "Launching a new EC2 instance: i-4",
+                115,
+                None,
+                "MidLifecycleAction",
+            ),
             activity("launch of i-5", 116, None, "InProgress"),
-            activity("Launching a new EC2 instance: i-6", 117, None, "SomethingNew"),
+            activity(
+                "Launching a new EC2 instance: i-6",
+                117,
+                None,
+                "SomethingNew",
+            ),
         ];
         let l = launches(&all, at(90), at(300));
         let stages: Vec<_> = l.iter().map(|l| (l.start, l.stage)).collect();

@@ -103,7 +103,10 @@ mod tests {
         assert_eq!(next_check(120.0, w, &[], Some(30.0)), Some(30.0));
         assert_eq!(next_check(120.0, w, &[], Some(0.1)), Some(DENSE_MIN));
         // Too wide for that: at most MAX_WINDOW_CHECKS across it.
-        assert_eq!(next_check(100.0, Window::new(100.0, 3100.0), &[], None), Some(100.0));
+        assert_eq!(
+            next_check(100.0, Window::new(100.0, 3100.0), &[], None),
+            Some(100.0)
+        );
         // Overdue: half the overdue time, at least DENSE_MAX.
         assert_eq!(next_check(170.0, w, &[], None), Some(DENSE_MAX));
         assert_eq!(next_check(260.0, w, &[], None), Some(50.0));

@@ -41,7 +41,7 @@ const HINTS: usize = 8;
 /// [`COARSE_CHECKS`] times rather than densely: its evidence is loose, and the progress those
 /// checks see narrows it. Shown robust by the per-slice table.
 const WIDE: f64 = 120.0;
-const COARSE_CHECKS: f64 = 4.0;
+const COARSE_CHECKS: f64 = 2.0;
 /// Reading the activities to learn the final batch's end pays when they tell it at least this
 /// long ahead (a few dense checks' worth). Shown robust by the per-slice table.
 const READ_AHEAD_MIN: f64 = 20.0;
@@ -337,7 +337,9 @@ impl Memory {
     /// Records what `InstancesToUpdate` and the warmup hint say.
     fn see_instances_to_update(&mut self, r: &Refresh, previous: Option<f64>, now: f64) {
         let before = self.history.back().map(|l| l.p);
-        let moved = self.level.is_some_and(|l| l.by == now && before.is_some_and(|b| l.p > b));
+        let moved = self
+            .level
+            .is_some_and(|l| l.by == now && before.is_some_and(|b| l.p > b));
         match (self.instances_to_update, r.instances_to_update) {
             (Some(a), Some(b)) if b < a => {
                 self.itu_drop = Some(self.itu_drop.map_or(a - b, |d| d.min(a - b)));
@@ -375,12 +377,8 @@ impl Memory {
         match self.level {
             Some(level) if level.p == p => {}
             Some(level) => {
-                let crossed = level.p < p
-                    && self
-                        .prefs
-                        .pausing()
-                        .iter()
-                        .any(|&c| level.p < c && c <= p);
+                let crossed =
+                    level.p < p && self.prefs.pausing().iter().any(|&c| level.p < c && c <= p);
                 if self.history.len() == HISTORY {
                     self.history.pop_front();
                 }
@@ -602,7 +600,11 @@ impl Memory {
         }
         certain += d * f64::from(u8::from(ahead_lo > 0)) + bake;
 
-        let allowance = if level.crossed || (below && !level.seen) { d } else { 0.0 };
+        let allowance = if level.crossed || (below && !level.seen) {
+            d
+        } else {
+            0.0
+        };
         let stalled = now - level.by > STALL_AFTER + allowance;
 
         // The work's end. From the activities, batch by batch: the batch that began last (or
@@ -629,7 +631,10 @@ impl Memory {
                 let counted = f.counted as f64;
                 let (from, done) = match paused_since {
                     Some(s) => ((s.0 + d, s.1 + d), counted),
-                    None => ((lo, hi.unwrap_or(lo + took.1 - took.0)), counted + f.batch.uncounted as f64),
+                    None => (
+                        (lo, hi.unwrap_or(lo + took.1 - took.0)),
+                        counted + f.batch.uncounted as f64,
+                    ),
                 };
                 let batches =
                     |n: f64| ((goal(n) - done).max(0.0) / f.batch_size.max(1) as f64).ceil();
@@ -704,7 +709,10 @@ impl Memory {
         // The final batch is in flight: nothing after it but a bake (or a 100 % pause). Where
         // `InstancesToUpdate` may count instances not yet replaced, a batch that holds them all
         // is the final one (its size from the activities, or from the healthy percentages).
-        let batch_size = match (fresh.map(|f| f.batch.uncounted as f64), self.batch_size_hint(p)) {
+        let batch_size = match (
+            fresh.map(|f| f.batch.uncounted as f64),
+            self.batch_size_hint(p),
+        ) {
             (Some(a), Some(b)) => Some(a.max(b)),
             (a, b) => a.or(b),
         };
@@ -720,9 +728,6 @@ impl Memory {
                 || holds_the_rest
                 || self.none_after(fresh, instances));
 
-        if std::env::var("WAIT_TRACE").is_ok() {
-            eprintln!("TRACE p {p} itu {:?} nyib {} fresh {:?} batch_size {batch_size:?} final {final_batch} last {last_batch} one {one_left} holds {holds_the_rest} in_pause {in_pause} instances {instances:?} work {work:?}", self.instances_to_update, self.not_yet_in_batch, fresh.map(|f| (f.batch, f.counted, f.first_start.is_some(), f.ending)));
-        }
         let mut plan = Plan {
             earliest: Some(certain),
             stalled,
@@ -803,7 +808,9 @@ impl Memory {
                         hint_watch = watch.map(|w| (w, spacing));
                         let w = Window::new(w0.opens.max(soonest), w0.closes.max(soonest));
                         match (candidate, w) {
-                            (Some(c), Some(w)) => Window::new(w.opens.min(c.opens), w.closes.max(c.closes)),
+                            (Some(c), Some(w)) => {
+                                Window::new(w.opens.min(c.opens), w.closes.max(c.closes))
+                            }
                             (c, w) => w.or(c),
                         }
                     }
@@ -901,7 +908,12 @@ impl Memory {
         let ending = fresh.map_or(Ending::Unknown, |f| f.ending);
         // How long before the end a read learns it: the warmup after the last launch
         // activity ends (if they end in service), and the bake time.
-        let ahead = bake + if ending == Ending::InService { warmup } else { 0.0 };
+        let ahead = bake
+            + if ending == Ending::InService {
+                warmup
+            } else {
+                0.0
+            };
         if ahead < READ_AHEAD_MIN {
             return None;
         }
@@ -912,7 +924,10 @@ impl Memory {
                 // No read shows the final batch yet.
                 plan.wants_activities = true;
                 plan.fallback = Some(gap);
-                return Some(Window { opens: now, closes: now + gap });
+                return Some(Window {
+                    opens: now,
+                    closes: now + gap,
+                });
             }
         };
         if f.batch.in_flight == 0 {
@@ -922,7 +937,11 @@ impl Memory {
             let (lo, _) = reached(e, warmup, Some(ending));
             // A page that does not reach back to the refresh's start may miss the launch that
             // ended last: it ended by the read, at the latest.
-            let e_hi = if f.first_start.is_some() { e } else { read_at.max(e) };
+            let e_hi = if f.first_start.is_some() {
+                e
+            } else {
+                read_at.max(e)
+            };
             let (_, hi) = reached(e_hi, warmup, Some(ending));
             plan.points = vec![lo + bake, hi + bake];
             plan.probe = !self.hundred_may_pause();
@@ -938,7 +957,9 @@ impl Memory {
         }
         // Some not in service yet: read again within `gap`, not before they can be.
         let (lo, hi) = batch_bounds(&f, warmup, read_at);
-        let next = (read_at + gap).max(lo - ahead).max(now + cadence::DENSE_MIN);
+        let next = (read_at + gap)
+            .max(lo - ahead)
+            .max(now + cadence::DENSE_MIN);
         plan.next = Some(next - now);
         plan.look = Look::Activities;
         Window::new(lo, hi.unwrap_or(lo + gap).max(lo))
@@ -990,7 +1011,13 @@ impl Memory {
     /// activities' count, or from a percentage step seen no larger than the distance between
     /// them (a step is at least one instance).
     fn pauses_ahead(&self, p: u32, instances: Option<(f64, f64)>) -> (usize, usize) {
-        let ahead: Vec<u32> = self.prefs.pausing().iter().copied().filter(|&c| c > p).collect();
+        let ahead: Vec<u32> = self
+            .prefs
+            .pausing()
+            .iter()
+            .copied()
+            .filter(|&c| c > p)
+            .collect();
         (
             self.fewest_pauses(&ahead, self.prefs.target(), instances),
             ahead.len(),
@@ -999,12 +1026,15 @@ impl Memory {
 
     /// How many pauses `checkpoints` (ascending) make at the fewest, `next` being the
     /// percentage reached after them (see [`pauses_ahead`](Self::pauses_ahead)).
-    fn fewest_pauses(&self, checkpoints: &[u32], next: u32, instances: Option<(f64, f64)>) -> usize {
+    fn fewest_pauses(
+        &self,
+        checkpoints: &[u32],
+        next: u32,
+        instances: Option<(f64, f64)>,
+    ) -> usize {
         let step = self.smallest_step();
         let apart = |a: u32, b: u32| match instances {
-            Some((n, _)) => {
-                (n * f64::from(a) / 100.0).ceil() < (n * f64::from(b) / 100.0).ceil()
-            }
+            Some((n, _)) => (n * f64::from(a) / 100.0).ceil() < (n * f64::from(b) / 100.0).ceil(),
             None => step.is_some_and(|s| s + 1 < b.saturating_sub(a)),
         };
         work::tick(checkpoints.len());
@@ -1073,7 +1103,10 @@ impl Memory {
                 opens: after,
                 closes: by,
             },
-            Some((lo, Some(hi))) => Window { opens: lo, closes: hi },
+            Some((lo, Some(hi))) => Window {
+                opens: lo,
+                closes: hi,
+            },
             _ => Window {
                 opens: after,
                 closes: by + warmup,
@@ -1202,7 +1235,11 @@ impl Memory {
                     // scale-out that ended after the bake began) costs at most the bracket,
                     // and a sleep is never longer than max_check_interval.
                     let first = plan.points.iter().copied().fold(f64::INFINITY, f64::min);
-                    let last = plan.points.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+                    let last = plan
+                        .points
+                        .iter()
+                        .copied()
+                        .fold(f64::NEG_INFINITY, f64::max);
                     if let Some(w) = Window::new(first, last) {
                         plan.end = Some(w);
                     }
@@ -1242,15 +1279,18 @@ impl Memory {
         // The percentage "gradually goes back down to zero" (API `InstanceRefresh`): at the
         // rate it has fallen since the rollback began, it reaches 0 this much later.
         let (began, from) = self.rollback.unwrap_or((self.phase_since.0, 100));
-        let end = self.level.filter(|l| l.p < from && l.by > began).and_then(|l| {
-            // At the slowest, it reached this percentage just now.
-            let r = (l.by - began) / f64::from(from - l.p);
-            let left = f64::from(l.p) * r;
-            Window::new(
-                l.after.max(began) + left * (1.0 - SPREAD),
-                l.by + left * (1.0 + SPREAD),
-            )
-        });
+        let end = self
+            .level
+            .filter(|l| l.p < from && l.by > began)
+            .and_then(|l| {
+                // At the slowest, it reached this percentage just now.
+                let r = (l.by - began) / f64::from(from - l.p);
+                let left = f64::from(l.p) * r;
+                Window::new(
+                    l.after.max(began) + left * (1.0 - SPREAD),
+                    l.by + left * (1.0 + SPREAD),
+                )
+            });
         Plan {
             end,
             fallback: Some(self.short_look(now)),
@@ -1297,7 +1337,10 @@ fn batch_bounds(f: &Digest, warmup: f64, read_at: f64) -> (f64, Option<f64>) {
                 // A launch can be quicker than any seen so far (each instance takes its own
                 // time, UG "How instance refresh works").
                 lo = lo.max(b.last_start + shortest * (1.0 - SPREAD) + extra.0);
-                hi = Some(hi.unwrap_or(f64::NEG_INFINITY).max(b.last_start + longest + extra.1));
+                hi = Some(
+                    hi.unwrap_or(f64::NEG_INFINITY)
+                        .max(b.last_start + longest + extra.1),
+                );
             }
             None => hi = None,
         }
@@ -1323,7 +1366,10 @@ fn instances(f: &Digest, p: u32) -> Option<(f64, f64)> {
     let before = counted - (f.batch.size - f.batch.uncounted) as f64;
     let fewest = if before > 0.0 { before } else { counted };
     let p = f64::from(p);
-    Some((fewest * 100.0 / (p + 1.0), counted * 100.0 / (p - 0.5).max(0.5)))
+    Some((
+        fewest * 100.0 / (p + 1.0),
+        counted * 100.0 / (p - 0.5).max(0.5),
+    ))
 }
 
 /// How long a batch of this refresh takes, from its first launch to its last instance counted:

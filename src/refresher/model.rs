@@ -808,6 +808,7 @@ impl ProtocolModel {
     /// Every run of the first call from `init` while the group changes by the call's own
     /// requests alone (no second deployer, no refresh ends), with one request per SDK call: the
     /// actions, and the state the call ended in. What the simulator replays.
+    #[cfg_attr(not(feature = "sim"), allow(dead_code))]
     fn static_runs(&self, init: &State) -> Vec<(Vec<Action>, State)> {
         let mut runs = Vec::new();
         let mut pending = vec![(Vec::new(), init.clone())];

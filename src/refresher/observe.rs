@@ -112,7 +112,9 @@ fn secs(value: Option<i32>) -> Option<Duration> {
 }
 
 fn percent(value: Option<i32>) -> Option<u32> {
-    value.and_then(|p| u32::try_from(p).ok()).filter(|&p| p <= 100)
+    value
+        .and_then(|p| u32::try_from(p).ok())
+        .filter(|&p| p <= 100)
 }
 
 fn system_time(t: &aws_smithy_types::DateTime) -> Option<SystemTime> {

@@ -15,9 +15,7 @@ use std::time::{Duration, SystemTime};
 use aws_sdk_autoscaling::operation::start_instance_refresh::StartInstanceRefreshInput;
 use aws_sdk_autoscaling::types::{InstanceRefreshStatus, RefreshPreferences};
 use aws_smithy_async::time::TimeSource as _;
-use instance_refresh_retry::sim::{
-    EarlyEnd, EarlyEndKind, GroupConfig, RefreshStatus, Unknowns,
-};
+use instance_refresh_retry::sim::{EarlyEnd, EarlyEndKind, GroupConfig, RefreshStatus, Unknowns};
 use instance_refresh_retry::{Progress, Refresher};
 use tokio::time::{Instant, sleep};
 
@@ -79,9 +77,14 @@ async fn over_the_family_no_long_sleep_none_past_the_window_and_certain_is_certa
             .find(|r| r.id == id)
             .unwrap();
         let end = theirs.end_time.expect("it ended");
-        let end_at = sim.elapsed() - Duration::from_secs_f64(
-            clock.now().duration_since(end).unwrap_or_default().as_secs_f64(),
-        );
+        let end_at = sim.elapsed()
+            - Duration::from_secs_f64(
+                clock
+                    .now()
+                    .duration_since(end)
+                    .unwrap_or_default()
+                    .as_secs_f64(),
+            );
 
         // Never longer than max_check_interval between two looks while it was active.
         let calls = sim.calls();
@@ -89,7 +92,11 @@ async fn over_the_family_no_long_sleep_none_past_the_window_and_certain_is_certa
         for pair in ours.windows(2) {
             if pair[0].at < end_at {
                 let gap = pair[1].at - pair[0].at;
-                assert!(gap <= cap, "#{i}: {gap:?} between two looks at {:?}", pair[0].at);
+                assert!(
+                    gap <= cap,
+                    "#{i}: {gap:?} between two looks at {:?}",
+                    pair[0].at
+                );
             }
         }
         for (now, p) in reports.lock().unwrap().iter() {
@@ -127,7 +134,10 @@ async fn a_long_checkpoint_pause_without_a_reason_is_waited_out_and_followed_clo
     let base = SystemTime::UNIX_EPOCH + secs(1_800_000_000);
     let (sim, clock) = sim_with(1, TokioTime::starting_at(base)).await;
     let unknowns = Unknowns::default().with_launch(secs(60), 0.0);
-    sim.create_group("web", GroupConfig::default().instances(4).unknowns(unknowns));
+    sim.create_group(
+        "web",
+        GroupConfig::default().instances(4).unknowns(unknowns),
+    );
     let preferences = RefreshPreferences::builder()
         .min_healthy_percentage(50)
         .instance_warmup(60)
@@ -149,14 +159,23 @@ async fn a_long_checkpoint_pause_without_a_reason_is_waited_out_and_followed_clo
 
     let started = started.expect("no WontEndInTime: the pause is 40 min of a 6 h budget");
     let theirs = &sim.refreshes("web").unwrap()[1];
-    assert_eq!((theirs.id.as_str(), theirs.status), (id.as_str(), RefreshStatus::Successful));
-    let latency = clock.now().duration_since(theirs.end_time.unwrap()).unwrap();
+    assert_eq!(
+        (theirs.id.as_str(), theirs.status),
+        (id.as_str(), RefreshStatus::Successful)
+    );
+    let latency = clock
+        .now()
+        .duration_since(theirs.end_time.unwrap())
+        .unwrap();
     assert!(latency <= secs(8), "started {latency:?} after the end");
     let reports = reports.lock().unwrap();
     assert!(reports.iter().all(|(_, p)| !p.stalled), "{reports:?}");
     // No text in the pause; only the documented warmup sentence while the next batch warms.
-    assert!(reports.iter().all(|(_, p)| p.status_reason.as_deref().is_none_or(|r| r
-        .starts_with("Waiting for instances to warm up before continuing."))));
+    assert!(reports.iter().all(|(_, p)| {
+        p.status_reason
+            .as_deref()
+            .is_none_or(|r| r.starts_with("Waiting for instances to warm up before continuing."))
+    }));
     assert!(started.stats().waited > secs(1800));
 }
 
@@ -177,7 +196,10 @@ async fn a_blocker_cancelled_by_another_actor_is_followed_within_max_check_inter
                 },
                 secs(2400),
             ));
-        sim.create_group("web", GroupConfig::default().instances(10).unknowns(unknowns));
+        sim.create_group(
+            "web",
+            GroupConfig::default().instances(10).unknowns(unknowns),
+        );
         let preferences = RefreshPreferences::builder().instance_warmup(300).build();
         let desired = named_template_version("web", "2");
         start_refresh(&sim.client(), "web", Some(desired), Some(preferences)).await;
@@ -193,7 +215,10 @@ async fn a_blocker_cancelled_by_another_actor_is_followed_within_max_check_inter
 
         let theirs = &sim.refreshes("web").unwrap()[1];
         assert_eq!(theirs.status, RefreshStatus::Cancelled);
-        let latency = clock.now().duration_since(theirs.end_time.unwrap()).unwrap();
+        let latency = clock
+            .now()
+            .duration_since(theirs.end_time.unwrap())
+            .unwrap();
         assert!(
             latency <= secs(interval),
             "{interval} s: started {latency:?} after the cancel"
@@ -212,9 +237,13 @@ async fn a_bake_is_followed_within_one_check() {
         let (sim, clock) = sim_with(3, TokioTime::starting_at(base)).await;
         let mut unknowns = Unknowns::default().with_launch(secs(90), 0.2);
         if !activities {
-            unknowns = unknowns.with_activities(instance_refresh_retry::sim::ActivityAccess::AccessDenied);
+            unknowns =
+                unknowns.with_activities(instance_refresh_retry::sim::ActivityAccess::AccessDenied);
         }
-        sim.create_group("web", GroupConfig::default().instances(6).unknowns(unknowns));
+        sim.create_group(
+            "web",
+            GroupConfig::default().instances(6).unknowns(unknowns),
+        );
         let preferences = RefreshPreferences::builder()
             .instance_warmup(120)
             .bake_time(900)
@@ -232,8 +261,14 @@ async fn a_bake_is_followed_within_one_check() {
 
         let theirs = &sim.refreshes("web").unwrap()[1];
         assert_eq!(theirs.status, RefreshStatus::Successful);
-        let latency = clock.now().duration_since(theirs.end_time.unwrap()).unwrap();
-        assert!(latency <= secs(9), "{activities}: started {latency:?} after the end");
+        let latency = clock
+            .now()
+            .duration_since(theirs.end_time.unwrap())
+            .unwrap();
+        assert!(
+            latency <= secs(9),
+            "{activities}: started {latency:?} after the end"
+        );
         let reports = reports.lock().unwrap();
         assert!(
             reports

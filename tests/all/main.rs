@@ -25,8 +25,10 @@ mod refresher;
 mod secrets;
 #[cfg(feature = "sim")]
 mod sim;
+// The bench uses all of it; these tests, the strategies of the table and the family.
 #[cfg(feature = "sim")]
 #[path = "../common/wait.rs"]
+#[allow(dead_code)]
 mod wait;
 #[cfg(feature = "sim")]
 mod wait_comparison;

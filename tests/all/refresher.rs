@@ -259,7 +259,10 @@ async fn cancelling_and_rollback_blockers_are_estimated_from_their_progress_not_
         // percentage falls), so the start comes within half the time waited, and after fewer
         // checks than polling every 15 s would make.
         let took = t0.elapsed();
-        assert!(took >= secs(120) && took <= secs(180), "{rollback}: {took:?}");
+        assert!(
+            took >= secs(120) && took <= secs(180),
+            "{rollback}: {took:?}"
+        );
         let expected = if rollback {
             InstanceRefreshStatus::RollbackInProgress
         } else {

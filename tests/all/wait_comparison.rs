@@ -36,23 +36,38 @@ async fn wait_comparison_status_aware_against_the_peers() {
         assert_eq!(m.started, m.runs, "{s:?} outlasts every blocker");
         assert_eq!(m.destroyed, 0, "{s:?} destroys nothing");
     }
+    // What these 100 blockers measure, with a small margin: natural ends p95 14.5 s and p99
+    // 47.4 s, early ends p95 215.1 s, 34.9 calls per hour waited (the targets: natural p95 <= 10 s
+    // and p99 <= 30 s, early p95 <= 5 min, <= 30 calls per hour; docs/performance.md says which
+    // are met on the 1,000-blocker bench, and why not).
     let aware = row(Strategy::StatusAware);
+    assert_eq!(aware.natural.started, aware.natural.runs);
+    assert_eq!(aware.early.started, aware.early.runs);
     assert!(aware.early.runs > 0, "the family has early ends");
     assert!(
-        aware.natural.p95.unwrap() <= secs(60),
+        aware.natural.p95.unwrap() <= secs(18),
         "natural-end p95 {:?}",
         aware.natural.p95
     );
     assert!(
-        aware.early.p95.unwrap() <= secs(300),
+        aware.natural.p99.unwrap() <= secs(60),
+        "natural-end p99 {:?}",
+        aware.natural.p99
+    );
+    assert!(
+        aware.early.p95.unwrap() <= secs(240),
         "early-end p95 {:?}",
         aware.early.p95
     );
     assert!(
-        aware.all.calls_per_hour <= 60.0,
+        aware.all.calls_per_hour <= 38.0,
         "{:.1} calls per hour",
         aware.all.calls_per_hour
     );
+    // Against plain exponential backoff on the same blockers: sooner, with fewer calls.
+    let plain = row(Strategy::Exponential);
+    assert!(aware.natural.p95 < plain.natural.p95);
+    assert!(aware.all.calls_per_hour < plain.all.calls_per_hour);
     // Terraform starts (nearly) every time, by cancelling every blocker still running when it
     // comes (one that ends early while Terraform cancels it can leave it refused for good).
     let terraform = row(Strategy::Terraform).all;

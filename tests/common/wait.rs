@@ -136,25 +136,44 @@ impl Blocker {
             ("rounding", format!("{:?}", u.rounding)),
             (
                 "launch spread",
-                bin(u.launch_spread, &[(0.17, "0-0.17"), (0.34, "0.17-0.34"), (2.0, "0.34-0.5")]),
+                bin(
+                    u.launch_spread,
+                    &[(0.17, "0-0.17"), (0.34, "0.17-0.34"), (2.0, "0.34-0.5")],
+                ),
             ),
             (
                 "lifecycle hook",
-                if u.lifecycle_hook.is_some() { "hook" } else { "none" }.to_owned(),
+                if u.lifecycle_hook.is_some() {
+                    "hook"
+                } else {
+                    "none"
+                }
+                .to_owned(),
             ),
             (
                 "group size",
                 bin(
                     f64::from(self.instances),
-                    &[(10.0, "2-9"), (50.0, "10-49"), (200.0, "50-199"), (1e9, "200-500")],
+                    &[
+                        (10.0, "2-9"),
+                        (50.0, "10-49"),
+                        (200.0, "50-199"),
+                        (1e9, "200-500"),
+                    ],
                 ),
             ),
             (
                 "health-check failures",
-                bin(u.health_check_failures, &[(0.034, "0-3 %"), (0.067, "3-7 %"), (2.0, "7-10 %")]),
+                bin(
+                    u.health_check_failures,
+                    &[(0.034, "0-3 %"), (0.067, "3-7 %"), (2.0, "7-10 %")],
+                ),
             ),
             ("InstancesToUpdate", format!("{:?}", u.instances_to_update)),
-            ("launch activity ends", format!("{:?}", u.launch_activity_ends)),
+            (
+                "launch activity ends",
+                format!("{:?}", u.launch_activity_ends),
+            ),
             ("scaling activities", format!("{:?}", u.activities)),
             (
                 "100 % checkpoint pauses",
@@ -387,14 +406,16 @@ pub async fn run(blocker: &Blocker, total: Duration, strategy: Strategy, seed: u
         reads: count(&["DescribeScalingActivities"]),
         starts: count(&["StartInstanceRefresh"]),
         near: {
-            let end_at = ended
-                .and_then(|e| e.duration_since(theirs.start_time).ok())
-                .map_or(Duration::MAX, |d| d + (sim.elapsed() - Instant::now().duration_since(came) - (total - remaining)).min(Duration::ZERO));
-            let _ = end_at;
+            // The blocker's last 10 minutes, and after: from 10 min before it ended (or before
+            // our last call, if we did not start) on the simulator's clock.
             let last = calls.last().map_or(Duration::ZERO, |c| c.at);
-            let latency = started.then(|| ended.map_or(Duration::ZERO, |end| done.duration_since(end).unwrap_or_default())).unwrap_or_default();
-            let from = last.saturating_sub(latency + Duration::from_secs(600));
-            u32::try_from(calls[before..].iter().filter(|c| c.at >= from).count()).unwrap_or(0)
+            let since_end = match (started, ended) {
+                (true, Some(end)) => done.duration_since(end).unwrap_or_default(),
+                _ => Duration::ZERO,
+            };
+            let from = last.saturating_sub(since_end + Duration::from_secs(600));
+            let n = calls[before..].iter().filter(|c| c.at >= from).count();
+            u32::try_from(n).unwrap_or(u32::MAX)
         },
         gaps: {
             let mut gaps = [0; 5];
@@ -402,7 +423,10 @@ pub async fn run(blocker: &Blocker, total: Duration, strategy: Strategy, seed: u
             for c in &calls[before..] {
                 if let Some(l) = last {
                     let g = c.at.saturating_sub(l).as_secs_f64();
-                    let k = [10.0, 30.0, 120.0, 280.0].iter().position(|e| g < *e).unwrap_or(4);
+                    let k = [10.0, 30.0, 120.0, 280.0]
+                        .iter()
+                        .position(|e| g < *e)
+                        .unwrap_or(4);
                     gaps[k] += 1;
                 }
                 last = Some(c.at);
@@ -662,8 +686,14 @@ pub async fn compare(
             let calls: u32 = outcomes.iter().map(|o| o.calls).sum();
             let near: u32 = outcomes.iter().filter(|o| o.natural).map(|o| o.near).sum();
             let natural_calls: u32 = outcomes.iter().filter(|o| o.natural).map(|o| o.calls).sum();
-            println!("calls {strategy:?}: {calls} in {hours:.1} h: starts {starts}, reads {reads}, describes {}; natural ends {natural_calls}, of which in the last 10 min and after {near}", calls - starts - reads);
-            println!("gaps {strategy:?}: <10 s {}, 10-30 s {}, 30-120 s {}, 120-280 s {}, >=280 s {}; activity reads {reads}", gaps[0], gaps[1], gaps[2], gaps[3], gaps[4]);
+            println!(
+                "calls {strategy:?}: {calls} in {hours:.1} h: starts {starts}, reads {reads}, describes {}; natural ends {natural_calls}, of which in the last 10 min and after {near}",
+                calls - starts - reads
+            );
+            println!(
+                "gaps {strategy:?}: <10 s {}, 10-30 s {}, 30-120 s {}, 120-280 s {}, >=280 s {}; activity reads {reads}",
+                gaps[0], gaps[1], gaps[2], gaps[3], gaps[4]
+            );
             let mut worst: Vec<_> = outcomes
                 .iter()
                 .zip(blockers)
@@ -701,13 +731,23 @@ pub async fn compare(
                 let n = of.len().max(1) as f64;
                 let calls: f64 = of.iter().map(|(o, _)| f64::from(o.calls)).sum::<f64>() / n;
                 let near: f64 = of.iter().map(|(o, _)| f64::from(o.near)).sum::<f64>() / n;
-                let base: f64 = of.iter().map(|(o, _)| o.waited.as_secs_f64() / 300.0).sum::<f64>() / n;
+                let base: f64 = of
+                    .iter()
+                    .map(|(o, _)| o.waited.as_secs_f64() / 300.0)
+                    .sum::<f64>()
+                    / n;
                 let reads: f64 = of.iter().map(|(o, _)| f64::from(o.reads)).sum::<f64>() / n;
                 let starts: f64 = of.iter().map(|(o, _)| f64::from(o.starts)).sum::<f64>() / n;
-                println!("natural {access}: {n} runs, per run {calls:.1} calls, {near:.1} near the end, {base:.1} at 5 min, {reads:.1} reads, {starts:.1} starts");
+                println!(
+                    "natural {access}: {n} runs, per run {calls:.1} calls, {near:.1} near the end, {base:.1} at 5 min, {reads:.1} reads, {starts:.1} starts"
+                );
             }
             let mut costly: Vec<_> = outcomes.iter().zip(blockers).enumerate().collect();
-            costly.sort_by_key(|(_, (o, _))| std::cmp::Reverse(i64::from(o.calls) - i64::from(o.near) - (o.waited.as_secs() / 300) as i64));
+            costly.sort_by_key(|(_, (o, _))| {
+                std::cmp::Reverse(
+                    i64::from(o.calls) - i64::from(o.near) - (o.waited.as_secs() / 300) as i64,
+                )
+            });
             for (i, (o, b)) in costly.iter().take(8) {
                 println!(
                     "costly {strategy:?} #{i}: {} calls ({} near the end) in {:.0} s, latency {:?}, {} {:?} {} {:?} {:?} {:?}",
