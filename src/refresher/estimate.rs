@@ -47,7 +47,7 @@ const COARSE_CHECKS: f64 = 2.0;
 const READ_AHEAD_MIN: f64 = 20.0;
 /// The warmup hint's instance is watched as the final batch's last when at most this many are
 /// left to count. Shown robust by the per-slice table.
-const FEW_LEFT: f64 = 4.0;
+const FEW_LEFT: f64 = 16.0;
 /// How long a refresh may keep its percentage, beyond the checkpoint pause it may be in, before
 /// it counts as stalled: the user guide says a refresh that cannot make progress "keeps retrying
 /// for an hour", then fails.
