@@ -2,11 +2,12 @@
 //! every strategy of `tests/common/wait.rs` (the peers, ours, and the frontier's points: the
 //! status-aware Refresher at several `max_check_interval`s, plain exponential backoff, fixed
 //! pollers) over the same seeded blockers (`WAIT_RUNS`, default 1,000; `WAIT_SEED`, default
-//! 2026; `WAIT_ONLY`, a part of the strategies' names to run only those, writing nothing) on
-//! one paused current-thread runtime. Prints the table (overall, natural-end and early-end
-//! latencies), the status-aware Refresher's rows and its per-slice table (each unknown of the
-//! family separately); writes them to `docs/wait.md`, and draws `docs/wait-frontier.svg`
-//! (p95 latency after natural and early ends against calls per hour).
+//! 2026; `WAIT_ONLY`, a strategy's name such as `StatusAware`, or the start of names followed
+//! by `*`, to run only those, writing nothing) on one paused current-thread runtime. Prints the
+//! table (overall, natural-end and early-end latencies), the status-aware Refresher's rows and
+//! its per-slice table (each unknown of the family separately); writes them to `docs/wait.md`,
+//! and draws `docs/wait-frontier.svg` (p95 latency after natural and early ends against calls
+//! per hour).
 //!
 //! ```sh
 //! cargo bench --features sim --bench wait
@@ -133,7 +134,6 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             },
         ],
     )?;
-    let _ = std::fs::remove_file(docs.join("wait-latency-vs-calls.svg"));
     println!("wrote docs/wait.md and docs/wait-frontier.svg");
     Ok(())
 }
