@@ -855,9 +855,11 @@ impl Memory {
             && w.width() > WIDE
         {
             // More than the final batch is left, and the evidence is loose: no dense checks, a
-            // few across the window, which the progress they see narrows.
+            // few across the window, which the progress they see narrows. Each splits what is
+            // left of the window, so that evidence read wrong (the final batch taken for an
+            // earlier one) costs a few checks and never a sleep of half the window past the end.
             plan.watch = Some(w);
-            plan.inside = Some((w.width() / COARSE_CHECKS).max(DENSE_MAX));
+            plan.inside = Some(((w.closes - now.max(w.opens)) / COARSE_CHECKS).max(DENSE_MAX));
         }
         if bake > 0.0 {
             // A bake follows. Where the activities can place its start, a check needs only see

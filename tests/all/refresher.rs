@@ -210,8 +210,8 @@ async fn in_progress_blocker_is_watched_and_the_start_follows_its_end_closely() 
             .any(|p| p.status == Some(InstanceRefreshStatus::InProgress)
                 && p.estimated_end.is_some())
     );
-    // Long sleeps in the middle (never longer than max_check_interval, 5 min by default),
-    // short ones near the end.
+    // Long sleeps in the middle, never longer than max_check_interval (5 min by default); the
+    // end is followed closely (above).
     let longest = reports.iter().map(|p| p.next_check).max().unwrap();
     assert_eq!(longest, secs(300));
     // ... and the probes near the end come seconds apart.
