@@ -278,7 +278,13 @@ impl Memory {
             && self.at_target.is_none()
             && r.percentage.is_some_and(|p| p >= self.prefs.target())
         {
-            self.at_target = Some((previous.unwrap_or(now).min(now), now));
+            // Reached since the check before; first seen there, any time since the work began
+            // (a 100 % checkpoint's pause may have begun long ago).
+            let after = match previous {
+                Some(t) => t,
+                None => self.level.map_or(now, |l| l.after),
+            };
+            self.at_target = Some((after.min(now), now));
         }
         if r.phase == Phase::RollbackInProgress {
             let began = r.rollback_start.map(secs).unwrap_or(self.phase_since.0);
@@ -475,7 +481,25 @@ impl Memory {
         // Nothing plausible comes before what is certain: a window that opens sooner opens
         // then (and one that is overdue stays overdue: the certain bound is only "now" then).
         let floor = plan.earliest.filter(|e| *e > now);
-        let end = plan.end.map(|w| match floor {
+        // Nor before the check that first saw the refresh where it is now (in this phase, at
+        // this percentage): it was active then. A window that reaches back before it (a pause
+        // whose start no evidence places, say) is only as wide as what is left of it, so its
+        // checks are spaced by that.
+        let seen = match self.phase {
+            Some(Phase::InProgress) => self.level.map_or(self.phase_since.1, |l| l.by),
+            _ => self.phase_since.1,
+        };
+        let plan_end = plan.end.map(|w| {
+            if w.opens < seen && seen < w.closes {
+                Window {
+                    opens: seen,
+                    closes: w.closes,
+                }
+            } else {
+                w
+            }
+        });
+        let end = plan_end.map(|w| match floor {
             Some(f) if w.opens < f => Window {
                 opens: f,
                 closes: w.closes.max(f),

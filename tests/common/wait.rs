@@ -288,6 +288,9 @@ pub struct Outcome {
     pub starts: u32,
     /// Calls in the blocker's last 10 minutes and after its end.
     pub near: u32,
+    /// Calls more than 10 min before the blocker's end that came under 2 min after the one
+    /// before (the checks that cost more than the 5-min floor, far from the end).
+    pub far_dense: u32,
 }
 
 /// The wall-clock time every run starts at (a whole second: the wire's whole-second
@@ -416,6 +419,23 @@ pub async fn run(blocker: &Blocker, total: Duration, strategy: Strategy, seed: u
             let from = last.saturating_sub(since_end + Duration::from_secs(600));
             let n = calls[before..].iter().filter(|c| c.at >= from).count();
             u32::try_from(n).unwrap_or(u32::MAX)
+        },
+        far_dense: {
+            let last = calls.last().map_or(Duration::ZERO, |c| c.at);
+            let since_end = match (started, ended) {
+                (true, Some(end)) => done.duration_since(end).unwrap_or_default(),
+                _ => Duration::ZERO,
+            };
+            let from = last.saturating_sub(since_end + Duration::from_secs(600));
+            let mut n = 0;
+            let mut prev: Option<Duration> = None;
+            for c in &calls[before..] {
+                if c.at < from && prev.is_some_and(|p| c.at.saturating_sub(p) < Duration::from_secs(120)) {
+                    n += 1;
+                }
+                prev = Some(c.at);
+            }
+            n
         },
         gaps: {
             let mut gaps = [0; 5];
@@ -740,6 +760,19 @@ pub async fn compare(
                 let starts: f64 = of.iter().map(|(o, _)| f64::from(o.starts)).sum::<f64>() / n;
                 println!(
                     "natural {access}: {n} runs, per run {calls:.1} calls, {near:.1} near the end, {base:.1} at 5 min, {reads:.1} reads, {starts:.1} starts"
+                );
+            }
+            let far: u32 = outcomes.iter().filter(|o| o.natural).map(|o| o.far_dense).sum();
+            println!("far dense (natural): {far}");
+            let mut fd: Vec<_> = outcomes.iter().zip(blockers).enumerate().filter(|(_, (o, _))| o.natural).collect();
+            fd.sort_by_key(|(_, (o, _))| std::cmp::Reverse(o.far_dense));
+            for (i, (o, b)) in fd.iter().take(12) {
+                println!(
+                    "far {strategy:?} #{i}: {} far-dense of {} calls in {:.0} s; {} n={} {:?} {:?} {:?} hook {:?} W {:?} min {:?}",
+                    o.far_dense, o.calls, o.waited.as_secs_f64(), b.kind(), b.instances,
+                    b.unknowns.activities, b.unknowns.instances_to_update, b.unknowns.launch_activity_ends,
+                    b.unknowns.lifecycle_hook.map(|h| h.as_secs()),
+                    b.preferences.instance_warmup(), b.preferences.min_healthy_percentage(),
                 );
             }
             let mut costly: Vec<_> = outcomes.iter().zip(blockers).enumerate().collect();
