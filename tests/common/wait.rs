@@ -21,7 +21,7 @@ use aws_smithy_runtime_api::client::interceptors::context::InterceptorContext;
 use aws_smithy_runtime_api::client::retries::classifiers::{ClassifyRetry, RetryAction};
 use aws_smithy_types::retry::ErrorKind;
 use instance_refresh_retry::sim::{
-    AutoScalingSim, EarlyEnd, EarlyEndKind, GroupConfig, RefreshStatus, Unknowns,
+    AutoScalingSim, CallRecord, EarlyEnd, EarlyEndKind, GroupConfig, RefreshStatus, Unknowns,
 };
 use instance_refresh_retry::{AutoScalingConfigExt, Refresher, RetryPolicy};
 use tokio::time::{Instant, sleep};
@@ -291,6 +291,8 @@ pub struct Outcome {
     /// Calls more than 10 min before the blocker's end that came under 2 min after the one
     /// before (the checks that cost more than the 5-min floor, far from the end).
     pub far_dense: u32,
+    /// Of those, `StartInstanceRefresh` probes.
+    pub far_probes: u32,
 }
 
 /// The wall-clock time every run starts at (a whole second: the wire's whole-second
@@ -391,6 +393,16 @@ pub async fn run(blocker: &Blocker, total: Duration, strategy: Strategy, seed: u
         }
     }
     let cancels = count(&["CancelInstanceRefresh"]);
+    // The blocker's last 10 minutes, and after: from 10 min before it ended (or before our last
+    // call, if we did not start) on the simulator's clock.
+    let near_from = {
+        let last = calls.last().map_or(Duration::ZERO, |c| c.at);
+        let since_end = match (started, ended) {
+            (true, Some(end)) => done.duration_since(end).unwrap_or_default(),
+            _ => Duration::ZERO,
+        };
+        last.saturating_sub(since_end + Duration::from_secs(600))
+    };
     let outcome = Outcome {
         latency: started.then(|| {
             ended.map_or(Duration::ZERO, |end| {
@@ -408,35 +420,10 @@ pub async fn run(blocker: &Blocker, total: Duration, strategy: Strategy, seed: u
         natural: theirs.status == RefreshStatus::Successful,
         reads: count(&["DescribeScalingActivities"]),
         starts: count(&["StartInstanceRefresh"]),
-        near: {
-            // The blocker's last 10 minutes, and after: from 10 min before it ended (or before
-            // our last call, if we did not start) on the simulator's clock.
-            let last = calls.last().map_or(Duration::ZERO, |c| c.at);
-            let since_end = match (started, ended) {
-                (true, Some(end)) => done.duration_since(end).unwrap_or_default(),
-                _ => Duration::ZERO,
-            };
-            let from = last.saturating_sub(since_end + Duration::from_secs(600));
-            let n = calls[before..].iter().filter(|c| c.at >= from).count();
-            u32::try_from(n).unwrap_or(u32::MAX)
-        },
-        far_dense: {
-            let last = calls.last().map_or(Duration::ZERO, |c| c.at);
-            let since_end = match (started, ended) {
-                (true, Some(end)) => done.duration_since(end).unwrap_or_default(),
-                _ => Duration::ZERO,
-            };
-            let from = last.saturating_sub(since_end + Duration::from_secs(600));
-            let mut n = 0;
-            let mut prev: Option<Duration> = None;
-            for c in &calls[before..] {
-                if c.at < from && prev.is_some_and(|p| c.at.saturating_sub(p) < Duration::from_secs(120)) {
-                    n += 1;
-                }
-                prev = Some(c.at);
-            }
-            n
-        },
+        near: u32::try_from(calls[before..].iter().filter(|c| c.at >= near_from).count())
+            .unwrap_or(u32::MAX),
+        far_dense: far_dense(&calls[before..], near_from, None),
+        far_probes: far_dense(&calls[before..], near_from, Some("StartInstanceRefresh")),
         gaps: {
             let mut gaps = [0; 5];
             let mut last: Option<Duration> = None;
@@ -456,6 +443,17 @@ pub async fn run(blocker: &Blocker, total: Duration, strategy: Strategy, seed: u
     };
     sim.shutdown().await;
     outcome
+}
+
+/// The calls (of `operation`, if given) before `near_from` that came under 2 min after the one
+/// before: the checks that cost more than the 5-min floor, far from the end.
+fn far_dense(calls: &[CallRecord], near_from: Duration, operation: Option<&str>) -> u32 {
+    let dense = calls.windows(2).filter(|w| {
+        w[1].at < near_from
+            && w[1].at.saturating_sub(w[0].at) < Duration::from_secs(120)
+            && operation.is_none_or(|op| w[1].operation.as_deref() == Some(op))
+    });
+    u32::try_from(dense.count()).unwrap_or(u32::MAX)
 }
 
 fn blocked(err: &StartError) -> bool {
@@ -762,17 +760,59 @@ pub async fn compare(
                     "natural {access}: {n} runs, per run {calls:.1} calls, {near:.1} near the end, {base:.1} at 5 min, {reads:.1} reads, {starts:.1} starts"
                 );
             }
-            let far: u32 = outcomes.iter().filter(|o| o.natural).map(|o| o.far_dense).sum();
-            println!("far dense (natural): {far}");
-            let mut fd: Vec<_> = outcomes.iter().zip(blockers).enumerate().filter(|(_, (o, _))| o.natural).collect();
+            let far: u32 = outcomes
+                .iter()
+                .filter(|o| o.natural)
+                .map(|o| o.far_dense)
+                .sum();
+            let fp: u32 = outcomes
+                .iter()
+                .filter(|o| o.natural)
+                .map(|o| o.far_probes)
+                .sum();
+            println!("far dense (natural): {far}, of which probes {fp}");
+            // WAIT_DUMP=file writes one line per run: index, calls, seconds waited, natural,
+            // latency, instances, kind, far-dense calls, activities, hook, calls near the end.
+            if let Ok(path) = std::env::var("WAIT_DUMP") {
+                let mut out = String::new();
+                for (i, (o, b)) in outcomes.iter().zip(blockers).enumerate() {
+                    out.push_str(&format!(
+                        "{i} {} {:.1} {} {:.1} {} {} {} {:?} {:?} {}\n",
+                        o.calls,
+                        o.waited.as_secs_f64(),
+                        o.natural,
+                        o.latency.map_or(-1.0, |l| l.as_secs_f64()),
+                        b.instances,
+                        b.kind(),
+                        o.far_dense,
+                        b.unknowns.activities,
+                        b.unknowns.lifecycle_hook.is_some(),
+                        o.near
+                    ));
+                }
+                std::fs::write(path, out).unwrap();
+            }
+            let mut fd: Vec<_> = outcomes
+                .iter()
+                .zip(blockers)
+                .enumerate()
+                .filter(|(_, (o, _))| o.natural)
+                .collect();
             fd.sort_by_key(|(_, (o, _))| std::cmp::Reverse(o.far_dense));
             for (i, (o, b)) in fd.iter().take(12) {
                 println!(
                     "far {strategy:?} #{i}: {} far-dense of {} calls in {:.0} s; {} n={} {:?} {:?} {:?} hook {:?} W {:?} min {:?}",
-                    o.far_dense, o.calls, o.waited.as_secs_f64(), b.kind(), b.instances,
-                    b.unknowns.activities, b.unknowns.instances_to_update, b.unknowns.launch_activity_ends,
+                    o.far_dense,
+                    o.calls,
+                    o.waited.as_secs_f64(),
+                    b.kind(),
+                    b.instances,
+                    b.unknowns.activities,
+                    b.unknowns.instances_to_update,
+                    b.unknowns.launch_activity_ends,
                     b.unknowns.lifecycle_hook.map(|h| h.as_secs()),
-                    b.preferences.instance_warmup(), b.preferences.min_healthy_percentage(),
+                    b.preferences.instance_warmup(),
+                    b.preferences.min_healthy_percentage(),
                 );
             }
             let mut costly: Vec<_> = outcomes.iter().zip(blockers).enumerate().collect();
