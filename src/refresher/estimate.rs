@@ -372,8 +372,18 @@ impl Memory {
                 if self.hints.len() == HINTS {
                     self.hints.pop_front();
                 }
-                self.hints
-                    .push_back((id, previous.unwrap_or(now).min(now), now));
+                // When it came into service. The describe before gave no warmup sentence: none
+                // was warming then, so since that check. It named another instance: which
+                // warming instance the sentence names, no source says (it gives one "for
+                // example"), so this one may have been warming a while; it is warming now, so
+                // it came into service less than a warmup ago, and that is all.
+                let before = previous.unwrap_or(now).min(now);
+                let none_warming_before = previous.is_some() && self.warming_now.is_none();
+                let after = match self.prefs.warmup {
+                    Some(w) if !none_warming_before => before.min(now - w),
+                    _ => before,
+                };
+                self.hints.push_back((id, after, now));
             }
         }
         self.warming_now = r.warming;
@@ -1634,6 +1644,25 @@ mod tests {
         assert_eq!((secs(lo), secs(hi)), (820.0, 850.0));
         assert_eq!(e.next_check, Duration::from_secs(90));
         assert_eq!(e.look, Look::Probe);
+    }
+
+    /// Which warming instance the warmup sentence names, no source says: one named for the first
+    /// time after another was named may have been warming for a while, so its warmup can end
+    /// any time within a warmup from now, not only a warmup after the check before.
+    #[test]
+    fn a_newly_named_instance_after_another_may_have_been_warming_a_while() {
+        let mut r = refresh(Phase::InProgress, 75);
+        r.warmup = Some(Duration::from_secs(120));
+        r.instances_to_update = Some(1);
+        let mut m = Memory::default();
+        m.observe(&refresh(Phase::InProgress, 50), at(0.0));
+        r.warming = Some(6);
+        m.observe(&r, at(700.0));
+        r.warming = Some(7);
+        let e = m.observe(&r, at(730.0));
+        let (lo, hi) = e.window.unwrap();
+        assert_eq!((secs(lo), secs(hi)), (730.0, 850.0));
+        assert!(e.next_check <= Duration::from_secs(8), "{e:?}");
     }
 
     #[test]

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use super::checkpoints::Checkpoints;
 use super::instances::{RETRY_FOR, Slot, Timing};
+use super::unknowns::HintNames;
 
 /// Instances replaced at the same time (UG "How instance refresh works", API
 /// `RefreshPreferences`): the instances that may be out of service,
@@ -86,12 +87,22 @@ impl Batch {
         u32::try_from(k).unwrap_or(self.size)
     }
 
-    /// An instance warming up at `x` (`InService`, warmup not over), if any.
-    fn warming_at(&self, x: Duration) -> Option<u32> {
+    /// The instance warming up at `x` (`InService`, warmup not over) that the warmup sentence
+    /// names, as `names` says, if any is warming.
+    fn warming_at(&self, x: Duration, names: HintNames) -> Option<u32> {
         let i = self.by_in_service.partition_point(|e| e.0 <= x);
         let j = *self.latest.get(i.checked_sub(1)?)?;
-        let (_, warmed, instance) = self.by_in_service[j];
-        (warmed > x).then_some(instance)
+        let (_, warmed, newest) = self.by_in_service[j];
+        if warmed <= x {
+            // The last to be warmed up of those in service is: none is warming.
+            return None;
+        }
+        let warming = || self.by_in_service[..i].iter().filter(|e| e.1 > x);
+        match names {
+            HintNames::NewestInService => Some(newest),
+            HintNames::OldestInService => warming().next().map(|e| e.2),
+            HintNames::LowestId => warming().map(|e| e.2).min(),
+        }
     }
 }
 
@@ -150,6 +161,8 @@ pub(crate) struct Layout {
     pub(crate) target: u32,
     /// When the refresh gives up (an instance unhealthy for an hour), if it does.
     pub(crate) failed_at: Option<Duration>,
+    /// Which warming instance the warmup sentence names.
+    pub(crate) hint_names: HintNames,
 }
 
 impl Layout {
@@ -175,6 +188,7 @@ impl Layout {
             steps: Vec::new(),
             target,
             failed_at: None,
+            hint_names: HintNames::NewestInService,
         };
         let (mut done, mut t) = (0_u32, Duration::ZERO);
         while done < target {
@@ -276,7 +290,7 @@ impl Layout {
                     taken: batch.first + batch.size,
                     stage: Stage::Batch {
                         batch: b,
-                        warming: batch.warming_at(x),
+                        warming: batch.warming_at(x, self.hint_names),
                     },
                 }
             }
@@ -408,13 +422,46 @@ mod tests {
         // An instance is warming up between its InService and its warmup's end.
         let (in_service, warmed, instance) = l.batches[0].by_in_service[0];
         assert_eq!(
-            l.batches[0].warming_at(in_service),
+            l.batches[0].warming_at(in_service, HintNames::NewestInService),
             Some(instance).filter(|_| warmed > in_service)
         );
         assert_eq!(
             l.in_flight_until(Duration::ZERO),
             Some(l.batches[0].by_in_service[9].0)
         );
+    }
+
+    /// Guess varied: which warming instance the warmup sentence names (the documented
+    /// sentence names one "for example").
+    #[test]
+    fn the_warmup_sentence_names_a_warming_instance_as_the_guess_says() {
+        let unknowns = Unknowns::default().with_launch(secs(100), 0.5);
+        let l = layout(10, 10, 60, &[], 0, &unknowns);
+        let b = &l.batches[0];
+        // A moment when several are warming: just after the third came into service.
+        let x = b.by_in_service[2].0;
+        let warming: Vec<(Duration, u32)> = b
+            .by_in_service
+            .iter()
+            .filter(|e| e.0 <= x && e.1 > x)
+            .map(|e| (e.0, e.2))
+            .collect();
+        assert!(warming.len() >= 2, "{warming:?}");
+        let newest = warming.iter().max_by_key(|w| w.0).unwrap().1;
+        let oldest = warming.iter().min_by_key(|w| w.0).unwrap().1;
+        let lowest = warming.iter().map(|w| w.1).min().unwrap();
+        assert_eq!(b.warming_at(x, HintNames::NewestInService), Some(newest));
+        assert_eq!(b.warming_at(x, HintNames::OldestInService), Some(oldest));
+        assert_eq!(b.warming_at(x, HintNames::LowestId), Some(lowest));
+        // None is warming once the last is warmed up.
+        let all = b.by_in_service.iter().map(|e| e.1).max().unwrap();
+        for names in [
+            HintNames::NewestInService,
+            HintNames::OldestInService,
+            HintNames::LowestId,
+        ] {
+            assert_eq!(b.warming_at(all, names), None);
+        }
     }
 
     #[test]

@@ -64,7 +64,7 @@ impl Plan {
                     unknowns.hundred_percent_checkpoint_pauses,
                 );
                 let mut rng = fastrand::Rng::with_seed(fnv1a(id.bytes()));
-                Replacement::Batched(Layout::new(
+                let mut layout = Layout::new(
                     n,
                     batch_size(n, min, preferences.max_healthy()),
                     Order::new(n, min, preferences.max_healthy.is_some()),
@@ -72,7 +72,9 @@ impl Plan {
                     &checkpoints,
                     &timing,
                     &mut rng,
-                ))
+                );
+                layout.hint_names = unknowns.warmup_hint_names;
+                Replacement::Batched(layout)
             }
         };
         Plan {

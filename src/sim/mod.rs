@@ -89,8 +89,8 @@
 //!   ([`EarlyEndKind`]).
 //! - **`StatusReason`**: the only text on record is the warmup sentence, `Waiting for instances
 //!   to warm up before continuing. For example: i-0123456789abcdef0 is warming up.` (CLI
-//!   example, UG), sent while an instance is warming up, naming it. Successful refreshes carry
-//!   none.
+//!   example, UG), sent while an instance is warming up, naming one "for example" (which one,
+//!   no source says: [`HintNames`] varies it). Successful refreshes carry none.
 //! - **Scaling activities** (API `DescribeScalingActivities`, `Activity`): one launch and one
 //!   terminate activity per replaced instance (and per instance that failed its health check),
 //!   with `StartTime`, `EndTime` once done, and a `StatusCode` (`PreInService`,
@@ -106,7 +106,7 @@
 //! `PercentageComplete`, the `Pending` time, each instance's launch time and its spread,
 //! lifecycle hooks, the share of health-check failures, the reading of `InstancesToUpdate`,
 //! whether a 100 % checkpoint pauses, when a launch activity ends, whether activities are
-//! served, and the early end.
+//! served, which warming instance the warmup sentence names, and the early end.
 //!
 //! Fixed, and marked in the code: an instance fails its health check as it comes `InService`;
 //! the hour of retrying counts per instance; a termination takes 30 s and holds nothing up;
@@ -358,8 +358,8 @@ pub use fault::{Fault, FaultRule};
 pub use log::{CallOutcome, CallRecord};
 pub use snapshot::{RefreshSnapshot, RefreshStatus, RollbackSnapshot};
 pub use unknowns::{
-    ActivityAccess, ActivityEnd, EarlyEnd, EarlyEndKind, ItuReading, ReasonWording, Rounding,
-    Unknowns,
+    ActivityAccess, ActivityEnd, EarlyEnd, EarlyEndKind, HintNames, ItuReading, ReasonWording,
+    Rounding, Unknowns,
 };
 
 use clock::Clock;

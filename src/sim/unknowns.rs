@@ -17,7 +17,8 @@ use std::time::Duration;
 /// sentence ([`ReasonWording::None`]), [`Rounding::Floor`], `Pending` for 5 s, every launch
 /// 60 s ([`launch_spread`](Self::launch_spread) 0), no lifecycle hook, no health-check failures,
 /// [`ItuReading::NotYetInBatch`], a 100 % checkpoint that does not pause,
-/// [`ActivityEnd::AtInService`], [`ActivityAccess::Served`] and no early end.
+/// [`ActivityEnd::AtInService`], [`ActivityAccess::Served`], a warmup sentence naming the
+/// instance that came into service last ([`HintNames::NewestInService`]) and no early end.
 ///
 /// ```
 /// use std::time::Duration;
@@ -71,6 +72,8 @@ pub struct Unknowns {
     pub launch_activity_ends: ActivityEnd,
     /// Whether the caller may read the scaling activities.
     pub activities: ActivityAccess,
+    /// Which warming instance the warmup `StatusReason` names.
+    pub warmup_hint_names: HintNames,
     /// How the refresh ends early, if it does. [`Unknowns::draw`] leaves it `None`: the caller
     /// decides how often and how refreshes end early.
     pub early_end: Option<EarlyEnd>,
@@ -90,6 +93,7 @@ impl Default for Unknowns {
             hundred_percent_checkpoint_pauses: false,
             launch_activity_ends: ActivityEnd::AtInService,
             activities: ActivityAccess::Served,
+            warmup_hint_names: HintNames::NewestInService,
             early_end: None,
         }
     }
@@ -148,6 +152,11 @@ impl Unknowns {
             1 => ActivityAccess::Empty,
             _ => ActivityAccess::Served,
         };
+        let warmup_hint_names = match rng.u8(0..3) {
+            0 => HintNames::NewestInService,
+            1 => HintNames::OldestInService,
+            _ => HintNames::LowestId,
+        };
         Unknowns {
             status_reasons,
             rounding,
@@ -160,6 +169,7 @@ impl Unknowns {
             hundred_percent_checkpoint_pauses,
             launch_activity_ends,
             activities,
+            warmup_hint_names,
             early_end: None,
         }
     }
@@ -217,6 +227,12 @@ impl Unknowns {
     /// With launch activities ending at this moment.
     pub fn with_launch_activity_ends(mut self, end: ActivityEnd) -> Self {
         self.launch_activity_ends = end;
+        self
+    }
+
+    /// With the warmup sentence naming this warming instance.
+    pub fn with_warmup_hint_names(mut self, names: HintNames) -> Self {
+        self.warmup_hint_names = names;
         self
     }
 
@@ -310,6 +326,18 @@ pub enum ActivityEnd {
     AtInService,
     /// `WaitingForInstanceWarmup` through the warmup, then `Successful`.
     AfterWarmup,
+}
+
+/// Which instance the warmup `StatusReason` names while several are warming up. Guess: the
+/// documented sentence names one instance "for example"; no source says which.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HintNames {
+    /// The instance that came into service last.
+    NewestInService,
+    /// The instance that has been warming up longest.
+    OldestInService,
+    /// The warming instance first in the group's own order (as a list sorted by id would).
+    LowestId,
 }
 
 /// How `DescribeScalingActivities` answers the caller.

@@ -175,6 +175,7 @@ impl Blocker {
                 format!("{:?}", u.launch_activity_ends),
             ),
             ("scaling activities", format!("{:?}", u.activities)),
+            ("warmup hint names", format!("{:?}", u.warmup_hint_names)),
             (
                 "100 % checkpoint pauses",
                 u.hundred_percent_checkpoint_pauses.to_string(),
