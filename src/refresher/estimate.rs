@@ -608,13 +608,15 @@ impl Memory {
         // A pause it is in: it crossed a checkpoint into this percentage (the pause began when
         // the percentage was reached), or, first seen here, no launch is in flight although a
         // checkpoint lies at or below the percentage (the pause began when the last launch was
-        // counted).
+        // counted), and the warmup sentence names no instance (one warming up says a batch is
+        // still being counted: a pause begins once its batch has warmed up, UG "Add
+        // checkpoints").
         let below = prefs.pausing().iter().any(|&c| c <= p);
         let paused_since: Option<(f64, f64)> = if p >= target {
             None
         } else if level.crossed {
             Some((level.after, level.by))
-        } else if !level.seen && below {
+        } else if !level.seen && below && self.warming_now.is_none() {
             fresh
                 .filter(|f| f.batch.in_flight == 0)
                 .and_then(|f| f.last_end.map(|e| reached(e, warmup, Some(f.ending))))
