@@ -763,6 +763,17 @@ impl Memory {
                 || one_left
                 || holds_the_rest
                 || self.none_after(fresh, instances));
+        // The final batch in flight, its launches on the page: the work ends with them, as long
+        // as this refresh's launches take (the time per percent says nothing of a batch whose
+        // instances are counted together).
+        let work = match (fresh, batch) {
+            (Some(f), Some((lo, Some(hi))))
+                if final_batch && p < target && f.batch.in_flight > 0 =>
+            {
+                Window::new(lo, hi).or(work)
+            }
+            _ => work,
+        };
 
         let mut plan = Plan {
             earliest: Some(certain),
