@@ -899,12 +899,12 @@ impl Memory {
             plan.inside = Some(spacing);
         } else if let Some(w) = work
             && !final_batch
+            && !self.may_be_final(p)
             && w.width() > WIDE
         {
-            // More than the final batch is left, and the evidence is loose: no dense checks, a
-            // few across the window, which the progress they see narrows. Each splits what is
-            // left of the window, so that evidence read wrong (the final batch taken for an
-            // earlier one) costs a few checks and never a sleep of half the window past the end.
+            // More than the final batch is left, certainly, and the evidence is loose: no dense
+            // checks, a few across the window, which the progress they see narrows. Each splits
+            // what is left of the window.
             plan.watch = Some(w);
             plan.inside = Some(((w.closes - now.max(w.opens)) / COARSE_CHECKS).max(DENSE_MAX));
         }
@@ -1042,6 +1042,17 @@ impl Memory {
         let share = f64::from(100 - self.prefs.min_healthy.min(100))
             + f64::from(self.prefs.max_healthy.saturating_sub(100));
         Some((n * share / 100.0).floor().max(1.0))
+    }
+
+    /// Whether what is left to the target may be one batch: no more than the share of the group a
+    /// batch replaces (UG "How instance refresh works": 100 − MinHealthyPercentage, more with a
+    /// MaxHealthyPercentage above 100) and one step of the percentage (at least an instance, and
+    /// the rounding, which no source states).
+    fn may_be_final(&self, p: u32) -> bool {
+        let share = f64::from(100 - self.prefs.min_healthy.min(100))
+            + f64::from(self.prefs.max_healthy.saturating_sub(100));
+        let step = f64::from(self.smallest_step().unwrap_or(100).max(1));
+        f64::from(self.prefs.target().saturating_sub(p)) <= share + step
     }
 
     /// Whether the activities count no instance left after the batch that began last.
