@@ -807,10 +807,11 @@ impl Memory {
             return plan;
         }
 
-        // The warmup hint in the final batch: the instance it names came into service last
-        // (as far as the checks saw), so the batch ends a warmup after that unless another
-        // comes into service; the checks watch for the next one, within a warmup of each
-        // other, and look closely when the named one's warmup ends. Where the hint was given
+        // The warmup hint in the final batch: the instance it names is warming up, and came
+        // into service when `see_instances_to_update` says (which warming instance the sentence
+        // names, no source says), so the batch ends no sooner than a warmup after that, and
+        // then if no other is left; the checks watch for the next one, within a warmup of each
+        // other, and look closely when the named one's warmup can end. Where the hint was given
         // before and one instance is left, its absence says that one is not in service yet.
         let warming = self
             .warming_now

@@ -5,9 +5,10 @@
 use std::time::Duration;
 
 use aws_sdk_autoscaling::types::InstanceRefreshStatus as S;
+use aws_sdk_autoscaling::types::RefreshPreferences;
 use instance_refresh_retry::sim::{
-    ActivityAccess, ActivityEnd, AutoScalingSim, GroupConfig, ItuReading, ReasonWording, Rounding,
-    Unknowns,
+    ActivityAccess, ActivityEnd, AutoScalingSim, GroupConfig, HintNames, ItuReading, ReasonWording,
+    Rounding, Unknowns,
 };
 
 use super::{client, latest, progress};
@@ -144,6 +145,13 @@ fn draws_cover_their_stated_ranges() {
     ] {
         assert!(has(&|u| u.activities == access));
     }
+    for names in [
+        HintNames::NewestInService,
+        HintNames::OldestInService,
+        HintNames::LowestId,
+    ] {
+        assert!(has(&|u| u.warmup_hint_names == names));
+    }
     assert!(has(&|u| u.hundred_percent_checkpoint_pauses));
     assert!(has(&|u| !u.hundred_percent_checkpoint_pauses));
     assert!(draws.iter().all(|u| u.early_end.is_none()));
@@ -161,6 +169,7 @@ fn defaults_are_the_plain_deterministic_world() {
     assert!(!d.hundred_percent_checkpoint_pauses);
     assert_eq!(d.launch_activity_ends, ActivityEnd::AtInService);
     assert_eq!(d.activities, ActivityAccess::Served);
+    assert_eq!(d.warmup_hint_names, HintNames::NewestInService);
     assert_eq!(d.early_end, None);
     // Shares are clamped.
     assert_eq!(
@@ -170,4 +179,51 @@ fn defaults_are_the_plain_deterministic_world() {
         0.0
     );
     assert_eq!(d.with_launch(secs(1), 7.0).launch_spread, 1.0);
+}
+
+/// Guess varied: which warming instance the warmup sentence names (the documented sentence
+/// gives one "for example"). The same refresh, described at the same moments, names a warming
+/// instance whenever one is warming under every reading, and not always the same one.
+#[tokio::test(start_paused = true)]
+async fn the_warmup_sentence_names_a_warming_instance_which_one_varies() {
+    let mut reasons: Vec<Vec<Option<String>>> = Vec::new();
+    for names in [
+        HintNames::NewestInService,
+        HintNames::OldestInService,
+        HintNames::LowestId,
+    ] {
+        let sim = AutoScalingSim::builder().start().await.expect("sim");
+        let unknowns = Unknowns::default()
+            .with_launch(secs(100), 0.5)
+            .with_warmup_hint_names(names);
+        sim.create_group(
+            "web",
+            GroupConfig::default().instances(10).unknowns(unknowns),
+        );
+        let c = client(&sim);
+        // All ten at once (MinHealthyPercentage 0), each warming up for 120 s.
+        let prefs = RefreshPreferences::builder()
+            .min_healthy_percentage(0)
+            .instance_warmup(120)
+            .build();
+        c.start_instance_refresh()
+            .auto_scaling_group_name("web")
+            .preferences(prefs)
+            .send()
+            .await
+            .expect("start");
+        let mut seen = Vec::new();
+        for _ in 0..60 {
+            tokio::time::sleep(secs(5)).await;
+            seen.push(latest(&c, "web").await.status_reason().map(str::to_owned));
+        }
+        sim.shutdown().await;
+        reasons.push(seen);
+    }
+    let present = |r: &Vec<Option<String>>| r.iter().map(Option::is_some).collect::<Vec<_>>();
+    assert!(reasons[0].iter().any(Option::is_some));
+    assert_eq!(present(&reasons[0]), present(&reasons[1]));
+    assert_eq!(present(&reasons[0]), present(&reasons[2]));
+    assert_ne!(reasons[0], reasons[1]);
+    assert_ne!(reasons[0], reasons[2]);
 }
