@@ -630,7 +630,7 @@ async fn status_aware(
                 Err(e) => -e.duration().as_secs_f64(),
             };
             println!(
-                "  {:>7.1} {:?} {}% next {:.1}s window {:?} earliest {:?} {:?}",
+                "  {:>7.1} {:?} {}% next {:.1}s window {:?} earliest {:?} {:?} {}",
                 at(clock.now()),
                 p.status.as_ref().map(|s| s.as_str()),
                 p.percentage,
@@ -638,6 +638,9 @@ async fn status_aware(
                 p.end_window.map(|(a, b)| (at(a), at(b))),
                 p.earliest_end.map(at),
                 p.evidence,
+                p.status_reason
+                    .as_deref()
+                    .map_or("", |r| r.get(..60).unwrap_or(r)),
             )
         });
     }
