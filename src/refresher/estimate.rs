@@ -896,6 +896,14 @@ impl Memory {
             plan.fallback = Some(next);
         }
         if let Some((watch, spacing)) = hint_watch {
+            // Never thinner than the end's own window asks, once it is open: the end may come
+            // between two looks for the next instance.
+            let spacing = match work {
+                Some(w) if now >= w.opens && now <= w.closes => {
+                    spacing.min(cadence::spacing(w.width()))
+                }
+                _ => spacing,
+            };
             plan.watch = Some(watch);
             plan.inside = Some(spacing);
         } else if let Some(w) = work
