@@ -39,4 +39,4 @@ sweep "$E" FEW_LEFT 8.0 32.0
 sweep "$E" COARSE_CHECKS 1.0 4.0
 sweep "$E" WIDE 60.0 240.0
 sweep "$E" READ_AHEAD_MIN 10.0 40.0
-sweep "$E" SHORT_LOOK 5.0 20.0
+sweep "$E" SHORT_LOOK 10.0 40.0
