@@ -58,7 +58,12 @@ impl Window {
 
 /// The spacing of checks inside a window `width` seconds wide.
 pub(crate) fn spacing(width: f64) -> f64 {
-    DENSE_MAX.max(width / MAX_WINDOW_CHECKS)
+    spacing_within(width, MAX_WINDOW_CHECKS)
+}
+
+/// The spacing of checks inside a window `width` seconds wide that gets at most `checks`.
+pub(crate) fn spacing_within(width: f64, checks: f64) -> f64 {
+    DENSE_MAX.max(width / checks.max(1.0))
 }
 
 /// Seconds until the next check: the first moment in `points` still ahead (plus

@@ -64,6 +64,12 @@ const SPREAD: f64 = 0.5;
 /// never sooner than this. Shown robust by the per-slice table; 20 s measured no worse than 10 s
 /// on three seeds of the wait bench, with a call an hour fewer (docs/performance.md).
 const SHORT_LOOK: f64 = 20.0;
+/// The most checks a window for the end of the work (`InProgress`) gets: twice the cadence's
+/// own, because there the end can come any moment of a loose window (a final batch whose
+/// instances land within their launches' spread, unseen without the scaling activities), while
+/// the long phases (`RollbackInProgress`, `Cancelling`) keep the cadence's. A trade of calls for
+/// the p99: shown on the wait bench (docs/performance.md).
+const WORK_WINDOW_CHECKS: f64 = 2.0 * cadence::MAX_WINDOW_CHECKS;
 
 /// A count of the work an observation does, for the tests' bound on it (nothing outside tests).
 pub(crate) mod work {
@@ -518,9 +524,17 @@ impl Memory {
             _ => w,
         });
         let watch = plan.watch.or(end);
+        // The work's end and the bake's are the refresh's end: their windows get more looks
+        // than the long phases' (see WORK_WINDOW_CHECKS), by what is left of them.
+        let inside = plan.inside.or_else(|| {
+            let work = matches!(self.phase, Some(Phase::InProgress | Phase::Baking));
+            watch
+                .filter(|_| work)
+                .map(|w| cadence::spacing_within(w.width(), WORK_WINDOW_CHECKS))
+        });
         let mut next = plan
             .next
-            .or_else(|| cadence::next_check(now, watch, &plan.points, plan.inside))
+            .or_else(|| cadence::next_check(now, watch, &plan.points, inside))
             .unwrap_or_else(|| plan.fallback.unwrap_or_else(|| self.short_look(now)));
         // Never past the earliest plausible end (the window's opening, and the whole second the
         // wire rounds it to).
@@ -901,7 +915,7 @@ impl Memory {
             // between two looks for the next instance.
             let spacing = match work {
                 Some(w) if now >= w.opens && now <= w.closes => {
-                    spacing.min(cadence::spacing(w.width()))
+                    spacing.min(cadence::spacing_within(w.width(), WORK_WINDOW_CHECKS))
                 }
                 _ => spacing,
             };
