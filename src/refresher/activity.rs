@@ -341,7 +341,7 @@ fn ending_from_gaps(launches: &[Launch], warmup: Option<f64>, pause: Option<f64>
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use aws_smithy_types::DateTime;
     use std::time::{Duration, UNIX_EPOCH};
@@ -351,13 +351,23 @@ mod tests {
     }
 
     fn activity(description: &str, start: u64, end: Option<u64>, code: &str) -> Activity {
+        test_activity(description, at(start), end.map(at), code)
+    }
+
+    /// An activity of group `web`, as `DescribeScalingActivities` would list it.
+    pub(crate) fn test_activity(
+        description: &str,
+        start: SystemTime,
+        end: Option<SystemTime>,
+        code: &str,
+    ) -> Activity {
         Activity::builder()
             .activity_id("a")
             .auto_scaling_group_name("web")
             .cause("c")
             .description(description)
-            .start_time(DateTime::from(at(start)))
-            .set_end_time(end.map(|e| DateTime::from(at(e))))
+            .start_time(DateTime::from(start))
+            .set_end_time(end.map(DateTime::from))
             .status_code(ScalingActivityStatusCode::from(code))
             .build()
     }

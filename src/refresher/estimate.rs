@@ -64,11 +64,11 @@ const SPREAD: f64 = 0.5;
 /// never sooner than this. Shown robust by the per-slice table; 20 s measured no worse than 10 s
 /// on three seeds of the wait bench, with a call an hour fewer (docs/performance.md).
 const SHORT_LOOK: f64 = 20.0;
-/// The most checks a window for the end of the work (`InProgress`) gets: twice the cadence's
-/// own, because there the end can come any moment of a loose window (a final batch whose
-/// instances land within their launches' spread, unseen without the scaling activities), while
-/// the long phases (`RollbackInProgress`, `Cancelling`) keep the cadence's. A trade of calls for
-/// the p99: shown on the wait bench (docs/performance.md).
+/// The most checks a window for the refresh's end gets (`InProgress`, and `Baking`, whose end is
+/// the refresh's): twice the cadence's own, because there the end can come any moment of a loose
+/// window (a final batch whose instances land within their launches' spread, unseen without the
+/// scaling activities), while the long phases (`RollbackInProgress`, `Cancelling`) keep the
+/// cadence's. A trade of calls for the p99: shown on the wait bench (docs/performance.md).
 const WORK_WINDOW_CHECKS: f64 = 2.0 * cadence::MAX_WINDOW_CHECKS;
 
 /// A count of the work an observation does, for the tests' bound on it (nothing outside tests).
@@ -1744,15 +1744,7 @@ mod tests {
     }
 
     fn activity(description: &str, start: f64, end: Option<f64>, code: &str) -> Activity {
-        Activity::builder()
-            .activity_id("a")
-            .auto_scaling_group_name("web")
-            .cause("c")
-            .description(description)
-            .start_time(DateTime::from(at(start)))
-            .set_end_time(end.map(|e| DateTime::from(at(e))))
-            .status_code(ScalingActivityStatusCode::from(code))
-            .build()
+        super::super::activity::tests::test_activity(description, at(start), end.map(at), code)
     }
 
     fn parse(activities: &[Activity], now: f64) -> Vec<Launch> {
