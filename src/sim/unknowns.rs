@@ -330,6 +330,18 @@ pub enum ActivityEnd {
 
 /// Which instance the warmup `StatusReason` names while several are warming up. Guess: the
 /// documented sentence names one instance "for example"; no source says which.
+/// [`Unknowns::draw`] picks each as often; [`Unknowns::default`] names the newest.
+///
+/// ```
+/// use instance_refresh_retry::sim::{GroupConfig, HintNames, Unknowns};
+///
+/// // A group whose refreshes name the instance that has been warming up longest.
+/// let oldest = Unknowns::default().with_warmup_hint_names(HintNames::OldestInService);
+/// let group = GroupConfig::default().instances(10).unknowns(oldest.clone());
+/// # let _ = group;
+/// assert_eq!(oldest.warmup_hint_names, HintNames::OldestInService);
+/// assert_eq!(Unknowns::default().warmup_hint_names, HintNames::NewestInService);
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum HintNames {
     /// The instance that came into service last.
