@@ -26,9 +26,17 @@ pub struct TokioTime {
     start: tokio::time::Instant,
 }
 
+/// The wall-clock time the tests' clocks start at, unless a test picks its own: fixed, so that
+/// a run replays exactly (the simulator's timestamps, and so the Refresher's decisions, depend
+/// on where inside the second the clock stands), and off the whole second, as a client's clock
+/// is.
+pub fn fixed_time() -> std::time::SystemTime {
+    std::time::UNIX_EPOCH + std::time::Duration::from_millis(1_800_000_000_370)
+}
+
 impl TokioTime {
     pub fn new() -> Self {
-        Self::starting_at(std::time::SystemTime::now())
+        Self::starting_at(fixed_time())
     }
 
     /// A clock that reads `base` now: runs that must replay exactly start at a fixed time (with
