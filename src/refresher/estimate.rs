@@ -789,6 +789,13 @@ impl Memory {
             }
             _ => work,
         };
+        // Whatever placed it, the work cannot end before the batch in flight can.
+        let work = match (work, batch) {
+            (Some(w), Some((lo, _))) if w.opens < lo && p < target => {
+                Window::new(lo, w.closes.max(lo))
+            }
+            _ => work,
+        };
 
         let mut plan = Plan {
             earliest: Some(certain),
@@ -842,10 +849,12 @@ impl Memory {
                     .filter(|_| few_left || one_left)
                     .and_then(|h| Window::new(h.1 + warmup, h.2 + warmup))
                     .filter(|c| c.closes + cadence::DENSE_MAX >= now);
+                // The instance the sentence names is warming, so the refresh waits for it: a
+                // warmup after it came into service, at the soonest.
                 let soonest = if one_left && self.hints_seen && warming.is_none() {
                     now + warmup
                 } else {
-                    now
+                    warming.map_or(now, |h| now.max(h.1 + warmup - 1.0))
                 };
                 let w0 = work.unwrap_or(Window {
                     opens: level.by,
@@ -1407,6 +1416,12 @@ fn batch_bounds(f: &Digest, warmup: f64, read_at: f64) -> (f64, Option<f64>) {
     };
     let mut lo = b.last_end.map_or(f64::NEG_INFINITY, |e| e + extra.0);
     let mut hi = b.last_end.map(|e| e + extra.1);
+    // Every instance of the batch is counted once in service and past its warmup (UG "How
+    // instance refresh works"), and comes into service after its launch began: the batch ends
+    // no sooner than a warmup after its last launch began (less the second the wire cuts).
+    if warmup > 0.0 {
+        lo = lo.max(b.last_start + warmup - 1.0);
+    }
     if b.in_flight > 0 {
         // Not in service yet (or, where launch activities end in service, any in flight):
         // its warmup is all ahead.
@@ -1711,6 +1726,56 @@ mod tests {
         let (lo, hi) = e.window.unwrap();
         assert_eq!((secs(lo), secs(hi)), (730.0, 850.0));
         assert!(e.next_check <= Duration::from_secs(8), "{e:?}");
+    }
+
+    /// An instance is counted once in service and past its warmup, and comes into service after
+    /// its launch began: a batch ends no sooner than a warmup after its last launch began, how
+    /// long launches take being unknown (none has ended yet).
+    #[test]
+    fn a_batch_ends_no_sooner_than_a_warmup_after_its_last_launch_began() {
+        let mut r = refresh(Phase::InProgress, 50);
+        r.warmup = Some(Duration::from_secs(200));
+        r.instances_to_update = Some(0);
+        let mut m = Memory::default();
+        m.observe(&r, at(500.0));
+        let reads = vec![
+            activity(
+                "Launching a new EC2 instance: i-1",
+                380.0,
+                None,
+                "InProgress",
+            ),
+            activity(
+                "Launching a new EC2 instance: i-2",
+                400.0,
+                None,
+                "InProgress",
+            ),
+        ];
+        let e = m.activities(Some(parse(&reads, 500.0)), true, at(500.0));
+        let (lo, _) = e.window.unwrap();
+        // 400 + 200, less the second the wire cuts.
+        assert_eq!(secs(lo), 599.0);
+        assert!(e.next_check <= Duration::from_secs(100), "{e:?}");
+    }
+
+    /// The warmup sentence names an instance that is warming: the refresh waits for it, so it
+    /// ends no sooner than a warmup after that instance came into service, however many are
+    /// left.
+    #[test]
+    fn the_named_warming_instance_holds_the_end_a_warmup_after_it_came_into_service() {
+        let mut r = refresh(Phase::InProgress, 50);
+        r.warmup = Some(Duration::from_secs(120));
+        r.min_healthy = Some(50);
+        // 40 instances, 20 left: the final batch, with many left to count.
+        r.instances_to_update = Some(20);
+        let mut m = Memory::default();
+        m.observe(&r, at(600.0));
+        r.warming = Some(7);
+        let e = m.observe(&r, at(630.0));
+        let (lo, _) = e.window.unwrap();
+        // In service after 600 s (none was warming then): 600 + 120, less a second.
+        assert_eq!(secs(lo), 719.0);
     }
 
     #[test]
