@@ -227,7 +227,6 @@ pub(crate) struct Memory {
     /// by); the one the last describe named; whether it was ever given.
     hints: VecDeque<(u64, f64, f64)>,
     warming_now: Option<u64>,
-    hints_seen: bool,
     /// `InstancesToUpdate` counts instances not yet taken into a batch: it was 0 well short of
     /// the target, or held while the percentage rose.
     not_yet_in_batch: bool,
@@ -373,25 +372,22 @@ impl Memory {
         {
             self.not_yet_in_batch = true;
         }
-        if let Some(id) = r.warming {
-            self.hints_seen = true;
-            if !self.hints.iter().any(|h| h.0 == id) {
-                if self.hints.len() == HINTS {
-                    self.hints.pop_front();
-                }
-                // When it came into service. The describe before gave no warmup sentence: none
-                // was warming then, so since that check. It named another instance: which
-                // warming instance the sentence names, no source says (it gives one "for
-                // example"), so this one may have been warming a while; it is warming now, so
-                // it came into service less than a warmup ago, and that is all.
-                let before = previous.unwrap_or(now).min(now);
-                let none_warming_before = previous.is_some() && self.warming_now.is_none();
-                let after = match self.prefs.warmup {
-                    Some(w) if !none_warming_before => before.min(now - w),
-                    _ => before,
-                };
-                self.hints.push_back((id, after, now));
+        if let Some(id) = r.warming
+            && !self.hints.iter().any(|h| h.0 == id)
+        {
+            if self.hints.len() == HINTS {
+                self.hints.pop_front();
             }
+            // When it came into service: it is warming now, so less than a warmup ago. Nothing
+            // narrows that: which warming instance the sentence names, no source says (it gives
+            // one "for example"), nor that every describe gives the sentence while one warms (a
+            // describe without it may come while one warms).
+            let before = previous.unwrap_or(now).min(now);
+            let after = match self.prefs.warmup {
+                Some(w) => before.min(now - w),
+                None => before,
+            };
+            self.hints.push_back((id, after, now));
         }
         self.warming_now = r.warming;
     }
@@ -753,8 +749,7 @@ impl Memory {
         // No batch is left to start (InstancesToUpdate 0 under either reading).
         let last_batch = self.instances_to_update == Some(0) && !in_pause;
         // One instance is left to count: its warmup hint places the end a warmup after it came
-        // into service (and, where the hint was given before, its absence says it is not in
-        // service yet). The checks then watch for it to come into service, a warmup early.
+        // into service. The checks then watch for it to come into service, a warmup early.
         let one_left = !in_pause && p < target && self.one_left(fresh, instances);
         let hinted = prefs.warmup.filter(|w| *w > 2.0 * cadence::DENSE_MIN);
         // The final batch is in flight: nothing after it but a bake (or a 100 % pause). Where
@@ -833,8 +828,8 @@ impl Memory {
         // into service when `see_instances_to_update` says (which warming instance the sentence
         // names, no source says), so the batch ends no sooner than a warmup after that, and
         // then if no other is left; the checks watch for the next one, within a warmup of each
-        // other, and look closely when the named one's warmup can end. Where the hint was given
-        // before and one instance is left, its absence says that one is not in service yet.
+        // other, and look closely when the named one's warmup can end. The sentence's absence
+        // says nothing: no source says every describe gives it while an instance warms.
         let warming = self
             .warming_now
             .and_then(|id| self.hints.iter().find(|h| h.0 == id));
@@ -849,13 +844,6 @@ impl Memory {
                     .filter(|_| few_left || one_left)
                     .and_then(|h| Window::new(h.1 + warmup, h.2 + warmup))
                     .filter(|c| c.closes + cadence::DENSE_MAX >= now);
-                // The instance the sentence names is warming, so the refresh waits for it: a
-                // warmup after it came into service, at the soonest.
-                let soonest = if one_left && self.hints_seen && warming.is_none() {
-                    now + warmup
-                } else {
-                    warming.map_or(now, |h| now.max(h.1 + warmup - 1.0))
-                };
                 let w0 = work.unwrap_or(Window {
                     opens: level.by,
                     closes: level.by + 2.0 * warmup,
@@ -878,7 +866,7 @@ impl Memory {
                     Some(c) if one_left || now + spacing >= c.opens => Some(c),
                     _ => {
                         hint_watch = watch.map(|w| (w, spacing));
-                        let w = Window::new(w0.opens.max(soonest), w0.closes.max(soonest));
+                        let w = Window::new(w0.opens.max(now), w0.closes.max(now));
                         match (candidate, w) {
                             (Some(c), Some(w)) => {
                                 Window::new(w.opens.min(c.opens), w.closes.max(c.closes))
@@ -1690,42 +1678,29 @@ mod tests {
         assert!(later > first, "{first:?} {later:?}");
     }
 
+    /// The warmup sentence names the last instance: the end comes within a warmup of the first
+    /// describe that names it. Not sooner is known: which warming instance the sentence names,
+    /// no source says, nor that every describe gives it while one warms, so neither a check
+    /// before without the sentence nor one naming another instance places its start.
     #[test]
-    fn the_warmup_hint_of_the_last_instance_places_the_end() {
-        // One instance left (InstancesToUpdate 1, which may count instances not yet replaced).
-        let mut r = refresh(Phase::InProgress, 75);
-        r.warmup = Some(Duration::from_secs(120));
-        r.instances_to_update = Some(1);
-        let mut m = Memory::default();
-        m.observe(&refresh(Phase::InProgress, 50), at(0.0));
-        m.observe(&r, at(600.0));
-        // It comes into service between 700 and 730 s: the end between 820 and 850 s.
-        m.observe(&r, at(700.0));
-        r.warming = Some(7);
-        let e = m.observe(&r, at(730.0));
-        let (lo, hi) = e.window.unwrap();
-        assert_eq!((secs(lo), secs(hi)), (820.0, 850.0));
-        assert_eq!(e.next_check, Duration::from_secs(90));
-        assert_eq!(e.look, Look::Probe);
-    }
-
-    /// Which warming instance the warmup sentence names, no source says: one named for the first
-    /// time after another was named may have been warming for a while, so its warmup can end
-    /// any time within a warmup from now, not only a warmup after the check before.
-    #[test]
-    fn a_newly_named_instance_after_another_may_have_been_warming_a_while() {
-        let mut r = refresh(Phase::InProgress, 75);
-        r.warmup = Some(Duration::from_secs(120));
-        r.instances_to_update = Some(1);
-        let mut m = Memory::default();
-        m.observe(&refresh(Phase::InProgress, 50), at(0.0));
-        r.warming = Some(6);
-        m.observe(&r, at(700.0));
-        r.warming = Some(7);
-        let e = m.observe(&r, at(730.0));
-        let (lo, hi) = e.window.unwrap();
-        assert_eq!((secs(lo), secs(hi)), (730.0, 850.0));
-        assert!(e.next_check <= Duration::from_secs(8), "{e:?}");
+    fn the_warmup_hint_of_the_last_instance_places_the_end_within_a_warmup() {
+        for before in [None, Some(6)] {
+            // One instance left (InstancesToUpdate 1, which may count instances not yet
+            // replaced).
+            let mut r = refresh(Phase::InProgress, 75);
+            r.warmup = Some(Duration::from_secs(120));
+            r.instances_to_update = Some(1);
+            let mut m = Memory::default();
+            m.observe(&refresh(Phase::InProgress, 50), at(0.0));
+            m.observe(&r, at(600.0));
+            r.warming = before;
+            m.observe(&r, at(700.0));
+            r.warming = Some(7);
+            let e = m.observe(&r, at(730.0));
+            let (lo, hi) = e.window.unwrap();
+            assert_eq!((secs(lo), secs(hi)), (730.0, 850.0), "{before:?}");
+            assert!(e.next_check <= Duration::from_secs(8), "{e:?}");
+        }
     }
 
     /// An instance is counted once in service and past its warmup, and comes into service after
@@ -1757,25 +1732,6 @@ mod tests {
         // 400 + 200, less the second the wire cuts.
         assert_eq!(secs(lo), 599.0);
         assert!(e.next_check <= Duration::from_secs(100), "{e:?}");
-    }
-
-    /// The warmup sentence names an instance that is warming: the refresh waits for it, so it
-    /// ends no sooner than a warmup after that instance came into service, however many are
-    /// left.
-    #[test]
-    fn the_named_warming_instance_holds_the_end_a_warmup_after_it_came_into_service() {
-        let mut r = refresh(Phase::InProgress, 50);
-        r.warmup = Some(Duration::from_secs(120));
-        r.min_healthy = Some(50);
-        // 40 instances, 20 left: the final batch, with many left to count.
-        r.instances_to_update = Some(20);
-        let mut m = Memory::default();
-        m.observe(&r, at(600.0));
-        r.warming = Some(7);
-        let e = m.observe(&r, at(630.0));
-        let (lo, _) = e.window.unwrap();
-        // In service after 600 s (none was warming then): 600 + 120, less a second.
-        assert_eq!(secs(lo), 719.0);
     }
 
     #[test]

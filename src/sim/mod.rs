@@ -90,7 +90,8 @@
 //! - **`StatusReason`**: the only text on record is the warmup sentence, `Waiting for instances
 //!   to warm up before continuing. For example: i-0123456789abcdef0 is warming up.` (CLI
 //!   example, UG), sent while an instance is warming up, naming one "for example" (which one,
-//!   no source says: [`HintNames`] varies it). Successful refreshes carry none.
+//!   no source says: [`HintNames`] varies it; whether every describe gives it while one warms,
+//!   no source says either: [`WarmupSentence`] varies it). Successful refreshes carry none.
 //! - **Scaling activities** (API `DescribeScalingActivities`, `Activity`): one launch and one
 //!   terminate activity per replaced instance (and per instance that failed its health check),
 //!   with `StartTime`, `EndTime` once done, and a `StatusCode` (`PreInService`,
@@ -359,7 +360,7 @@ pub use log::{CallOutcome, CallRecord};
 pub use snapshot::{RefreshSnapshot, RefreshStatus, RollbackSnapshot};
 pub use unknowns::{
     ActivityAccess, ActivityEnd, EarlyEnd, EarlyEndKind, HintNames, ItuReading, ReasonWording,
-    Rounding, Unknowns,
+    Rounding, Unknowns, WarmupSentence,
 };
 
 use clock::Clock;

@@ -17,7 +17,7 @@ use super::ids::{fnv1a, instance_id};
 use super::instances::RETRY_FOR;
 use super::prefs::{self, Preferences};
 use super::snapshot::{RefreshSnapshot, RefreshStatus, RollbackSnapshot};
-use super::unknowns::{EarlyEndKind, Unknowns};
+use super::unknowns::{EarlyEndKind, Unknowns, WarmupSentence};
 use super::view::View;
 use super::wording::{self, Situation};
 use super::xml::Node;
@@ -202,6 +202,20 @@ impl Refresh {
         .then_some(at)
     }
 
+    /// Whether a describe at refresh time `tau` gives the warmup sentence while an instance
+    /// warms up (a guess, [`WarmupSentence`]): intermittently, on about half the whole seconds,
+    /// by a hash of the refresh's id and the second.
+    fn gives_warmup_sentence(&self, tau: Duration) -> bool {
+        match self.unknowns.warmup_sentence {
+            WarmupSentence::Always => true,
+            WarmupSentence::Intermittent => {
+                let second = tau.as_secs().to_le_bytes();
+                // A high bit: FNV-1a's lowest one follows the bytes' parity alone.
+                (fnv1a(self.id.bytes().chain(second)) >> 40) & 1 == 0
+            }
+        }
+    }
+
     /// Refresh time at `at`, standing still from the stall on.
     fn effective_time(
         &self,
@@ -373,7 +387,7 @@ impl Refresh {
                     &self.id, b"new", nat.done, 0,
                 ))),
                 Replacement::Batched(layout) => match nat.warming {
-                    Some(slot) => {
+                    Some(slot) if self.gives_warmup_sentence(tau) => {
                         let attempt = layout
                             .slots
                             .get(usize::try_from(slot).unwrap_or(usize::MAX))
@@ -386,7 +400,7 @@ impl Refresh {
                             u32::try_from(attempt).unwrap_or(0),
                         )))
                     }
-                    None => wording::reason(wording, Situation::Launching),
+                    _ => wording::reason(wording, Situation::Launching),
                 },
             },
             Phase::Checkpoint(c) => wording::reason(wording, Situation::Checkpoint(c)),

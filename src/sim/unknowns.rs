@@ -18,7 +18,8 @@ use std::time::Duration;
 /// 60 s ([`launch_spread`](Self::launch_spread) 0), no lifecycle hook, no health-check failures,
 /// [`ItuReading::NotYetInBatch`], a 100 % checkpoint that does not pause,
 /// [`ActivityEnd::AtInService`], [`ActivityAccess::Served`], a warmup sentence naming the
-/// instance that came into service last ([`HintNames::NewestInService`]) and no early end.
+/// instance that came into service last ([`HintNames::NewestInService`]) on every describe while
+/// one warms ([`WarmupSentence::Always`]) and no early end.
 ///
 /// ```
 /// use std::time::Duration;
@@ -74,6 +75,8 @@ pub struct Unknowns {
     pub activities: ActivityAccess,
     /// Which warming instance the warmup `StatusReason` names.
     pub warmup_hint_names: HintNames,
+    /// Whether every describe gives the warmup sentence while an instance warms.
+    pub warmup_sentence: WarmupSentence,
     /// How the refresh ends early, if it does. [`Unknowns::draw`] leaves it `None`: the caller
     /// decides how often and how refreshes end early.
     pub early_end: Option<EarlyEnd>,
@@ -94,6 +97,7 @@ impl Default for Unknowns {
             launch_activity_ends: ActivityEnd::AtInService,
             activities: ActivityAccess::Served,
             warmup_hint_names: HintNames::NewestInService,
+            warmup_sentence: WarmupSentence::Always,
             early_end: None,
         }
     }
@@ -157,6 +161,11 @@ impl Unknowns {
             1 => HintNames::OldestInService,
             _ => HintNames::LowestId,
         };
+        let warmup_sentence = if rng.bool() {
+            WarmupSentence::Always
+        } else {
+            WarmupSentence::Intermittent
+        };
         Unknowns {
             status_reasons,
             rounding,
@@ -170,6 +179,7 @@ impl Unknowns {
             launch_activity_ends,
             activities,
             warmup_hint_names,
+            warmup_sentence,
             early_end: None,
         }
     }
@@ -233,6 +243,12 @@ impl Unknowns {
     /// With the warmup sentence naming this warming instance.
     pub fn with_warmup_hint_names(mut self, names: HintNames) -> Self {
         self.warmup_hint_names = names;
+        self
+    }
+
+    /// With the warmup sentence given on every describe while an instance warms, or not.
+    pub fn with_warmup_sentence(mut self, sentence: WarmupSentence) -> Self {
+        self.warmup_sentence = sentence;
         self
     }
 
@@ -350,6 +366,30 @@ pub enum HintNames {
     OldestInService,
     /// The warming instance first in the group's own order (as a list sorted by id would).
     LowestId,
+}
+
+/// Whether the warmup `StatusReason` is given on every describe while an instance warms up.
+/// Guess: the user guide and the CLI example show the sentence during a warmup; no source says
+/// that every describe gives it (another reason may take its place for a while). A refresh
+/// that gives it [`Intermittent`](Self::Intermittent)ly omits it on about half its whole
+/// seconds, chosen by a hash of the refresh and the second, so that its absence at a check does
+/// not say that no instance is warming. [`Unknowns::draw`] picks each as often;
+/// [`Unknowns::default`] gives it always.
+///
+/// ```
+/// use instance_refresh_retry::sim::{Unknowns, WarmupSentence};
+///
+/// let sometimes = Unknowns::default().with_warmup_sentence(WarmupSentence::Intermittent);
+/// assert_eq!(sometimes.warmup_sentence, WarmupSentence::Intermittent);
+/// assert_eq!(Unknowns::default().warmup_sentence, WarmupSentence::Always);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WarmupSentence {
+    /// On every describe while an instance warms up.
+    Always,
+    /// On some describes while an instance warms up, not on others (the reason given when
+    /// none warms takes its place).
+    Intermittent,
 }
 
 /// How `DescribeScalingActivities` answers the caller.

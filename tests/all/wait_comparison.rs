@@ -36,10 +36,12 @@ async fn wait_comparison_status_aware_against_the_peers() {
         assert_eq!(m.started, m.runs, "{s:?} outlasts every blocker");
         assert_eq!(m.destroyed, 0, "{s:?} destroys nothing");
     }
-    // What these 100 blockers measure, with a small margin: natural ends p95 7.8 s and p99
-    // 10.9 s, early ends p95 239.5 s, 49.4 calls per hour waited (the targets: natural p95 <= 10 s
+    // What these 100 blockers measure, with a small margin: natural ends p95 7.9 s and p99
+    // 24.0 s, early ends p95 118.1 s, 60.5 calls per hour waited (the targets: natural p95 <= 10 s
     // and p99 <= 30 s, early p95 <= 5 min, <= 30 calls per hour; docs/performance.md says which
-    // are met on the 1,000-blocker bench, and why not).
+    // are met on the 1,000-blocker bench, and why not). The family varies whether every
+    // describe gives the warmup sentence (`WarmupSentence`) since the bounds were 10.9 s p99 and
+    // 49.4 calls per hour: the estimator no longer reads the sentence's absence.
     let aware = row(Strategy::StatusAware);
     assert_eq!(aware.natural.started, aware.natural.runs);
     assert_eq!(aware.early.started, aware.early.runs);
@@ -50,17 +52,17 @@ async fn wait_comparison_status_aware_against_the_peers() {
         aware.natural.p95
     );
     assert!(
-        aware.natural.p99.unwrap() <= secs(15),
+        aware.natural.p99.unwrap() <= secs(26),
         "natural-end p99 {:?}",
         aware.natural.p99
     );
     assert!(
-        aware.early.p95.unwrap() <= secs(260),
+        aware.early.p95.unwrap() <= secs(135),
         "early-end p95 {:?}",
         aware.early.p95
     );
     assert!(
-        aware.all.calls_per_hour <= 52.0,
+        aware.all.calls_per_hour <= 63.0,
         "{:.1} calls per hour",
         aware.all.calls_per_hour
     );
@@ -69,9 +71,10 @@ async fn wait_comparison_status_aware_against_the_peers() {
     assert!(aware.natural.p95 < plain.natural.p95);
     assert!(aware.all.calls_per_hour < plain.all.calls_per_hour);
     // Terraform starts (nearly) every time, by cancelling every blocker still running when it
-    // comes (one that ends early while Terraform cancels it can leave it refused for good).
+    // comes (one that ends early while Terraform cancels it can leave it refused for good: 3 of
+    // these 100).
     let terraform = row(Strategy::Terraform).all;
-    assert!(terraform.started + 2 >= terraform.runs, "{terraform:?}");
+    assert!(terraform.started + 3 >= terraform.runs, "{terraform:?}");
     assert!(terraform.destroyed > terraform.runs / 2);
     // The peers that keep their own limits give up on blockers of minutes: the SDK's standard
     // retry waits at most 3 s in all (1 s then 2 s caps), backon at most 14 s; amazon.aws at

@@ -176,6 +176,7 @@ impl Blocker {
             ),
             ("scaling activities", format!("{:?}", u.activities)),
             ("warmup hint names", format!("{:?}", u.warmup_hint_names)),
+            ("warmup sentence", format!("{:?}", u.warmup_sentence)),
             (
                 "100 % checkpoint pauses",
                 u.hundred_percent_checkpoint_pauses.to_string(),
