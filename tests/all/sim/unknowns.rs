@@ -185,6 +185,42 @@ fn defaults_are_the_plain_deterministic_world() {
     assert_eq!(d.with_launch(secs(1), 7.0).launch_spread, 1.0);
 }
 
+/// The `StatusReason`s of a refresh of 10 instances, each launching in about 100 s (spread 0.5)
+/// and warming up for 120 s, under `unknowns` and `MinHealthyPercentage` `min_healthy`: `count`
+/// describes, `every` apart.
+async fn status_reasons(
+    unknowns: Unknowns,
+    min_healthy: i32,
+    every: Duration,
+    count: usize,
+) -> Vec<Option<String>> {
+    let sim = AutoScalingSim::builder().start().await.expect("sim");
+    sim.create_group(
+        "web",
+        GroupConfig::default()
+            .instances(10)
+            .unknowns(unknowns.with_launch(secs(100), 0.5)),
+    );
+    let c = client(&sim);
+    let prefs = RefreshPreferences::builder()
+        .min_healthy_percentage(min_healthy)
+        .instance_warmup(120)
+        .build();
+    c.start_instance_refresh()
+        .auto_scaling_group_name("web")
+        .preferences(prefs)
+        .send()
+        .await
+        .expect("start");
+    let mut seen = Vec::with_capacity(count);
+    for _ in 0..count {
+        tokio::time::sleep(every).await;
+        seen.push(latest(&c, "web").await.status_reason().map(str::to_owned));
+    }
+    sim.shutdown().await;
+    seen
+}
+
 /// Guess varied: which warming instance the warmup sentence names (the documented sentence
 /// gives one "for example"). The same refresh, described at the same moments, names a warming
 /// instance whenever one is warming under every reading, and not always the same one.
@@ -196,33 +232,9 @@ async fn the_warmup_sentence_names_a_warming_instance_which_one_varies() {
         HintNames::OldestInService,
         HintNames::LowestId,
     ] {
-        let sim = AutoScalingSim::builder().start().await.expect("sim");
-        let unknowns = Unknowns::default()
-            .with_launch(secs(100), 0.5)
-            .with_warmup_hint_names(names);
-        sim.create_group(
-            "web",
-            GroupConfig::default().instances(10).unknowns(unknowns),
-        );
-        let c = client(&sim);
-        // All ten at once (MinHealthyPercentage 0), each warming up for 120 s.
-        let prefs = RefreshPreferences::builder()
-            .min_healthy_percentage(0)
-            .instance_warmup(120)
-            .build();
-        c.start_instance_refresh()
-            .auto_scaling_group_name("web")
-            .preferences(prefs)
-            .send()
-            .await
-            .expect("start");
-        let mut seen = Vec::new();
-        for _ in 0..60 {
-            tokio::time::sleep(secs(5)).await;
-            seen.push(latest(&c, "web").await.status_reason().map(str::to_owned));
-        }
-        sim.shutdown().await;
-        reasons.push(seen);
+        // All ten at once (MinHealthyPercentage 0).
+        let unknowns = Unknowns::default().with_warmup_hint_names(names);
+        reasons.push(status_reasons(unknowns, 0, secs(5), 60).await);
     }
     let present = |r: &Vec<Option<String>>| r.iter().map(Option::is_some).collect::<Vec<_>>();
     assert!(reasons[0].iter().any(Option::is_some));
@@ -240,33 +252,17 @@ async fn the_warmup_sentence_names_a_warming_instance_which_one_varies() {
 async fn the_warmup_sentence_may_be_missing_while_an_instance_warms() {
     let mut reasons: Vec<Vec<bool>> = Vec::new();
     for sentence in [WarmupSentence::Always, WarmupSentence::Intermittent] {
-        let sim = AutoScalingSim::builder().start().await.expect("sim");
-        let unknowns = Unknowns::default()
-            .with_launch(secs(100), 0.5)
-            .with_warmup_sentence(sentence);
-        sim.create_group(
-            "web",
-            GroupConfig::default().instances(10).unknowns(unknowns),
+        let unknowns = Unknowns::default().with_warmup_sentence(sentence);
+        let given = status_reasons(unknowns, 50, secs(3), 120).await;
+        reasons.push(
+            given
+                .iter()
+                .map(|r| {
+                    r.as_deref()
+                        .is_some_and(|r| r.starts_with("Waiting for instances to warm up"))
+                })
+                .collect(),
         );
-        let c = client(&sim);
-        let prefs = RefreshPreferences::builder()
-            .min_healthy_percentage(50)
-            .instance_warmup(120)
-            .build();
-        c.start_instance_refresh()
-            .auto_scaling_group_name("web")
-            .preferences(prefs)
-            .send()
-            .await
-            .expect("start");
-        let mut given = Vec::new();
-        for _ in 0..120 {
-            tokio::time::sleep(secs(3)).await;
-            let reason = latest(&c, "web").await.status_reason().map(str::to_owned);
-            given.push(reason.is_some_and(|r| r.starts_with("Waiting for instances to warm up")));
-        }
-        sim.shutdown().await;
-        reasons.push(given);
     }
     let (always, sometimes) = (&reasons[0], &reasons[1]);
     let warming = always.iter().filter(|g| **g).count();
