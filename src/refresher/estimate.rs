@@ -805,11 +805,18 @@ impl Memory {
         // second when launch activities end in service (a warmup later), and to the bake time
         // when a bake follows. Reading them again within that time of each other sees the last
         // come into service before its end.
-        // The final batch runs, but the last read shows no launch in flight: it was read
-        // before the batch began (in the pause before it, say). Read again.
+        // The final batch runs, but the last read shows no launch in flight, and the end it
+        // placed (its last launch counted, and the bake) has passed: it was read before the
+        // batch began (in the pause before it, say). Read again. While that end is ahead, the
+        // read stands: a refused probe says only that the refresh is still active.
         let stale = final_batch
             && p < target
-            && fresh.is_some_and(|f| f.batch.in_flight == 0)
+            && fresh.is_some_and(|f| {
+                f.batch.in_flight == 0
+                    && f.batch
+                        .last_end
+                        .is_none_or(|e| reached(e, warmup, Some(f.ending)).1 + bake < now)
+            })
             && read_at + DENSE_MAX < now;
         if stale && self.can_read() {
             plan.wants_activities = true;
