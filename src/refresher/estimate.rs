@@ -623,21 +623,32 @@ impl Memory {
         // still being counted: a pause begins once its batch has warmed up, UG "Add
         // checkpoints").
         let below = prefs.pausing().iter().any(|&c| c <= p);
+        // Counting instances needs every launch of the refresh on the page.
+        let instances = fresh
+            .filter(|f| f.first_start.is_some())
+            .and_then(|f| instances(&f, read_p));
+        // A pause first seen at this percentage began when the batch that reached it crossed a
+        // checkpoint: one no further below than that batch's share of the group (at most its
+        // launches, of the fewest instances the group may have, and a percent of rounding),
+        // where the activities count them.
+        let batch_reach = fresh
+            .zip(instances)
+            .map(|(f, (n_lo, _))| f.batch_size.max(1) as f64 * 100.0 / n_lo.max(1.0) + 1.0);
+        let crossable = prefs
+            .pausing()
+            .iter()
+            .any(|&c| c <= p && batch_reach.is_none_or(|r| f64::from(p - c) <= r));
         let paused_since: Option<(f64, f64)> = if p >= target {
             None
         } else if level.crossed {
             Some((level.after, level.by))
-        } else if !level.seen && below && self.warming_now.is_none() {
+        } else if !level.seen && crossable && self.warming_now.is_none() {
             fresh
                 .filter(|f| f.batch.in_flight == 0)
                 .and_then(|f| f.last_end.map(|e| reached(e, warmup, Some(f.ending))))
         } else {
             None
         };
-        // Counting instances needs every launch of the refresh on the page.
-        let instances = fresh
-            .filter(|f| f.first_start.is_some())
-            .and_then(|f| instances(&f, read_p));
         let (ahead_lo, ahead_hi) = self.pauses_ahead(p, instances);
 
         // What is certain: the rest of the pause it is in, one pause ahead, the bake time.
@@ -1739,6 +1750,40 @@ mod tests {
         // 400 + 200, less the second the wire cuts.
         assert_eq!(secs(lo), 599.0);
         assert!(e.next_check <= Duration::from_secs(100), "{e:?}");
+    }
+
+    /// First seen at 92 % of 14 instances replaced one at a time (to 95 %), nothing in flight: the
+    /// checkpoints at 33 and 66 % are further below than one batch reaches, so it is not in
+    /// their pause (its end is the last launch's warmup, not a `CheckpointDelay` on); first
+    /// seen at 71 %, it may be in the 66 % pause.
+    #[test]
+    fn a_pause_first_seen_is_one_the_last_batch_could_have_crossed_into() {
+        let launch = |i: u32| {
+            let start = 10.0 + 200.0 * f64::from(i);
+            activity(
+                "Launching a new EC2 instance: i-1",
+                start,
+                Some(start + 100.0),
+                "Successful",
+            )
+        };
+        for (p, done, paused) in [(92, 13, false), (71, 10, true)] {
+            let mut r = refresh(Phase::InProgress, p);
+            r.checkpoints = vec![33, 66, 95];
+            r.checkpoint_delay = Some(Duration::from_secs(900));
+            r.warmup = Some(Duration::from_secs(100));
+            r.min_healthy = Some(90);
+            r.instances_to_update = Some(14 - done);
+            let now = 10.0 + 200.0 * f64::from(done) + 50.0;
+            let mut m = Memory::default();
+            m.observe(&r, at(now));
+            let reads: Vec<Activity> = (0..done).map(launch).collect();
+            let e = m.activities(Some(parse(&reads, now)), true, at(now));
+            // The last launch counted a warmup after it ended in service.
+            let counted = 10.0 + 200.0 * f64::from(done - 1) + 200.0;
+            let (lo, _) = e.window.unwrap();
+            assert_eq!(secs(lo) >= counted + 900.0, paused, "{p} %: {e:?}");
+        }
     }
 
     #[test]
