@@ -643,9 +643,14 @@ impl Memory {
         } else if level.crossed {
             Some((level.after, level.by))
         } else if !level.seen && crossable && self.warming_now.is_none() {
+            // Only where the last launch was counted by the describe that saw this percentage:
+            // one that may still be warming up may be the batch after a pause, or the last
+            // (a pause is taken for it only once it is counted, UG "Add checkpoints"). Taken
+            // for a pause wrongly, the checks wait out a delay; not taken, they look early.
             fresh
                 .filter(|f| f.batch.in_flight == 0)
                 .and_then(|f| f.last_end.map(|e| reached(e, warmup, Some(f.ending))))
+                .filter(|(_, counted)| *counted <= level.by)
         } else {
             None
         };
@@ -1784,6 +1789,39 @@ mod tests {
             let (lo, _) = e.window.unwrap();
             assert_eq!(secs(lo) >= counted + 900.0, paused, "{p} %: {e:?}");
         }
+    }
+
+    /// First seen at 66 % of 3, checkpoints 25/50/75/100, nothing in flight: the last launch
+    /// ended 155 s before the describe, its 271 s warmup perhaps not over, so it may not be
+    /// counted yet (the percentage says it is not): no pause is taken from it, and the window
+    /// opens by its warmup's end, not a `CheckpointDelay` later.
+    #[test]
+    fn a_pause_is_not_taken_from_a_launch_that_may_still_be_warming() {
+        let launch = |start: f64, end: f64| {
+            activity(
+                "Launching a new EC2 instance: i-1",
+                start,
+                Some(end),
+                "Successful",
+            )
+        };
+        let mut r = refresh(Phase::InProgress, 66);
+        r.checkpoints = vec![25, 50, 75, 100];
+        r.checkpoint_delay = Some(Duration::from_secs(540));
+        r.warmup = Some(Duration::from_secs(271));
+        r.min_healthy = Some(66);
+        r.instances_to_update = Some(0);
+        let mut m = Memory::default();
+        m.observe(&r, at(2806.0));
+        let reads = vec![
+            launch(48.0, 357.0),
+            launch(1000.0, 1300.0),
+            launch(2296.0, 2651.0),
+        ];
+        let e = m.activities(Some(parse(&reads, 2806.0)), true, at(2806.0));
+        let (lo, _) = e.window.unwrap();
+        assert!(secs(lo) <= 2651.0 + 271.0, "{e:?}");
+        assert!(e.next_check <= Duration::from_secs(120), "{e:?}");
     }
 
     #[test]
