@@ -223,8 +223,9 @@ pub(crate) struct Memory {
     level: Option<Level>,
     history: VecDeque<Level>,
     instances_to_update: Option<u32>,
-    /// The warmup hint: the instances it named lately, each with when it first did (after,
-    /// by); the one the last describe named; whether it was ever given.
+    /// The warmup hint: the instances it named lately, each with when it came into service
+    /// (after, by: less than a warmup before it was first named); the one the last describe
+    /// named.
     hints: VecDeque<(u64, f64, f64)>,
     warming_now: Option<u64>,
     /// `InstancesToUpdate` counts instances not yet taken into a batch: it was 0 well short of
