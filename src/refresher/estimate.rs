@@ -890,7 +890,9 @@ impl Memory {
                     Some(c) if one_left || now + spacing >= c.opens => Some(c),
                     _ => {
                         hint_watch = watch.map(|w| (w, spacing));
-                        let w = Window::new(w0.opens.max(now), w0.closes.max(now));
+                        // From now on while it is open; once passed, it stays passed, so
+                        // that the checks spread out as for any overdue window.
+                        let w = Window::new(w0.opens.max(now).min(w0.closes), w0.closes);
                         match (candidate, w) {
                             (Some(c), Some(w)) => {
                                 Window::new(w.opens.min(c.opens), w.closes.max(c.closes))
@@ -956,12 +958,16 @@ impl Memory {
         if bake > 0.0 {
             // A bake follows. Where the activities can place its start, a check needs only see
             // it baking before it ends: the work's window, a half bake time apart. Otherwise
-            // the checks bracket the turn to Baking as tightly as they would the end.
+            // the checks bracket the turn to Baking, and the bake's end is then probed across
+            // that bracket (`baking`): checks `s` apart over a window `w` wide cost `w / s`,
+            // and the bracket `s / DENSE_MAX`, so they come about `sqrt(DENSE_MAX * w)` apart,
+            // and no further than a bake apart (a bake seen is a bake bracketed).
             if self.can_read() && final_batch {
                 plan.watch = work;
                 plan.inside = Some((bake / 2.0).max(plan.inside.unwrap_or(0.0)));
             } else if hint_watch.is_none() && plan.watch.is_none() {
                 plan.watch = work;
+                plan.inside = work.map(|w| bracket_spacing(w.closes - now.max(w.opens), bake));
             }
         } else {
             // Nothing but the end is left to learn in the final batch, unless a 100 %
@@ -1406,6 +1412,18 @@ impl Memory {
 
 /// When an instance whose launch activity ended at `end` was counted: then, if launch
 /// activities stay open through the warmup; a warmup later, if they end in service.
+/// The spacing of checks that bracket a turn (to `Baking`, say) somewhere in the `left`
+/// seconds of a window, when the end follows the turn by a known `delay` and is then probed
+/// across the bracket [`DENSE_MAX`] apart: `left / s + s / DENSE_MAX` calls, least at
+/// `s = sqrt(DENSE_MAX * left)`; at most `delay` (so that the turn is seen before the end), and
+/// at least [`DENSE_MAX`].
+fn bracket_spacing(left: f64, delay: f64) -> f64 {
+    (DENSE_MAX * left.max(0.0))
+        .sqrt()
+        .min(delay)
+        .max(DENSE_MAX)
+}
+
 fn reached(end: f64, warmup: f64, ending: Option<Ending>) -> (f64, f64) {
     match ending {
         Some(Ending::AfterWarmup) => (end, end),

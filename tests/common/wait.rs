@@ -687,8 +687,22 @@ pub async fn compare(
             }
             if one.is_some() {
                 println!("{strategy:?} #{i}: total {total:?}, {b:#?}");
+            } else if std::env::var("WAIT_TRACE").is_ok() {
+                println!(
+                    "RUN {i} remaining {:.3} early {:?} W {:?} n {} {} {:?} hook {}",
+                    b.remaining.min(*total).as_secs_f64(),
+                    b.early.map(|e| e.0),
+                    b.preferences.instance_warmup(),
+                    b.instances,
+                    b.kind(),
+                    b.unknowns.activities,
+                    b.unknowns.lifecycle_hook.is_some()
+                );
             }
             let o = run(b, *total, strategy, seed ^ i as u64).await;
+            if one.is_none() && std::env::var("WAIT_TRACE").is_ok() {
+                println!("OUT {i} {} {:.3}", o.natural, o.latency.map_or(-1.0, |l| l.as_secs_f64()));
+            }
             if one.is_some() {
                 println!("{o:?}");
             }
