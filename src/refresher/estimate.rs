@@ -695,10 +695,22 @@ impl Memory {
                 let counted = f.counted as f64;
                 let (from, done) = match paused_since {
                     Some(s) => ((s.0 + d, s.1 + d), counted),
-                    None => (
-                        (lo, hi.unwrap_or(lo + took.1 - took.0)),
-                        counted + f.batch.uncounted as f64,
-                    ),
+                    None => {
+                        // The batches after it begin once it has ended (UG "How instance
+                        // refresh works"). A describe at this percentage since the read saw it
+                        // unfinished where its uncounted instances are a percent of the group
+                        // or more (counted, they would have moved the percentage).
+                        let unfinished = (read_at >= level.by
+                            && f.batch.uncounted as f64 * 100.0 >= n_hi)
+                            .then_some(self.last_check)
+                            .flatten()
+                            .unwrap_or(lo);
+                        let lo = lo.max(unfinished);
+                        (
+                            (lo, hi.unwrap_or(lo + took.1 - took.0).max(lo)),
+                            counted + f.batch.uncounted as f64,
+                        )
+                    }
                 };
                 let batches =
                     |n: f64| ((goal(n) - done).max(0.0) / f.batch_size.max(1) as f64).ceil();
@@ -772,12 +784,15 @@ impl Memory {
         // The final batch is in flight: nothing after it but a bake (or a 100 % pause). Where
         // `InstancesToUpdate` may count instances not yet replaced, a batch that holds them all
         // is the final one (its size from the activities, or from the healthy percentages).
+        // Activities that go back to the refresh's start count the batch in flight; the
+        // healthy percentages only bound a batch (its sizing, beyond them, no source states).
         let batch_size = match (
-            fresh.map(|f| f.batch.uncounted as f64),
+            fresh.map(|f| (f.batch.uncounted as f64, instances.is_some())),
             self.batch_size_hint(p),
         ) {
-            (Some(a), Some(b)) => Some(a.max(b)),
-            (a, b) => a.or(b),
+            (Some((a, true)), _) => Some(a),
+            (Some((a, false)), Some(b)) => Some(a.max(b)),
+            (a, b) => a.map(|a| a.0).or(b),
         };
         let holds_the_rest = !self.not_yet_in_batch
             && self
@@ -935,11 +950,14 @@ impl Memory {
         }
         if let Some((watch, spacing)) = hint_watch {
             // Never thinner than the end's own window asks, once it is open: the end may come
-            // between two looks for the next instance.
+            // between two looks for the next instance (with a bake after it, the turn to
+            // `Baking` may, and is bracketed as below).
             let spacing = match work {
-                Some(w) if now >= w.opens && now <= w.closes => {
-                    spacing.min(cadence::spacing_within(w.width(), WORK_WINDOW_CHECKS))
-                }
+                Some(w) if now >= w.opens && now <= w.closes => spacing.min(if bake > 0.0 {
+                    bracket_spacing(w.closes - now, bake)
+                } else {
+                    cadence::spacing_within(w.width(), WORK_WINDOW_CHECKS)
+                }),
                 _ => spacing,
             };
             plan.watch = Some(watch);
