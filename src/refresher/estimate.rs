@@ -926,6 +926,13 @@ impl Memory {
                 .or(work),
             _ => work,
         };
+        // The warmup hint placed it, or not: it cannot end before the batch in flight can.
+        let work = match (work, batch) {
+            (Some(w), Some((lo, _))) if w.opens < lo && p < target => {
+                Window::new(lo, w.closes.max(lo))
+            }
+            _ => work,
+        };
         plan.end = work.map(|w| w.shift(bake));
         if work.is_none() {
             // Nothing has moved yet: look again after half the time the work has run, which
