@@ -1009,8 +1009,21 @@ impl Memory {
             .watch
             .or(plan.end)
             .is_some_and(|w| now + DENSE_MAX >= w.opens);
+        // And again, in the final batch while its end's window is open, every half warmup: a
+        // launch not in service yet (a replacement for one that failed its health check, say)
+        // puts the end a warmup out at least (`batch_bounds`), for one call where the window
+        // would take a check every DENSE_MAX.
+        // Not once the window has passed: then the checks spread out (a stalled refresh, say,
+        // whose replacements keep failing their health checks).
+        let reread = final_batch
+            && p < target
+            && window_open
+            && plan.watch.or(plan.end).is_some_and(|w| now <= w.closes)
+            && warmup > 4.0 * DENSE_MAX
+            && now - read_at >= warmup / 2.0;
         plan.wants_activities |= !self.read_after(self.work_seen.unwrap_or(now))
-            || (since_level && (final_batch || level.crossed || window_open));
+            || (since_level && (final_batch || level.crossed || window_open))
+            || reread;
         plan
     }
 
