@@ -905,14 +905,15 @@ impl Memory {
                     Some(c) if one_left || now + spacing >= c.opens => Some(c),
                     _ => {
                         hint_watch = watch.map(|w| (w, spacing));
-                        // From now on while it is open; once passed, it stays passed, so
-                        // that the checks spread out as for any overdue window.
-                        let w = Window::new(w0.opens.max(now).min(w0.closes), w0.closes);
-                        match (candidate, w) {
-                            (Some(c), Some(w)) => {
-                                Window::new(w.opens.min(c.opens), w.closes.max(c.closes))
+                        // The work's window as it was placed: checks spaced by its whole width
+                        // (a window that slid to now would take ever closer checks, beyond the
+                        // cadence's bound), and once passed, it stays passed, so that the
+                        // checks spread out as for any overdue window.
+                        match candidate {
+                            Some(c) => {
+                                Window::new(w0.opens.min(c.opens), w0.closes.max(c.closes))
                             }
-                            (c, w) => w.or(c),
+                            None => Some(w0),
                         }
                     }
                 }
