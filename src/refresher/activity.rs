@@ -298,9 +298,10 @@ pub(crate) fn digest(
 
 /// A launch that begins after every earlier launch ended begins a batch; the gap since the
 /// latest end is either a warmup (activities end in service) or about nothing (they end after
-/// it), or a checkpoint's `pause` on top. The lower median of the gaps that are no pause
-/// decides, when the warmup is long enough to tell (over 2 s, the wire's whole seconds twice
-/// over).
+/// it), or a checkpoint's `pause` on top (taken out: a pause that follows a batch tells the
+/// ending as well as any gap). Most gaps decide (as many each way: unknown), when the warmup
+/// is long enough to tell (over 2 s, the wire's whole seconds twice over): a replacement for an
+/// instance that failed its health check begins its own short gap either way.
 fn ending_from_gaps(launches: &[Launch], warmup: Option<f64>, pause: Option<f64>) -> Ending {
     let Some(w) = warmup.filter(|w| *w > 2.0) else {
         return Ending::Unknown;
@@ -314,9 +315,13 @@ fn ending_from_gaps(launches: &[Launch], warmup: Option<f64>, pause: Option<f64>
         if let Some(e) = latest_end
             && start >= e
             && n < gaps.len()
-            && pause.is_none_or(|p| start - e < p)
         {
-            gaps[n] = start - e;
+            // A gap of a pause or more is the pause and what came before it (UG "Add
+            // checkpoints": the pause begins once the batch before it is counted).
+            gaps[n] = match pause {
+                Some(p) if start - e >= p => start - e - p,
+                _ => start - e,
+            };
             n += 1;
         }
         match l.end {
@@ -331,12 +336,11 @@ fn ending_from_gaps(launches: &[Launch], warmup: Option<f64>, pause: Option<f64>
     if n == 0 {
         return Ending::Unknown;
     }
-    let gaps = &mut gaps[..n];
-    gaps.sort_unstable_by(f64::total_cmp);
-    if gaps[(n - 1) / 2] >= w / 2.0 {
-        Ending::InService
-    } else {
-        Ending::AfterWarmup
+    let long = gaps[..n].iter().filter(|g| **g >= w / 2.0).count();
+    match (2 * long).cmp(&n) {
+        std::cmp::Ordering::Greater => Ending::InService,
+        std::cmp::Ordering::Less => Ending::AfterWarmup,
+        std::cmp::Ordering::Equal => Ending::Unknown,
     }
 }
 
@@ -435,5 +439,52 @@ pub(crate) mod tests {
         assert_eq!(l[0].end, Some(at(200)));
         // Times after the read (a clock that is off) are not believed.
         assert!(launches(&all, at(90), at(112)).len() == 2);
+    }
+
+    /// Launches, each `(start, end)`, all successful.
+    fn done(spans: &[(u64, u64)]) -> Vec<Launch> {
+        let all: Vec<_> = spans
+            .iter()
+            .enumerate()
+            .map(|(i, (s, e))| {
+                activity(
+                    &format!("Launching a new EC2 instance: i-{i}"),
+                    *s,
+                    Some(*e),
+                    "Successful",
+                )
+            })
+            .collect();
+        launches(&all, at(0), at(100_000))
+    }
+
+    #[test]
+    fn the_gaps_between_batches_tell_how_launch_activities_end() {
+        let (w, pause) = (Some(200.0), Some(600.0));
+        // Each batch begins a warmup after the last one ended: they end in service.
+        let in_service = done(&[(0, 100), (300, 400), (600, 700)]);
+        assert_eq!(ending_from_gaps(&in_service, w, None), Ending::InService);
+        // Right after: they end after the warmup.
+        let after = done(&[(0, 100), (101, 200), (202, 300)]);
+        assert_eq!(ending_from_gaps(&after, w, None), Ending::AfterWarmup);
+        // Checkpoint pauses between every batch: what is left of each gap past the pause
+        // tells, where gaps of a pause or more once told nothing at all.
+        let paused = done(&[(0, 100), (900, 1000), (1800, 1900)]);
+        assert_eq!(ending_from_gaps(&paused, w, pause), Ending::InService);
+        let paused = done(&[(0, 100), (701, 800), (1401, 1500)]);
+        assert_eq!(ending_from_gaps(&paused, w, pause), Ending::AfterWarmup);
+        // A replacement for an instance that failed its health check begins its own short gap:
+        // as many gaps each way tell nothing.
+        let replaced = done(&[(0, 100), (300, 400), (405, 500)]);
+        assert_eq!(ending_from_gaps(&replaced, w, None), Ending::Unknown);
+        // No gap, or a warmup too short to tell: unknown.
+        assert_eq!(
+            ending_from_gaps(&done(&[(0, 100)]), w, None),
+            Ending::Unknown
+        );
+        assert_eq!(
+            ending_from_gaps(&in_service, Some(2.0), None),
+            Ending::Unknown
+        );
     }
 }

@@ -910,9 +910,7 @@ impl Memory {
                         // cadence's bound), and once passed, it stays passed, so that the
                         // checks spread out as for any overdue window.
                         match candidate {
-                            Some(c) => {
-                                Window::new(w0.opens.min(c.opens), w0.closes.max(c.closes))
-                            }
+                            Some(c) => Window::new(w0.opens.min(c.opens), w0.closes.max(c.closes)),
                             None => Some(w0),
                         }
                     }
@@ -1457,10 +1455,7 @@ impl Memory {
 /// `s = sqrt(DENSE_MAX * left)`; at most `delay` (so that the turn is seen before the end), and
 /// at least [`DENSE_MAX`].
 fn bracket_spacing(left: f64, delay: f64) -> f64 {
-    (DENSE_MAX * left.max(0.0))
-        .sqrt()
-        .min(delay)
-        .max(DENSE_MAX)
+    (DENSE_MAX * left.max(0.0)).sqrt().min(delay).max(DENSE_MAX)
 }
 
 fn reached(end: f64, warmup: f64, ending: Option<Ending>) -> (f64, f64) {

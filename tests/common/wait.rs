@@ -701,7 +701,11 @@ pub async fn compare(
             }
             let o = run(b, *total, strategy, seed ^ i as u64).await;
             if one.is_none() && std::env::var("WAIT_TRACE").is_ok() {
-                println!("OUT {i} {} {:.3}", o.natural, o.latency.map_or(-1.0, |l| l.as_secs_f64()));
+                println!(
+                    "OUT {i} {} {:.3}",
+                    o.natural,
+                    o.latency.map_or(-1.0, |l| l.as_secs_f64())
+                );
             }
             if one.is_some() {
                 println!("{o:?}");
