@@ -240,7 +240,8 @@ impl Refresher {
     /// let patient = Refresher::new(client.clone(), Refresher::default_policy())
     ///     .max_check_interval(Duration::from_secs(600));
     /// assert_eq!(patient.check_interval_cap(), Duration::from_secs(600));
-    /// // Starting within a minute of any end, for about 60 calls an hour of waiting.
+    /// // Starting within a minute of any end, for 60 calls an hour of waiting at the least
+    /// // (about 90 on the embedded simulator's family, docs/wait.md).
     /// let eager = Refresher::new(client, Refresher::default_policy())
     ///     .max_check_interval(Duration::from_secs(60));
     /// # let _ = eager;

@@ -36,12 +36,11 @@ async fn wait_comparison_status_aware_against_the_peers() {
         assert_eq!(m.started, m.runs, "{s:?} outlasts every blocker");
         assert_eq!(m.destroyed, 0, "{s:?} destroys nothing");
     }
-    // What these 100 blockers measure, with a small margin: natural ends p95 7.8 s and p99
-    // 13.2 s, early ends p95 118.1 s, 61.6 calls per hour waited (the targets: natural p95 <= 10 s
-    // and p99 <= 30 s, early p95 <= 5 min, <= 30 calls per hour; docs/performance.md says which
-    // are met on the 1,000-blocker bench, and why not). The family varies whether every
-    // describe gives the warmup sentence (`WarmupSentence`) since the bounds were 10.9 s p99 and
-    // 49.4 calls per hour: the estimator no longer reads the sentence's absence.
+    // What these 100 blockers measure, with a small margin: natural ends p95 7.9 s and p99
+    // 8.7 s, early ends p95 136.1 s (2nd latest of 15), 52.3 calls per hour waited (the targets:
+    // natural p95 <= 10 s and p99 <= 30 s, early p95 <= 5 min, <= 30 calls per hour;
+    // docs/performance.md says which are met on the 1,000-blocker bench, and why not). Before the
+    // estimate's fixes of 2026-12-08 (issue 19's notes): 7.8 s, 13.2 s, 118.1 s, 61.6 calls/h.
     let aware = row(Strategy::StatusAware);
     assert_eq!(aware.natural.started, aware.natural.runs);
     assert_eq!(aware.early.started, aware.early.runs);
@@ -52,17 +51,17 @@ async fn wait_comparison_status_aware_against_the_peers() {
         aware.natural.p95
     );
     assert!(
-        aware.natural.p99.unwrap() <= secs(15),
+        aware.natural.p99.unwrap() <= secs(12),
         "natural-end p99 {:?}",
         aware.natural.p99
     );
     assert!(
-        aware.early.p95.unwrap() <= secs(135),
+        aware.early.p95.unwrap() <= secs(150),
         "early-end p95 {:?}",
         aware.early.p95
     );
     assert!(
-        aware.all.calls_per_hour <= 63.0,
+        aware.all.calls_per_hour <= 55.0,
         "{:.1} calls per hour",
         aware.all.calls_per_hour
     );
