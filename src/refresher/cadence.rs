@@ -4,8 +4,10 @@
 //! - Before the window opens: sleep until it opens (the caller caps every sleep at
 //!   `max_check_interval`, so a far window is looked at again on the way).
 //! - At a moment evidence points at (a bake that began when the last launch ended, say): look
-//!   right after it, [`AFTER_POINT`] late. If the refresh is still there, the next moment, and
-//!   then the window as usual: a wrong point costs a check.
+//!   right after it, [`AFTER_POINT`] late. If the refresh is still there, [`DENSE_MAX`] apart
+//!   for [`POINT_LAG`] (an end may lag its evidence a little: the status turns when Auto
+//!   Scaling next looks), then the next moment, and then the window as usual: a wrong point
+//!   costs a few checks.
 //! - Inside the window: checks [`DENSE_MAX`] apart, unless the window is so wide that this
 //!   would take more than [`MAX_WINDOW_CHECKS`]: a window the evidence could not narrow costs a
 //!   bounded number of calls, and its lateness grows instead.
@@ -32,6 +34,10 @@ pub(crate) const OVERDUE_SHARE: f64 = 0.25;
 /// How late after a moment the evidence points at the check comes: the whole second the wire
 /// rounds times to.
 pub(crate) const AFTER_POINT: f64 = 1.0;
+/// How long after a moment the evidence pointed at the checks stay [`DENSE_MAX`] apart while the
+/// refresh is still there, before the next point or the window: what an end that lags its
+/// evidence by a few seconds costs.
+pub(crate) const POINT_LAG: f64 = 4.0 * DENSE_MAX;
 
 /// A span of time, in seconds since the epoch.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -86,8 +92,18 @@ pub(crate) fn next_check(
         .copied()
         .filter(|p| p.is_finite() && p + AFTER_POINT > now)
         .fold(f64::INFINITY, f64::min);
+    // A point just passed with the refresh still there: the end may lag it a little (its
+    // status turns when Auto Scaling next looks, how soon after no source says), so the checks
+    // stay close for a while before the next point.
+    let lagging = points
+        .iter()
+        .any(|p| p.is_finite() && p + AFTER_POINT <= now && now < p + AFTER_POINT + POINT_LAG);
     if point.is_finite() {
-        return Some((point + AFTER_POINT - now).max(DENSE_MIN));
+        let next = (point + AFTER_POINT - now).max(DENSE_MIN);
+        return Some(if lagging { next.min(DENSE_MAX) } else { next });
+    }
+    if lagging {
+        return Some(DENSE_MAX);
     }
     let w = window?;
     Some(if now < w.opens {
@@ -130,9 +146,20 @@ mod tests {
     fn a_point_comes_first_then_the_window() {
         let w = Window::new(100.0, 400.0);
         assert_eq!(next_check(40.0, w, &[300.0, 200.0], None), Some(161.0));
-        assert_eq!(next_check(201.0, w, &[300.0, 200.0], None), Some(100.0));
-        // Both passed: back to the window (300 s wide: 10 s apart).
-        assert_eq!(next_check(302.0, w, &[300.0, 200.0], None), Some(10.0));
+        // Just passed, the refresh still there: close checks for a while (it may lag), then
+        // the next point.
+        assert_eq!(next_check(201.0, w, &[300.0, 200.0], None), Some(DENSE_MAX));
+        assert_eq!(next_check(225.0, w, &[300.0, 200.0], None), Some(DENSE_MAX));
+        assert_eq!(
+            next_check(201.0 + POINT_LAG, w, &[300.0, 200.0], None),
+            Some(100.0 - POINT_LAG)
+        );
+        // Both passed: close for a while, then back to the window (300 s wide: 10 s apart).
+        assert_eq!(next_check(302.0, w, &[300.0, 200.0], None), Some(DENSE_MAX));
+        assert_eq!(
+            next_check(301.0 + POINT_LAG, w, &[300.0, 200.0], None),
+            Some(10.0)
+        );
         assert_eq!(next_check(0.0, None, &[f64::NAN], None), None);
     }
 }
