@@ -320,6 +320,7 @@ async fn status_and_cancel() {
     let r = &json(&out)[0];
     assert_eq!(r["refresh_id"], id.as_str());
     assert_eq!(r["status"], "InProgress");
+    assert_eq!(r["describe_calls"], 1, "{r}");
 
     let (_, reports) = run_json(&home, &sim, &["cancel", "--group", "web", "--wait"], 0).await;
     let r = &reports[0];

@@ -448,6 +448,8 @@ async fn status(refresher: Refresher, group: String) -> GroupReport {
     let mut report = GroupReport {
         group: group.clone(),
         command: "status",
+        // `Refresher::status` is one `DescribeInstanceRefreshes`, answered or not.
+        describe_calls: 1,
         ..GroupReport::default()
     };
     match refresher.status(&group).await {
