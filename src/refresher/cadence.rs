@@ -13,7 +13,8 @@
 //!   bounded number of calls, and its lateness grows instead.
 //! - After the window, with the refresh still there: the estimate was wrong, so checks spread
 //!   out, a quarter of the time the window has been overdue ([`OVERDUE_SHARE`]), from
-//!   [`DENSE_MAX`] up (and the caller's cap), so that a refresh that runs late costs few checks.
+//!   [`DENSE_MAX`] (or the spacing inside the window, if wider) up to the caller's cap, so that
+//!   a refresh that runs late costs few checks.
 
 /// The closest two checks come. `StartTime`, `EndTime` and the activities' times are whole
 /// seconds on the wire (API reference, `DateTime`), so a window is never known to better than
@@ -111,7 +112,8 @@ pub(crate) fn next_check(
     } else if now <= w.closes {
         inside.unwrap_or_else(|| spacing(w.width())).max(DENSE_MIN)
     } else {
-        ((now - w.closes) * OVERDUE_SHARE).max(DENSE_MAX)
+        // Never closer than inside it (a watch spaced by its own evidence stays so).
+        ((now - w.closes) * OVERDUE_SHARE).max(inside.map_or(DENSE_MAX, |i| i.max(DENSE_MAX)))
     })
 }
 
@@ -137,6 +139,9 @@ mod tests {
         // Overdue: a quarter of the overdue time, at least DENSE_MAX.
         assert_eq!(next_check(170.0, w, &[], None), Some(DENSE_MAX));
         assert_eq!(next_check(260.0, w, &[], None), Some(25.0));
+        // Never closer than the caller's spacing inside it.
+        assert_eq!(next_check(170.0, w, &[], Some(16.0)), Some(16.0));
+        assert_eq!(next_check(170.0, w, &[], Some(2.0)), Some(DENSE_MAX));
         assert_eq!(next_check(5.0, None, &[], None), None);
         assert_eq!(Window::new(f64::NAN, 1.0), None);
         assert_eq!(Window::new(3.0, 1.0), Window::new(1.0, 3.0));
