@@ -316,12 +316,7 @@ fn ending_from_gaps(launches: &[Launch], warmup: Option<f64>, pause: Option<f64>
             && start >= e
             && n < gaps.len()
         {
-            // A gap of a pause or more is the pause and what came before it (UG "Add
-            // checkpoints": the pause begins once the batch before it is counted).
-            gaps[n] = match pause {
-                Some(p) if start - e >= p => start - e - p,
-                _ => start - e,
-            };
+            gaps[n] = start - e;
             n += 1;
         }
         match l.end {
@@ -336,7 +331,16 @@ fn ending_from_gaps(launches: &[Launch], warmup: Option<f64>, pause: Option<f64>
     if n == 0 {
         return Ending::Unknown;
     }
-    let long = gaps[..n].iter().filter(|g| **g >= w / 2.0).count();
+    // Each gap is nearer a warmup (in service) or nothing (after it), a checkpoint's pause on
+    // top or not (UG "Add checkpoints": the pause begins once the batch before it is counted).
+    let off = |g: f64, at: f64| {
+        let d = (g - at).abs();
+        pause.map_or(d, |p| d.min((g - at - p).abs()))
+    };
+    let long = gaps[..n]
+        .iter()
+        .filter(|g| off(**g, w) < off(**g, 0.0))
+        .count();
     match (2 * long).cmp(&n) {
         std::cmp::Ordering::Greater => Ending::InService,
         std::cmp::Ordering::Less => Ending::AfterWarmup,
@@ -473,6 +477,12 @@ pub(crate) mod tests {
         assert_eq!(ending_from_gaps(&paused, w, pause), Ending::InService);
         let paused = done(&[(0, 100), (701, 800), (1401, 1500)]);
         assert_eq!(ending_from_gaps(&paused, w, pause), Ending::AfterWarmup);
+        // A pause shorter than the warmup: a warmup's gap is no pause taken out of it.
+        let (w3, p2) = (Some(300.0), Some(200.0));
+        let in_service = done(&[(0, 100), (400, 500), (800, 900)]);
+        assert_eq!(ending_from_gaps(&in_service, w3, p2), Ending::InService);
+        let after = done(&[(0, 100), (300, 400), (600, 700)]);
+        assert_eq!(ending_from_gaps(&after, w3, p2), Ending::AfterWarmup);
         // A replacement for an instance that failed its health check begins its own short gap:
         // as many gaps each way tell nothing.
         let replaced = done(&[(0, 100), (300, 400), (405, 500)]);

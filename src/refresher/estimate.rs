@@ -540,12 +540,20 @@ impl Memory {
         {
             next = next.min((w.opens + cadence::AFTER_POINT - now).max(cadence::DENSE_MIN));
         }
-        // Overdue, however long: what holds the end up (a replacement for an instance that
-        // failed its health check, say) is seen once it warms up. Measured on three seeds of the
-        // wait bench: natural p99 18.0 / 56.4 / 60.9 s -> 17.2 / 27.9 / 50.5 s, for half a
-        // call an hour (only while overdue by less than the window was wide, before).
+        // Overdue by less than the window was wide (a batch's worth, about); in the final
+        // batch, for as long as a refresh may go without progress before it fails
+        // (`STALL_AFTER`): what holds the end up (a replacement for an instance that failed its
+        // health check, say) is seen once it warms up. Measured on three seeds of the wait
+        // bench: natural p99 18.0 / 56.4 / 60.9 s -> 17.2 / 27.9 / 50.5 s, for half a call an
+        // hour (the width's limit alone, before).
         if let (Some(cap), Some(w)) = (plan.overdue, watch)
             && now > w.closes
+            && now - w.closes
+                <= if plan.overdue_long {
+                    STALL_AFTER
+                } else {
+                    w.width().max(cap)
+                }
         {
             next = next.min(cap);
         }
@@ -697,22 +705,10 @@ impl Memory {
                 let counted = f.counted as f64;
                 let (from, done) = match paused_since {
                     Some(s) => ((s.0 + d, s.1 + d), counted),
-                    None => {
-                        // The batches after it begin once it has ended (UG "How instance
-                        // refresh works"). A describe at this percentage since the read saw it
-                        // unfinished where its uncounted instances are a percent of the group
-                        // or more (counted, they would have moved the percentage).
-                        let unfinished = (read_at >= level.by
-                            && f.batch.uncounted as f64 * 100.0 >= n_hi)
-                            .then_some(self.last_check)
-                            .flatten()
-                            .unwrap_or(lo);
-                        let lo = lo.max(unfinished);
-                        (
-                            (lo, hi.unwrap_or(lo + took.1 - took.0).max(lo)),
-                            counted + f.batch.uncounted as f64,
-                        )
-                    }
+                    None => (
+                        (lo, hi.unwrap_or(lo + took.1 - took.0)),
+                        counted + f.batch.uncounted as f64,
+                    ),
                 };
                 let batches =
                     |n: f64| ((goal(n) - done).max(0.0) / f.batch_size.max(1) as f64).ceil();
@@ -724,14 +720,28 @@ impl Memory {
                 } else {
                     (k_lo, k_hi)
                 };
+                // The batches after the one in flight begin once it has ended (UG "How
+                // instance refresh works"): no sooner than a describe at this percentage since
+                // the read that saw it unfinished, where its uncounted instances are a percent
+                // of the group or more (counted, they would have moved the percentage). Only
+                // the opening moves: a window so placed still passes, and is then overdue.
+                let unfinished = (paused_since.is_none()
+                    && k_lo >= 1.0
+                    && read_at >= level.by
+                    && f.batch.uncounted as f64 * 100.0 >= n_hi)
+                    .then_some(self.last_check)
+                    .flatten()
+                    .unwrap_or(from.0);
                 // A batch ahead can be quicker than any this refresh took so far (each
                 // instance launches in its own time, UG), as a launch in flight can
                 // (`batch_bounds`): by `SPREAD`. Without it, seed 99 of the wait bench had a
                 // four-instance refresh end 140 s before its window opened (p99 29.3 -> 20.2 s,
                 // for 0.7 calls an hour).
+                let opens = from.0.max(unfinished) + k_lo * took.0 * (1.0 - SPREAD);
+                let closes = from.1 + k_hi * took.1;
                 Window::new(
-                    from.0 + k_lo * took.0 * (1.0 - SPREAD) + ahead_lo as f64 * d,
-                    from.1 + k_hi * took.1 + ahead_hi as f64 * d,
+                    opens.min(closes.max(from.0)) + ahead_lo as f64 * d,
+                    closes + ahead_hi as f64 * d,
                 )
             });
             by_batches.or_else(|| {
@@ -785,7 +795,8 @@ impl Memory {
         // No batch is left to start (InstancesToUpdate 0 under either reading).
         let last_batch = self.instances_to_update == Some(0) && !in_pause;
         // One instance is left to count: its warmup hint places the end a warmup after it came
-        // into service. The checks then watch for it to come into service, a warmup early.
+        // into service. The checks then watch for it to come into service (from now, within
+        // most of a warmup of each other).
         let one_left = !in_pause && p < target && self.one_left(fresh, instances);
         let hinted = prefs.warmup.filter(|w| *w > 2.0 * cadence::DENSE_MIN);
         // The final batch is in flight: nothing after it but a bake (or a 100 % pause). Where
@@ -835,8 +846,10 @@ impl Memory {
             earliest: Some(certain),
             stalled,
             // Overdue, the checks stay within a warmup of each other, so that the warmup hint
-            // of the instance that holds it up is seen.
+            // of the instance that holds it up is seen; in the final batch, however long it is
+            // overdue (up to a stall).
             overdue: hinted.map(|w| 0.9 * w),
+            overdue_long: final_batch,
             ..Plan::default()
         };
 
@@ -904,8 +917,8 @@ impl Memory {
                 // instances land when they do, whatever the forecast: opening a warmup before the
                 // work's window instead measured natural p99 17.2 / 27.9 / 50.5 s on seeds 2026 /
                 // 7 / 99, against 17.0 / 22.0 / 30.2 s, for about a call an hour less), until a
-                // warmup after the last one the hint named (then, as any window, overdue: a
-                // stalled refresh costs few checks).
+                // warmup after the last one the hint named (then overdue: checks within most of
+                // a warmup for up to `STALL_AFTER`, spreading out after that).
                 let last_named = self.hints.back().map_or(level.by, |h| h.2).max(level.by);
                 let watch = Window::new(
                     (w0.opens - warmup).min(now),
@@ -1018,12 +1031,13 @@ impl Memory {
             .watch
             .or(plan.end)
             .is_some_and(|w| now + DENSE_MAX >= w.opens);
-        // And again, in the final batch while its end's window is open, every half warmup: a
+        // And again, in the final batch while the window watched (the end's, or the warmup
+        // hint's) is open, every half warmup: a
         // launch not in service yet (a replacement for one that failed its health check, say)
         // puts the end a warmup out at least (`batch_bounds`), for one call where the window
         // would take a check every DENSE_MAX.
-        // Not once the window has passed: then the checks spread out (a stalled refresh, say,
-        // whose replacements keep failing their health checks).
+        // Not once the window has passed: a stalled refresh, say, whose replacements keep
+        // failing their health checks, would have each read place the window again.
         let reread = final_batch
             && p < target
             && window_open
@@ -1457,17 +1471,23 @@ impl Memory {
     }
 }
 
-/// When an instance whose launch activity ended at `end` was counted: then, if launch
-/// activities stay open through the warmup; a warmup later, if they end in service.
 /// The spacing of checks that bracket a turn (to `Baking`, say) somewhere in the `left`
 /// seconds of a window, when the end follows the turn by a known `delay` and is then probed
 /// across the bracket [`DENSE_MAX`] apart: `left / s + s / DENSE_MAX` calls, least at
-/// `s = sqrt(DENSE_MAX * left)`; at most `delay` (so that the turn is seen before the end), and
-/// at least [`DENSE_MAX`].
+/// `s = sqrt(DENSE_MAX * left)`; no more than `delay` (so that the turn is seen before the
+/// end), but never closer than [`DENSE_MAX`], nor than a window's [`WORK_WINDOW_CHECKS`] would
+/// be (a short bake in a long window costs a bounded number of checks, and the turn may then
+/// go unseen: the end is probed as any window's).
 fn bracket_spacing(left: f64, delay: f64) -> f64 {
-    (DENSE_MAX * left.max(0.0)).sqrt().min(delay).max(DENSE_MAX)
+    let left = left.max(0.0);
+    (DENSE_MAX * left)
+        .sqrt()
+        .min(delay)
+        .max(cadence::spacing_within(left, WORK_WINDOW_CHECKS))
 }
 
+/// When an instance whose launch activity ended at `end` was counted: then, if launch
+/// activities stay open through the warmup; a warmup later, if they end in service.
 fn reached(end: f64, warmup: f64, ending: Option<Ending>) -> (f64, f64) {
     match ending {
         Some(Ending::AfterWarmup) => (end, end),
@@ -1568,8 +1588,10 @@ struct Plan {
     watch: Option<Window>,
     /// How far apart the checks inside `watch` come, when not the cadence's own spacing.
     inside: Option<f64>,
-    /// The furthest apart checks come once the window is overdue.
+    /// The furthest apart checks come once the window is overdue (by less than its width, or,
+    /// with `overdue_long`, by less than [`STALL_AFTER`]).
     overdue: Option<f64>,
+    overdue_long: bool,
     /// What the next look is when not a describe or a probe.
     look: Look,
     /// When the next look is, whatever the windows say.
@@ -1764,22 +1786,19 @@ mod tests {
         assert!(later > first, "{first:?} {later:?}");
     }
 
-    /// The warmup sentence names the last instance: the end comes within a warmup of the first
-    /// describe that names it. Not sooner is known: which warming instance the sentence names,
-    /// no source says, nor that every describe gives it while one warms, so neither a check
-    /// before without the sentence nor one naming another instance places its start.
     #[test]
     fn an_overdue_final_instance_is_looked_at_within_a_warmup_however_late() {
         // One instance left (a replacement for one that failed its health check, say), the
-        // window long passed: the checks spread out, but never past most of a warmup, so that
-        // the warmup sentence naming it is seen while it warms up.
+        // window long passed (though by less than a stall): the checks spread out, but never
+        // past most of a warmup, so that the warmup sentence naming it is seen while it warms
+        // up.
         let mut r = refresh(Phase::InProgress, 75);
         r.warmup = Some(Duration::from_secs(160));
         r.instances_to_update = Some(1);
         let mut m = Memory::default();
         m.observe(&refresh(Phase::InProgress, 50), at(0.0));
         m.observe(&r, at(600.0));
-        for t in [2_000.0, 4_000.0, 8_000.0] {
+        for t in [1_500.0, 2_500.0, 3_500.0] {
             let e = m.observe(&r, at(t));
             let (_, hi) = e.window.unwrap();
             assert!(secs(hi) < t, "overdue at {t}: {e:?}");
@@ -1787,6 +1806,10 @@ mod tests {
         }
     }
 
+    /// The warmup sentence names the last instance: the end comes within a warmup of the first
+    /// describe that names it. Not sooner is known: which warming instance the sentence names,
+    /// no source says, nor that every describe gives it while one warms, so neither a check
+    /// before without the sentence nor one naming another instance places its start.
     #[test]
     fn the_warmup_hint_of_the_last_instance_places_the_end_within_a_warmup() {
         for before in [None, Some(6)] {
