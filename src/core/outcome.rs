@@ -106,6 +106,8 @@ pub enum RetryOutcome {
 /// let stats = RetryStats::new(3, Duration::from_secs(15), Duration::from_secs(16), RetryOutcome::Succeeded);
 /// assert_eq!(stats.retries(), 2);
 /// assert_eq!(stats.to_string(), "3 attempts, waited 15s over 16s: Succeeded");
+/// let once = RetryStats::new(1, Duration::ZERO, Duration::ZERO, RetryOutcome::Succeeded);
+/// assert_eq!(once.to_string(), "1 attempt, waited 0ns over 0ns: Succeeded");
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -170,12 +172,15 @@ impl RetryStats {
 
 impl fmt::Display for RetryStats {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} attempts", self.attempts)?;
+        let s = |n: u32| if n == 1 { "" } else { "s" };
+        write!(f, "{} attempt{}", self.attempts, s(self.attempts))?;
         if self.describe_calls > 0 {
-            write!(f, " and {} describes", self.describe_calls)?;
+            let n = self.describe_calls;
+            write!(f, " and {n} describe{}", s(n))?;
         }
         if self.activity_calls > 0 {
-            write!(f, " and {} activity reads", self.activity_calls)?;
+            let n = self.activity_calls;
+            write!(f, " and {n} activity read{}", s(n))?;
         }
         write!(
             f,
