@@ -29,9 +29,10 @@ pub(crate) const MAX_WINDOW_CHECKS: f64 = 30.0;
 /// Overdue, the next check comes after this share of the time the window has been overdue: the
 /// lateness of a refresh whose evidence was wrong grows by that share, and its calls by the
 /// logarithm of its overdue time (where the estimate watches for a warming instance, it caps the
-/// checks at most of a warmup apart for a while: see `estimate`). A trade shown on the wait bench (docs/performance.md): a
-/// half measured natural p99 43.8 / 73.8 / 113.6 s on seeds 2026 / 7 / 99, a quarter 18.8 /
-/// 62.5 / 78.1 s, for about one call an hour more and early ends p95 a few seconds later.
+/// checks at most of a warmup apart for a while: see `estimate`). A trade shown on the wait
+/// bench (docs/performance.md): a half measured natural p99 43.8 / 73.8 / 113.6 s on seeds
+/// 2026 / 7 / 99, a quarter 18.8 / 62.5 / 78.1 s, for about one call an hour more and early
+/// ends p95 a few seconds later.
 pub(crate) const OVERDUE_SHARE: f64 = 0.25;
 /// How late after a moment the evidence points at the check comes: the whole second the wire
 /// rounds times to.

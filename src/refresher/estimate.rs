@@ -835,12 +835,13 @@ impl Memory {
             _ => work,
         };
         // Whatever placed it, the work cannot end before the batch in flight can.
-        let work = match (work, batch) {
+        let after_batch = |work: Option<Window>| match (work, batch) {
             (Some(w), Some((lo, _))) if w.opens < lo && p < target => {
                 Window::new(lo, w.closes.max(lo))
             }
             _ => work,
         };
+        let work = after_batch(work);
 
         let mut plan = Plan {
             earliest: Some(certain),
@@ -949,12 +950,7 @@ impl Memory {
             _ => work,
         };
         // The warmup hint placed it, or not: it cannot end before the batch in flight can.
-        let work = match (work, batch) {
-            (Some(w), Some((lo, _))) if w.opens < lo && p < target => {
-                Window::new(lo, w.closes.max(lo))
-            }
-            _ => work,
-        };
+        let work = after_batch(work);
         plan.end = work.map(|w| w.shift(bake));
         if work.is_none() {
             // Nothing has moved yet: look again after half the time the work has run, which
@@ -1032,10 +1028,9 @@ impl Memory {
             .or(plan.end)
             .is_some_and(|w| now + DENSE_MAX >= w.opens);
         // And again, in the final batch while the window watched (the end's, or the warmup
-        // hint's) is open, every half warmup: a
-        // launch not in service yet (a replacement for one that failed its health check, say)
-        // puts the end a warmup out at least (`batch_bounds`), for one call where the window
-        // would take a check every DENSE_MAX.
+        // hint's) is open, every half warmup: a launch not in service yet (a replacement for one
+        // that failed its health check, say) puts the end a warmup out at least
+        // (`batch_bounds`), for one call where the window would take a check every DENSE_MAX.
         // Not once the window has passed: a stalled refresh, say, whose replacements keep
         // failing their health checks, would have each read place the window again.
         let reread = final_batch
